@@ -1,0 +1,63 @@
+# counter: two commands from a fresh clone.
+#   make run    the teller console on SQLite with demo data
+#   make test   ruff, mypy --strict, pytest (PostgreSQL and browser tests included)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export COUNTER_DEMO_MODE ?= true
+
+.PHONY: run test lint typecheck pytest bench bench-engine bench-slip system-deps system-deps-test \
+        readme-images clean demo
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev,postgres]'
+	@touch $(STAMP)
+
+system-deps:
+	@scripts/system-deps.sh run
+
+system-deps-test:
+	@scripts/system-deps.sh test
+
+run: system-deps $(STAMP)
+	$(BIN)/counter db upgrade
+	$(BIN)/counter demo-data
+	$(BIN)/counter serve --host 127.0.0.1 --port 8000
+
+demo: system-deps $(STAMP)
+	$(BIN)/counter db upgrade
+	$(BIN)/counter demo-data
+	$(BIN)/counter demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check counter tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict counter
+
+pytest: system-deps-test $(STAMP)
+	COUNTER_TEST_POSTGRES_URL="$${COUNTER_TEST_POSTGRES_URL:-$$(scripts/postgres-test.sh)}" \
+	    $(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+bench-engine: $(STAMP)
+	$(BIN)/python -m bench.engine
+
+bench-slip: system-deps $(STAMP)
+	$(BIN)/python -m bench.slip
+
+readme-images: system-deps-test $(STAMP)
+	$(BIN)/python -m counter.cli slip-sample --out var/sample-slip.pdf
+	pdftoppm -png -r 80 -f 1 -l 1 -singlefile var/sample-slip.pdf docs/images/slip-page1
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

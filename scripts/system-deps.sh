@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install the Debian packages that counter needs beyond Python:
+#   fonts-wqy-microhei   Chinese glyphs for printed slips (5 MB; Noto CJK is 91 MB)
+#   libpango/harfbuzz    WeasyPrint's text layout and font subsetting
+#   poppler-utils        pdftotext/pdftoppm for slip tests and the README image
+#   chromium(+driver)    the browser tests drive Debian's Chromium
+# Usage: scripts/system-deps.sh [run|test]. "run" needs only what the console
+# needs; "test" adds the browser and PDF tools.
+set -euo pipefail
+
+want=(fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
+if [[ "${1:-run}" == "test" ]]; then
+    want+=(poppler-utils chromium chromium-driver)
+fi
+
+missing=()
+for pkg in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "counter: installing system packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+    echo "counter: these system packages are missing: ${missing[*]}" >&2
+    echo "counter: install them as root:  sudo apt-get install ${missing[*]}" >&2
+    exit 1
+fi
