@@ -2,13 +2,14 @@
 # Install the Debian packages that counter needs beyond Python:
 #   fonts-wqy-microhei   Chinese glyphs for printed slips (5 MB; Noto CJK is 91 MB)
 #   libpango/harfbuzz    WeasyPrint's text layout and font subsetting
+#   graphviz             `dot`, which draws workflow diagrams as SVG
 #   poppler-utils        pdftotext/pdftoppm for slip tests and the README image
 #   chromium(+driver)    the browser tests drive Debian's Chromium
 # Usage: scripts/system-deps.sh [run|test]. "run" needs only what the console
 # needs; "test" adds the browser and PDF tools.
 set -euo pipefail
 
-want=(fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
+want=(fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 graphviz)
 if [[ "${1:-run}" == "test" ]]; then
     want+=(poppler-utils chromium chromium-driver)
 fi
