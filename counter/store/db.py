@@ -1,0 +1,180 @@
+"""The database: one SQLAlchemy engine, SQLite (embedded default) or PostgreSQL.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` so that a committed trigger
+survives a power cut. Writers are serialized inside the process by a lock
+taken before ``BEGIN IMMEDIATE``: SQLite's own busy handler makes competing
+writers spin (p99 of a second on these machines), a lock makes them queue.
+Readers use plain deferred transactions and never wait for the lock.
+
+The hot path (firing a trigger) uses :meth:`Database.transaction`, which
+yields a SQLAlchemy Core ``Connection``; cold paths (users, set-up) use
+:meth:`Database.session` for an ORM session in the same write discipline.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlmodel import Session, SQLModel
+
+from counter.config import Settings, get_settings
+
+__all__ = ["Database", "as_utc", "json_default", "utcnow"]
+
+_WRITE = "counter_write"
+_write_locks: dict[str, threading.Lock] = {}
+_write_locks_guard = threading.Lock()
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC (what every column stores)."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """``value`` in UTC; a naive value is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def json_default(value: Any) -> Any:
+    """JSON for the few non-JSON values form data may hold (dates, money as Decimal)."""
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=json_default)
+
+
+def _write_lock(key: str) -> threading.Lock:
+    with _write_locks_guard:
+        return _write_locks.setdefault(key, threading.Lock())
+
+
+class Database:
+    """An engine plus the transaction discipline of counter (see the module docstring)."""
+
+    def __init__(self, url: str, *, echo: bool = False, busy_timeout_ms: int = 10_000) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self.path: Path | None = None
+        if self.is_sqlite:
+            if parsed.database and parsed.database != ":memory:":
+                self.path = Path(parsed.database)
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(
+                url,
+                echo=echo,
+                json_serializer=_dumps,
+                connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+            )
+            self._install_sqlite_hooks(busy_timeout_ms)
+            self._lock: threading.Lock | None = _write_lock(str(self.path or id(self)))
+        else:
+            self.engine = create_engine(
+                url, echo=echo, json_serializer=_dumps, pool_pre_ping=True
+            )
+            self._lock = None
+        self._local = threading.local()
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Database:
+        return cls((settings or get_settings()).database_url)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    def _install_sqlite_hooks(self, busy_timeout_ms: int) -> None:
+        @event.listens_for(self.engine, "connect")
+        def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+            # pysqlite's own implicit BEGIN comes too late (not before a SELECT);
+            # take transaction control away from it and emit BEGIN ourselves.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.close()
+
+        @event.listens_for(self.engine, "begin")
+        def _on_begin(connection: Connection) -> None:
+            if connection.get_execution_options().get(_WRITE):
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                connection.exec_driver_sql("BEGIN")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction: commits on normal exit, rolls back on any exception.
+
+        On SQLite only one runs at a time in this process. Do not nest them.
+        """
+        if getattr(self._local, "writing", False):
+            raise RuntimeError("write transactions do not nest")
+        lock = self._lock
+        if lock is not None:
+            lock.acquire()
+        self._local.writing = True
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(**{_WRITE: True})
+                with conn.begin():
+                    yield conn
+        finally:
+            self._local.writing = False
+            if lock is not None:
+                lock.release()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction seeing one consistent snapshot (rolled back at exit)."""
+        with self.engine.connect() as conn, conn.begin() as tx:
+            try:
+                yield conn
+            finally:
+                tx.rollback()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """An ORM session inside a write transaction; flushed and committed at exit."""
+        with self.transaction() as conn, Session(bind=conn) as session:
+            yield session
+            session.flush()
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """An ORM session for reading; nothing it does is committed."""
+        with self.read() as conn, Session(bind=conn) as session:
+            yield session
+
+    def create_all(self) -> None:
+        """Create every table straight from the models (tests); operators use migrations."""
+        from counter.store import tables  # noqa: F401  (registers the tables)
+
+        SQLModel.metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,378 @@
+"""The journal: append-only, hash-chained entries in ``case_events``.
+
+Each stream (a case reference, ``user:NAME``, ``branch:CODE``) is its own
+chain: entry *n* stores the hash of entry *n-1* (64 zeros for the first) and
+its own hash, SHA-256 over the canonical JSON of its fields plus that
+previous hash. ``journal_heads`` remembers each stream's last entry, so
+that deleting the newest rows is caught as surely as editing old ones.
+
+:func:`verify` recomputes everything and also checks each case against its
+journal: its ``version`` equals its number of step entries and its
+``state`` equals the last step's ``to_state``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, insert, select, update
+
+from counter.errors import AuditChainBroken
+from counter.store.db import Database, as_utc, json_default
+from counter.store.tables import CaseEvent, JournalHead, TellerCase
+from counter.text import Text
+
+__all__ = [
+    "GENESIS",
+    "STEP_KINDS",
+    "BrokenEntry",
+    "JournalEntry",
+    "VerifyReport",
+    "append",
+    "canonical_json",
+    "digest",
+    "entries",
+    "verify",
+]
+
+GENESIS = "0" * 64
+STEP_KINDS = frozenset({"open", "trigger", "approval"})
+"""Entry kinds that move a case one version on; other kinds (slip, reprint) only record."""
+
+_events = CaseEvent.__table__  # type: ignore[attr-defined]
+_heads = JournalHead.__table__  # type: ignore[attr-defined]
+_cases = TellerCase.__table__  # type: ignore[attr-defined]
+
+_head_query = select(_heads.c.seq, _heads.c.hash).where(_heads.c.stream == bindparam("stream"))
+_insert_event = insert(_events)
+_insert_head = insert(_heads)
+_advance_head = (
+    update(_heads)
+    .where(_heads.c.stream == bindparam("b_stream"), _heads.c.seq == bindparam("b_seen"))
+    .values(seq=bindparam("seq"), hash=bindparam("hash"))
+)
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces: the same bytes for the same value, always."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=json_default
+    )
+
+
+def digest(value: Any) -> str:
+    """SHA-256 (hex) of the canonical JSON of ``value``."""
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+def _timestamp(at: datetime) -> str:
+    return as_utc(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One journal entry as read back (or as just written)."""
+
+    id: int
+    stream: str
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    trigger: str | None
+    from_state: str | None
+    to_state: str | None
+    findings: list[dict[str, Any]]
+    data_digest: str | None
+    note: str | None
+    prev_hash: str
+    hash: str
+
+    def expected_hash(self) -> str:
+        return entry_hash(
+            stream=self.stream,
+            seq=self.seq,
+            at=self.at,
+            actor=self.actor,
+            kind=self.kind,
+            trigger=self.trigger,
+            from_state=self.from_state,
+            to_state=self.to_state,
+            findings=self.findings,
+            data_digest=self.data_digest,
+            note=self.note,
+            prev_hash=self.prev_hash,
+        )
+
+
+def entry_hash(
+    *,
+    stream: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    kind: str,
+    trigger: str | None,
+    from_state: str | None,
+    to_state: str | None,
+    findings: Sequence[Mapping[str, Any]],
+    data_digest: str | None,
+    note: str | None,
+    prev_hash: str,
+) -> str:
+    return digest(
+        {
+            "stream": stream,
+            "seq": seq,
+            "at": _timestamp(at),
+            "actor": actor,
+            "kind": kind,
+            "trigger": trigger,
+            "from_state": from_state,
+            "to_state": to_state,
+            "findings": list(findings),
+            "data_digest": data_digest,
+            "note": note,
+            "prev_hash": prev_hash,
+        }
+    )
+
+
+def append(
+    conn: Connection,
+    *,
+    stream: str,
+    actor: str,
+    kind: str,
+    at: datetime,
+    trigger: str | None = None,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    findings: Sequence[Mapping[str, Any]] = (),
+    data_digest: str | None = None,
+    note: str | None = None,
+) -> JournalEntry:
+    """Append one entry to ``stream`` inside the caller's write transaction.
+
+    Two writers appending to one stream at once cannot both succeed: the
+    head is advanced by compare-and-set and ``(stream, seq)`` is unique.
+    Case streams never race here, since the case's own version was
+    compare-and-set earlier in the same transaction.
+    """
+    head = conn.execute(_head_query, {"stream": stream}).first()
+    seq, prev_hash = (head.seq + 1, head.hash) if head is not None else (1, GENESIS)
+    at = as_utc(at)
+    finding_list = [dict(f) for f in findings]
+    values: dict[str, Any] = {
+        "stream": stream,
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "kind": kind,
+        "trigger": trigger,
+        "from_state": from_state,
+        "to_state": to_state,
+        "findings": finding_list,
+        "data_digest": data_digest,
+        "note": note,
+        "prev_hash": prev_hash,
+    }
+    values["hash"] = entry_hash(**values)
+    # Round-trip the findings through JSON so that what is hashed is what is stored.
+    values["findings"] = json.loads(canonical_json(finding_list))
+    if values["findings"] != finding_list:
+        values["hash"] = entry_hash(**{k: v for k, v in values.items() if k != "hash"})
+    result = conn.execute(_insert_event, values)
+    key = result.inserted_primary_key
+    assert key is not None
+    entry_id = int(key[0])
+    if head is None:
+        conn.execute(_insert_head, {"stream": stream, "seq": seq, "hash": values["hash"]})
+    else:
+        moved = conn.execute(
+            _advance_head,
+            {"b_stream": stream, "b_seen": head.seq, "seq": seq, "hash": values["hash"]},
+        )
+        if moved.rowcount != 1:
+            raise AuditChainBroken(
+                Text(
+                    zh=f"日志流 {stream} 被并发写入",
+                    en=f"journal stream {stream} was written concurrently",
+                ),
+                stream=stream,
+            )
+    return JournalEntry(id=entry_id, **values)
+
+
+def _row_entry(row: Any) -> JournalEntry:
+    return JournalEntry(
+        id=row.id,
+        stream=row.stream,
+        seq=row.seq,
+        at=row.at,
+        actor=row.actor,
+        kind=row.kind,
+        trigger=row.trigger,
+        from_state=row.from_state,
+        to_state=row.to_state,
+        findings=list(row.findings or []),
+        data_digest=row.data_digest,
+        note=row.note,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def entries(conn: Connection, stream: str) -> list[JournalEntry]:
+    """Every entry of ``stream``, oldest first."""
+    rows = conn.execute(
+        select(_events).where(_events.c.stream == stream).order_by(_events.c.seq)
+    )
+    return [_row_entry(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class BrokenEntry:
+    """The first entry that does not verify, and why."""
+
+    stream: str
+    seq: int | None
+    id: int | None
+    reason: Text
+
+    def __str__(self) -> str:
+        return f"{self.stream} seq={self.seq} id={self.id}: {self.reason.en}"
+
+
+@dataclass
+class VerifyReport:
+    """What :func:`verify` checked; ``broken`` is empty when everything verifies."""
+
+    streams: int = 0
+    entries: int = 0
+    cases: int = 0
+    broken: list[BrokenEntry] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.broken
+
+    @property
+    def first_broken(self) -> BrokenEntry | None:
+        return self.broken[0] if self.broken else None
+
+    def raise_if_broken(self) -> None:
+        first = self.first_broken
+        if first is None:
+            return
+        where = f"{first.stream} #{first.seq} (id {first.id})"
+        raise AuditChainBroken(
+            Text(
+                zh=f"审计日志校验失败:{where}:{first.reason.zh}",
+                en=f"The journal does not verify at {where}: {first.reason.en}",
+            ),
+            stream=first.stream,
+            seq=first.seq,
+            id=first.id,
+        )
+
+
+def _check_stream(
+    stream: str, rows: Iterable[JournalEntry], head: tuple[int, str] | None
+) -> tuple[list[JournalEntry], BrokenEntry | None]:
+    seen: list[JournalEntry] = []
+    prev_hash = GENESIS
+    for expected_seq, entry in enumerate(rows, start=1):
+        seen.append(entry)
+
+        def broken(zh: str, en: str, entry: JournalEntry = entry) -> BrokenEntry:
+            return BrokenEntry(stream, entry.seq, entry.id, Text(zh=zh, en=en))
+
+        if entry.seq != expected_seq:
+            return seen, broken(
+                f"缺少第 {expected_seq} 条记录", f"entry {expected_seq} is missing before it"
+            )
+        if entry.prev_hash != prev_hash:
+            return seen, broken("前一条记录的哈希不符", "the previous entry's hash does not match")
+        if entry.expected_hash() != entry.hash:
+            return seen, broken("记录内容已被修改", "the entry's content was changed")
+        prev_hash = entry.hash
+    last = seen[-1] if seen else None
+    if head is None:
+        if last is not None:
+            return seen, BrokenEntry(
+                stream, last.seq, last.id, Text(zh="日志流缺少头记录", en="the stream has no head")
+            )
+    elif last is None or (last.seq, last.hash) != head:
+        return seen, BrokenEntry(
+            stream,
+            last.seq if last else None,
+            last.id if last else None,
+            Text(
+                zh=f"日志流应有 {head[0]} 条记录,末尾的记录被删除",
+                en=f"the stream should hold {head[0]} entries: its newest were deleted",
+            ),
+        )
+    return seen, None
+
+
+def _check_case(case: Any, seen: Sequence[JournalEntry]) -> BrokenEntry | None:
+    steps = [e for e in seen if e.kind in STEP_KINDS]
+    last = seen[-1] if seen else None
+    where = (case.reference, last.seq if last else None, last.id if last else None)
+    if len(steps) != case.version:
+        return BrokenEntry(
+            *where,
+            Text(
+                zh=f"案件版本为 {case.version},日志中有 {len(steps)} 个步骤",
+                en=f"the case is at version {case.version} "
+                f"but the journal holds {len(steps)} steps",
+            ),
+        )
+    if steps and steps[-1].to_state != case.state:
+        return BrokenEntry(
+            *where,
+            Text(
+                zh=f"案件状态 {case.state} 与日志最后一步 {steps[-1].to_state} 不符",
+                en=f"the case is in {case.state} but the journal's last step went to "
+                f"{steps[-1].to_state}",
+            ),
+        )
+    return None
+
+
+def verify(db: Database, stream: str | None = None) -> VerifyReport:
+    """Recompute every chain (or one stream's) and check the cases against their journals."""
+    report = VerifyReport()
+    with db.read() as conn:
+        head_query = select(_heads)
+        if stream is not None:
+            head_query = head_query.where(_heads.c.stream == stream)
+        heads = {row.stream: (row.seq, row.hash) for row in conn.execute(head_query)}
+        event_query = select(_events).order_by(_events.c.stream, _events.c.seq)
+        case_query = select(_cases.c.reference, _cases.c.version, _cases.c.state)
+        if stream is not None:
+            event_query = event_query.where(_events.c.stream == stream)
+            case_query = case_query.where(_cases.c.reference == stream)
+        by_stream: dict[str, list[JournalEntry]] = {}
+        for row in conn.execute(event_query):
+            by_stream.setdefault(row.stream, []).append(_row_entry(row))
+        cases = list(conn.execute(case_query))
+    for name in sorted(set(by_stream) | set(heads)):
+        rows = by_stream.get(name, [])
+        report.streams += 1
+        report.entries += len(rows)
+        _, problem = _check_stream(name, rows, heads.get(name))
+        if problem is not None:
+            report.broken.append(problem)
+    for case in cases:
+        report.cases += 1
+        problem = _check_case(case, by_stream.get(case.reference, []))
+        if problem is not None and all(b.stream != case.reference for b in report.broken):
+            report.broken.append(problem)
+    return report

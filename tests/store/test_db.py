@@ -1,0 +1,87 @@
+"""The database set-up: SQLite pragmas, transactions, and UTC timestamps on both databases."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, text
+
+from counter.store.db import Database
+from counter.store.tables import Branch, TellerCase, WorkflowDefinition
+
+
+def test_sqlite_runs_wal_with_full_sync(db: Database) -> None:
+    with db.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+
+
+def test_write_transactions_do_not_nest(db: Database) -> None:
+    with db.transaction(), pytest.raises(RuntimeError), db.transaction():
+        pass
+
+
+@pytest.mark.postgres
+def test_a_failed_transaction_leaves_nothing(db: Database) -> None:
+    with pytest.raises(ZeroDivisionError), db.session() as session:
+        session.add(Branch(code="BJ001", name_zh="北京", name_en="Beijing"))
+        session.flush()
+        raise ZeroDivisionError
+    with db.read_session() as session:
+        assert session.get(Branch, "BJ001") is None
+
+
+@pytest.mark.postgres
+def test_timestamps_read_back_in_utc(db: Database) -> None:
+    at = datetime(2026, 11, 25, 18, 0, 1, 123456, tzinfo=timezone(timedelta(hours=8)))
+    with db.session() as session:
+        session.add(WorkflowDefinition(hash="a" * 64, name="w", bundle="{}", stored_at=at))
+    with db.read_session() as session:
+        stored = session.get(WorkflowDefinition, "a" * 64)
+    assert stored is not None
+    assert stored.stored_at == at
+    assert stored.stored_at.tzinfo == UTC
+
+
+def test_writers_queue_instead_of_failing(db: Database) -> None:
+    """Threads writing at once all commit: the process-wide lock queues them."""
+    with db.session() as session:
+        session.add(WorkflowDefinition(hash="b" * 64, name="w", bundle="{}"))
+    errors: list[BaseException] = []
+
+    def open_cases(n: int) -> None:
+        try:
+            for i in range(10):
+                with db.transaction() as conn:
+                    conn.execute(
+                        TellerCase.__table__.insert(),  # type: ignore[attr-defined]
+                        {
+                            "reference": f"T{n}-{i}",
+                            "workflow": "w",
+                            "definition_hash": "b" * 64,
+                            "state": "s",
+                            "data": {},
+                            "version": 1,
+                            "branch": "BJ001",
+                            "channel": "counter",
+                            "opened_by": "t",
+                            "opened_at": datetime.now(UTC),
+                            "updated_at": datetime.now(UTC),
+                        },
+                    )
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_cases, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with db.read() as conn:
+        count = conn.execute(select(text("count(*)")).select_from(text("teller_case"))).scalar()
+    assert count == 40
