@@ -7,8 +7,9 @@ knows about databases, HTTP, slips or outside systems.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -16,8 +17,8 @@ from typing import Any
 from counter.text import Text
 
 __all__ = [
-    "Actor",
     "ActionContext",
+    "Actor",
     "CaseSnapshot",
     "Decision",
     "Effect",
@@ -41,7 +42,7 @@ class Finding:
     severity: Severity
     message: Text
     field: str | None = None
-    evidence: Mapping[str, Any] = field(default_factory=dict)
+    evidence: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -172,8 +173,8 @@ class StepContext:
 class ActionContext(StepContext):
     """What an action sees: it may set workflow variables and emit outbox effects."""
 
-    vars: dict[str, Any] = field(default_factory=dict)
-    effects: list[Effect] = field(default_factory=list)
+    vars: dict[str, Any] = dataclasses.field(default_factory=dict)
+    effects: list[Effect] = dataclasses.field(default_factory=list)
 
     def set(self, name: str, value: Any) -> None:
         self.vars[name] = value

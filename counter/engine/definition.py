@@ -1,0 +1,224 @@
+"""Workflow and form definitions: the frozen models a YAML file becomes.
+
+These models check the *shape* of a file (keys, types, names). Whether the
+names point somewhere (states, forms, registered checks) is checked by
+``counter.engine.loader`` because only it knows the lines to blame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints
+
+from counter.text import Text
+
+__all__ = [
+    "ANY_STATE",
+    "APPROVE",
+    "BUILTIN_TRIGGERS",
+    "REJECT",
+    "Choice",
+    "FieldDefinition",
+    "FieldType",
+    "FormDefinition",
+    "PiiClass",
+    "StateDefinition",
+    "TransitionDefinition",
+    "WorkflowDefinition",
+]
+
+ANY_STATE = "*"  # as a transition source: every non-final state
+APPROVE = "approve"
+REJECT = "reject"
+BUILTIN_TRIGGERS = frozenset({APPROVE, REJECT})
+DEFAULT_APPROVAL_ROLES = ("supervisor",)
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+FieldType = Literal[
+    "text", "choice", "date", "date_or_long_term", "integer", "money_cents", "password", "code"
+]
+PiiClass = Literal["id", "card", "account", "phone", "name", "none"]
+Scalar = str | int | bool
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Located(_Frozen):
+    """A top-level definition that remembers its file and the line of every key."""
+
+    _file: str = PrivateAttr(default="")
+    _lines: Mapping[str, int] = PrivateAttr(default_factory=dict)
+
+    @property
+    def file(self) -> str:
+        return self._file
+
+    def line(self, *path: str | int) -> int | None:
+        """The line of ``path`` (``"states", "review", "roles"``), or of its nearest parent."""
+        parts = [str(p) for p in path]
+        while True:
+            found = self._lines.get(".".join(parts))
+            if found is not None or not parts:
+                return found
+            parts.pop()
+
+    def locate(self, file: str, lines: Mapping[str, int]) -> None:
+        """Record where the definition came from (the loader calls this once)."""
+        self._file = file
+        self._lines = dict(lines)
+
+
+# --- forms -----------------------------------------------------------------
+
+
+class Choice(_Frozen):
+    value: str
+    label: Text
+
+
+class FieldDefinition(_Frozen):
+    """One input field of a form."""
+
+    name: Name
+    label: Text
+    type: FieldType = "text"
+    required: bool = False
+    required_if: dict[str, Scalar | list[Scalar]] | None = None
+    max_length: int | None = Field(default=None, gt=0, le=10_000)
+    choices: tuple[Choice, ...] = ()
+    validators: tuple[str, ...] = ()
+    pii: PiiClass = "none"
+    secret: bool = False
+    help: Text | None = None
+
+
+class FormDefinition(_Located):
+    """What one step collects (``forms/<name>.yaml``)."""
+
+    name: Name
+    title: Text
+    fields: tuple[FieldDefinition, ...] = ()
+
+    def field(self, name: str) -> FieldDefinition | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+# --- workflows -------------------------------------------------------------
+
+
+class StateDefinition(_Frozen):
+    """One state. ``approval`` states own the built-in ``approve``/``reject`` triggers."""
+
+    title: Text | None = None
+    form: Name | None = None
+    approval: bool = False
+    roles: tuple[str, ...] | None = None
+    reject_to: str | None = None
+    final: bool = False
+    on_enter: tuple[str, ...] = ()
+
+    @property
+    def approval_roles(self) -> tuple[str, ...]:
+        return self.roles if self.roles is not None else DEFAULT_APPROVAL_ROLES
+
+
+class TransitionDefinition(_Frozen):
+    """One trigger from one or more states to a destination."""
+
+    trigger: Name
+    source: str | tuple[str, ...]
+    dest: str
+    roles: tuple[str, ...] = Field(min_length=1)
+    title: Text | None = None
+    form: Name | None = None
+    checks: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+    review: str | None = None
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The sources as written (``("*",)`` for every non-final state)."""
+        return (self.source,) if isinstance(self.source, str) else self.source
+
+
+class WorkflowDefinition(_Located):
+    """A whole workflow file (``workflows/<name>.yaml``)."""
+
+    name: Name
+    title: Text
+    initial: str
+    slip: Name | None = None
+    states: dict[str, StateDefinition] = Field(min_length=1)
+    transitions: tuple[TransitionDefinition, ...] = ()
+
+    def state_title(self, state: str) -> Text:
+        title = self.states[state].title
+        return title if title is not None else Text(zh=state, en=state)
+
+    def open_states(self) -> list[str]:
+        return [name for name, s in self.states.items() if not s.final]
+
+    def approval_states(self) -> list[str]:
+        return [name for name, s in self.states.items() if s.approval]
+
+    def expand_sources(self, transition: TransitionDefinition) -> list[str]:
+        """The states a transition leaves from, ``*`` expanded to every non-final state."""
+        if transition.sources == (ANY_STATE,):
+            return self.open_states()
+        return list(transition.sources)
+
+    def form_of(self, transition: TransitionDefinition, source: str) -> str | None:
+        """The form a transition collects: its own, else the source state's.
+
+        ``form: null`` written out means "no form", even where the state has one.
+        """
+        if transition.form is not None or "form" in transition.model_fields_set:
+            return transition.form
+        state = self.states.get(source)
+        return state.form if state is not None else None
+
+    def review_of(self, transition: TransitionDefinition) -> str | None:
+        """Where approvable findings send the case: ``review``, else the only approval state."""
+        if transition.review is not None:
+            return transition.review
+        approvals = self.approval_states()
+        return approvals[0] if len(approvals) == 1 else None
+
+    def form_names(self) -> list[str]:
+        names: list[str] = []
+        for state in self.states.values():
+            if state.form and state.form not in names:
+                names.append(state.form)
+        for transition in self.transitions:
+            if transition.form and transition.form not in names:
+                names.append(transition.form)
+        return names
+
+    def names_used(self) -> dict[str, list[tuple[str, tuple[str | int, ...]]]]:
+        """Every registered name this workflow uses, by kind, with the path naming it."""
+        used: dict[str, list[tuple[str, tuple[str | int, ...]]]] = {
+            "check": [],
+            "condition": [],
+            "action": [],
+        }
+        for state_name, state in self.states.items():
+            for i, name in enumerate(state.on_enter):
+                used["action"].append((name, ("states", state_name, "on_enter", i)))
+        for t_index, t in enumerate(self.transitions):
+            for key, kind in (
+                ("checks", "check"),
+                ("conditions", "condition"),
+                ("unless", "condition"),
+                ("after", "action"),
+            ):
+                names: tuple[str, ...] = getattr(t, key)
+                for i, name in enumerate(names):
+                    used[kind].append((name, ("transitions", t_index, key, i)))
+        return used
+

@@ -1,0 +1,261 @@
+"""The pure runtime: apply one trigger to one case snapshot and return a ``Decision``.
+
+Nothing is stored or sent here; ``counter.cases`` persists the decision in
+one transaction. On any error nothing has changed: the snapshot is never
+mutated, and the machine only ever held a throw-away model.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from counter.engine.compiler import CaseModel, CompiledWorkflow, Route
+from counter.engine.definition import APPROVE, BUILTIN_TRIGGERS, FormDefinition
+from counter.engine.forms import validate_form
+from counter.engine.loader import Catalog, Workflow
+from counter.engine.registry import Registry
+from counter.engine.types import ActionContext, Actor, CaseSnapshot, Decision, StepContext
+from counter.errors import FourEyesViolation, InvalidTrigger, PermissionDenied
+from counter.text import Text
+
+__all__ = ["OPEN", "Runtime"]
+
+OPEN = "open"  # the trigger name of the decision that opens a case (``Runtime.start``)
+
+
+class Runtime:
+    """Decides triggers for cases of every workflow in ``catalog``; thread-safe."""
+
+    def __init__(self, catalog: Catalog, registry: Registry) -> None:
+        self.catalog = catalog
+        self.registry = registry
+        self._compiled: dict[str, CompiledWorkflow] = {}
+        self._lock = threading.Lock()
+
+    def compiled(self, definition_hash: str) -> CompiledWorkflow:
+        """The machine of a definition version, compiled on first use and then kept."""
+        found = self._compiled.get(definition_hash)
+        if found is not None:
+            return found
+        workflow = self.catalog.get(definition_hash)
+        with self._lock:
+            found = self._compiled.get(definition_hash)
+            if found is None:
+                found = CompiledWorkflow(workflow, self.registry)
+                self._compiled[definition_hash] = found
+            return found
+
+    def workflow(self, snapshot: CaseSnapshot) -> Workflow:
+        return self.catalog.get(snapshot.definition_hash)
+
+    def start(
+        self,
+        workflow: str,
+        *,
+        reference: str,
+        actor: Actor,
+        services: Any,
+        now: datetime,
+        branch: str | None = None,
+    ) -> tuple[CaseSnapshot, Decision]:
+        """A new case of the current version of ``workflow`` at its initial state.
+
+        The initial state's ``on_enter`` actions run; their variables and
+        effects are in the decision (trigger ``open``).
+        """
+        current = self.catalog.current(workflow)
+        definition = current.definition
+        compiled = self.compiled(current.hash)
+        snapshot = CaseSnapshot(
+            reference=reference,
+            workflow=definition.name,
+            definition_hash=current.hash,
+            state=definition.initial,
+            version=0,
+            data={"vars": {}},
+            opened_by=actor.username,
+            branch=branch if branch is not None else actor.branch,
+            opened_at=now,
+        )
+        ctx = ActionContext(
+            case=snapshot, trigger=OPEN, actor=actor, form={}, services=services, now=now
+        )
+        for name in definition.states[definition.initial].on_enter:
+            self.registry.get_action(name)(ctx)
+        del compiled  # compiled now so that a broken registry fails at open, not later
+        decision = Decision(
+            trigger=OPEN,
+            source=definition.initial,
+            dest=definition.initial,
+            data={"vars": ctx.vars},
+            findings=(),
+            pending=None,
+            effects=tuple(ctx.effects),
+            final=False,
+        )
+        return dataclasses.replace(snapshot, data=decision.data), decision
+
+    def _routes(self, snapshot: CaseSnapshot) -> tuple[CompiledWorkflow, dict[str, list[Route]]]:
+        compiled = self.compiled(snapshot.definition_hash)
+        routes = compiled.routes.get(snapshot.state)
+        if routes is None:
+            raise InvalidTrigger(
+                Text(
+                    zh=f"案件 {snapshot.reference} 的状态 '{snapshot.state}' 不在流程中",
+                    en=f"case {snapshot.reference} is in state '{snapshot.state}', "
+                    "which its workflow does not declare",
+                ),
+                case=snapshot.reference,
+                state=snapshot.state,
+            )
+        return compiled, routes
+
+    def available_triggers(self, snapshot: CaseSnapshot, actor: Actor) -> list[str]:
+        """The triggers ``actor`` may try in the case's state, in declared order.
+
+        Conditions are not evaluated (they may need this step's form), so a
+        listed trigger can still be refused.
+        """
+        _, routes = self._routes(snapshot)
+        available: list[str] = []
+        for trigger, candidates in routes.items():
+            if not any(actor.roles & r.roles for r in candidates):
+                continue
+            if trigger in BUILTIN_TRIGGERS and (
+                snapshot.pending is None or snapshot.pending.raised_by == actor.username
+            ):
+                continue
+            available.append(trigger)
+        return available
+
+    def form_for(self, snapshot: CaseSnapshot, trigger: str) -> FormDefinition | None:
+        """The form ``trigger`` collects in the case's state (``None``: no fields)."""
+        _, routes = self._routes(snapshot)
+        candidates = routes.get(trigger)
+        if not candidates:
+            raise self._invalid(snapshot, trigger)
+        return candidates[0].form
+
+    def _invalid(
+        self, snapshot: CaseSnapshot, trigger: str, message: Text | None = None
+    ) -> InvalidTrigger:
+        title = self.workflow(snapshot).definition.state_title(snapshot.state)
+        return InvalidTrigger(
+            message
+            or Text(
+                zh=f"在“{title.zh}”状态下不能执行 '{trigger}'",
+                en=f"'{trigger}' is not possible in state '{snapshot.state}' ({title.en})",
+            ),
+            case=snapshot.reference,
+            state=snapshot.state,
+            trigger=trigger,
+        )
+
+    def decide(
+        self,
+        snapshot: CaseSnapshot,
+        trigger: str,
+        actor: Actor,
+        form_data: Mapping[str, Any],
+        *,
+        services: Any,
+        now: datetime,
+    ) -> Decision:
+        """Apply ``trigger``: roles, form, checks, then the machine. Raises, changing nothing.
+
+        Errors: ``InvalidTrigger`` (no such trigger here, or no transition's
+        conditions hold), ``PermissionDenied`` / ``FourEyesViolation``,
+        ``InvalidInput`` (field errors), ``BlockedByFindings``.
+        """
+        compiled, routes = self._routes(snapshot)
+        candidates = routes.get(trigger)
+        if not candidates:
+            raise self._invalid(snapshot, trigger)
+        if not any(actor.roles & r.roles for r in candidates):
+            raise self._denied(snapshot, trigger, actor)
+        builtin = trigger in BUILTIN_TRIGGERS and candidates[0].index is None
+        if builtin:
+            self._check_pending(snapshot, trigger, actor)
+        form = candidates[0].form
+        validated = validate_form(form, form_data, self.registry)
+        new_data: dict[str, Any] = copy.deepcopy(dict(snapshot.data))
+        if form is not None and not builtin:
+            new_data[form.name] = dict(validated.stored)
+        new_data["vars"] = dict(new_data.get("vars") or {})
+        step = StepContext(
+            case=dataclasses.replace(snapshot, data=new_data),
+            trigger=trigger,
+            actor=actor,
+            form=validated.values,
+            services=services,
+            now=now,
+        )
+        model = CaseModel(state=snapshot.state, step=step, new_data=new_data)
+        machine = compiled.machine
+        machine.add_model(model, initial=snapshot.state)
+        try:
+            moved = machine.events[trigger].trigger(model)
+        finally:
+            machine.remove_model(model)
+        if not moved:
+            if any(not actor.roles & r.roles for r in candidates):
+                raise self._denied(snapshot, trigger, actor)
+            raise self._invalid(
+                snapshot,
+                trigger,
+                Text(
+                    zh=f"'{trigger}' 的条件不满足",
+                    en=f"the conditions of '{trigger}' do not hold for this case",
+                ),
+            )
+        if model.action_ctx is not None:
+            new_data["vars"] = model.action_ctx.vars
+        index = model.route_index
+        findings = model.findings.get(index, ()) if index is not None else ()
+        note = validated.values.get("reason") or validated.values.get("comment")
+        return Decision(
+            trigger=trigger,
+            source=snapshot.state,
+            dest=model.state,
+            data=new_data,
+            findings=findings,
+            pending=model.pending,
+            effects=model.effects,
+            final=compiled.workflow.definition.states[model.state].final,
+            note=str(note) if note is not None else None,
+        )
+
+    def _denied(self, snapshot: CaseSnapshot, trigger: str, actor: Actor) -> PermissionDenied:
+        return PermissionDenied(
+            Text(
+                zh=f"{actor.username} 无权执行 '{trigger}'",
+                en=f"{actor.username} may not fire '{trigger}'",
+            ),
+            case=snapshot.reference,
+            trigger=trigger,
+            actor=actor.username,
+        )
+
+    def _check_pending(self, snapshot: CaseSnapshot, trigger: str, actor: Actor) -> None:
+        pending = snapshot.pending
+        if pending is None:
+            raise InvalidTrigger(
+                Text(zh="没有待审批的事项", en="nothing is waiting for approval"),
+                case=snapshot.reference,
+                trigger=trigger,
+            )
+        if pending.raised_by == actor.username:
+            verb = ("批准", "approve") if trigger == APPROVE else ("退回", "reject")
+            raise FourEyesViolation(
+                Text(
+                    zh=f"不能{verb[0]}自己提交的案件(双人复核)",
+                    en=f"you cannot {verb[1]} a case you raised yourself (four eyes)",
+                ),
+                case=snapshot.reference,
+                actor=actor.username,
+            )
