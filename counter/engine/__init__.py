@@ -14,7 +14,9 @@ from counter.engine.definition import (
     TransitionDefinition,
     WorkflowDefinition,
 )
+from counter.engine.diagram import diagram
 from counter.engine.forms import ValidatedForm, validate_form
+from counter.engine.lint import KNOWN_ROLES, LintIssue, check_directory, lint
 from counter.engine.loader import Catalog, Workflow, load_workflow
 from counter.engine.registry import (
     Registry,
@@ -38,6 +40,7 @@ from counter.engine.types import (
 )
 
 __all__ = [
+    "KNOWN_ROLES",
     "ActionContext",
     "Actor",
     "CaseSnapshot",
@@ -47,6 +50,7 @@ __all__ = [
     "FieldDefinition",
     "Finding",
     "FormDefinition",
+    "LintIssue",
     "PendingApproval",
     "Registry",
     "Runtime",
@@ -59,8 +63,11 @@ __all__ = [
     "WorkflowDefinition",
     "action",
     "check",
+    "check_directory",
     "condition",
     "default_registry",
+    "diagram",
+    "lint",
     "load_workflow",
     "validate_form",
     "validator",

@@ -179,25 +179,6 @@ class CompiledWorkflow:
                 after=after,
             )
 
-    def approve_dests(self, state: str) -> list[str]:
-        definition = self.workflow.definition
-        dests: list[str] = []
-        for transition in definition.transitions:
-            reviewed = transition.checks and definition.review_of(transition) == state
-            if reviewed and transition.dest not in dests:
-                dests.append(transition.dest)
-        return dests
-
-    def approve_sources(self, state: str) -> list[str]:
-        definition = self.workflow.definition
-        sources: list[str] = []
-        for transition in definition.transitions:
-            if transition.checks and definition.review_of(transition) == state:
-                for source in definition.expand_sources(transition):
-                    if source not in sources:
-                        sources.append(source)
-        return sources
-
     def _compile_approval(self, state: str, roles: frozenset[str], reject_to: str | None) -> None:
         self.routes[state][APPROVE].append(
             Route(trigger=APPROVE, source=state, dest=None, roles=roles, form=APPROVE_FORM)
@@ -205,7 +186,8 @@ class CompiledWorkflow:
         self.routes[state][REJECT].append(
             Route(trigger=REJECT, source=state, dest=reject_to, roles=roles, form=REJECT_FORM)
         )
-        for dest in self.approve_dests(state):
+        definition = self.workflow.definition
+        for dest in definition.approve_dests(state):
             self.machine.add_transition(
                 APPROVE,
                 state,
@@ -213,13 +195,9 @@ class CompiledWorkflow:
                 conditions=[_pending_is("dest", dest)],
                 after=[self._pending_after],
             )
-        if reject_to is not None:
-            self.machine.add_transition(REJECT, state, reject_to)
-            return
-        for source in self.approve_sources(state):
-            self.machine.add_transition(
-                REJECT, state, source, conditions=[_pending_is("source", source)]
-            )
+        for dest in definition.reject_dests(state):
+            back: Callbacks = [] if reject_to is not None else [_pending_is("source", dest)]
+            self.machine.add_transition(REJECT, state, dest, conditions=back)
 
     def _pending_after(self, event: EventData) -> None:
         """On approve, the ``after`` actions of the transition that raised the findings."""

@@ -8,7 +8,7 @@ names point somewhere (states, forms, registered checks) is checked by
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints
 
@@ -20,6 +20,7 @@ __all__ = [
     "BUILTIN_TRIGGERS",
     "REJECT",
     "Choice",
+    "Edge",
     "FieldDefinition",
     "FieldType",
     "FormDefinition",
@@ -34,6 +35,7 @@ APPROVE = "approve"
 REJECT = "reject"
 BUILTIN_TRIGGERS = frozenset({APPROVE, REJECT})
 DEFAULT_APPROVAL_ROLES = ("supervisor",)
+NEEDS_APPROVAL = "needs_approval"  # the condition of the branch that approvable findings take
 
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 FieldType = Literal[
@@ -108,6 +110,16 @@ class FormDefinition(_Located):
 
 
 # --- workflows -------------------------------------------------------------
+
+
+class Edge(NamedTuple):
+    """One way from one state to another, for lint and diagrams."""
+
+    trigger: str
+    source: str
+    dest: str
+    conditions: tuple[str, ...] = ()
+    transition: int | None = None  # index of the declared transition; None: approve/reject
 
 
 class StateDefinition(_Frozen):
@@ -222,3 +234,34 @@ class WorkflowDefinition(_Located):
                     used[kind].append((name, ("transitions", t_index, key, i)))
         return used
 
+    def _reviewed_into(self, state: str) -> list[TransitionDefinition]:
+        return [t for t in self.transitions if t.checks and self.review_of(t) == state]
+
+    def approve_dests(self, state: str) -> list[str]:
+        """Where ``approve`` can take a case waiting in approval state ``state``."""
+        return list(dict.fromkeys(t.dest for t in self._reviewed_into(state)))
+
+    def reject_dests(self, state: str) -> list[str]:
+        """Where ``reject`` can take it: ``reject_to``, else back to where it came from."""
+        reject_to = self.states[state].reject_to
+        if reject_to is not None:
+            return [reject_to]
+        sources = (s for t in self._reviewed_into(state) for s in self.expand_sources(t))
+        return list(dict.fromkeys(sources))
+
+    def edges(self) -> list[Edge]:
+        """Every way between states, branches to review states and approve/reject included."""
+        found: list[Edge] = []
+        for index, t in enumerate(self.transitions):
+            conditions = (*t.conditions, *(f"not {u}" for u in t.unless))
+            review = self.review_of(t)
+            for source in self.expand_sources(t):
+                found.append(Edge(t.trigger, source, t.dest, conditions, index))
+                if t.checks and review is not None:
+                    found.append(
+                        Edge(t.trigger, source, review, (*conditions, NEEDS_APPROVAL), index)
+                    )
+        for state in self.approval_states():
+            found += [Edge(APPROVE, state, dest) for dest in self.approve_dests(state)]
+            found += [Edge(REJECT, state, dest) for dest in self.reject_dests(state)]
+        return found
