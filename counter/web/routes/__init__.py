@@ -1,0 +1,16 @@
+"""Every router of the app, combined in one place: the JSON API and the console pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from counter.web.errors import ERROR_RESPONSES
+from counter.web.routes import api_session, auth_pages
+
+__all__ = ["api_router", "page_router"]
+
+api_router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
+api_router.include_router(api_session.router)
+
+page_router = APIRouter()
+page_router.include_router(auth_pages.router)
