@@ -1,0 +1,274 @@
+"""The outbox dispatcher: deliver messages to outside systems after commit, exactly once.
+
+A step writes its outbox rows in its own transaction; the dispatcher picks
+them up afterwards. Each delivery is *claimed* first with a compare-and-set
+(``UPDATE outbox SET attempts = attempts + 1, next_attempt_at = <lease end>
+WHERE id = :id AND status = 'pending' AND next_attempt_at <= :now``): of
+several processes, exactly one gets row count 1 and calls the handler. A
+process that dies mid-delivery leaves the message claimed until the lease
+ends, after which it is delivered again with the same key, which the
+outside system uses as its idempotency key, so the effect still happens once.
+
+The handler's answer and the case's follow-up trigger (``on_success`` with
+the answer as its data, or ``on_failure`` once the retries are spent) commit
+in one transaction with marking the message delivered or failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from counter.cases import records
+from counter.cases.desk import Desk
+from counter.cases.services import Services
+from counter.engine.types import Actor
+from counter.errors import CounterError, StaleVersion
+
+__all__ = ["Dispatcher", "Handler", "OutboxMessage", "Refused"]
+
+log = logging.getLogger(__name__)
+
+_outbox = records.outbox
+_due = (
+    select(_outbox.c.id)
+    .where(_outbox.c.status == "pending", _outbox.c.next_attempt_at <= bindparam("now"),
+           _outbox.c.kind.in_(bindparam("kinds", expanding=True)))
+    .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
+    .limit(bindparam("limit"))
+)
+_claim = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("b_id"), _outbox.c.status == "pending",
+           _outbox.c.next_attempt_at <= bindparam("b_now"))
+    .values(attempts=_outbox.c.attempts + 1, next_attempt_at=bindparam("lease_until"))
+)
+_load = select(_outbox).where(_outbox.c.id == bindparam("id"))
+_finish = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("b_id"), _outbox.c.status == "pending")
+    .values(
+        status=bindparam("status"),
+        result=bindparam("result"),
+        delivered_at=bindparam("delivered_at"),
+        last_error=bindparam("last_error"),
+    )
+)
+_retry_later = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("b_id"), _outbox.c.status == "pending")
+    .values(next_attempt_at=bindparam("next_attempt_at"), last_error=bindparam("last_error"))
+)
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """One message as a handler receives it. ``key`` is the idempotency key to pass on."""
+
+    id: int
+    case_reference: str
+    kind: str
+    key: str
+    payload: Mapping[str, Any]
+    attempt: int  # 1 for the first delivery
+    on_success: str | None
+    on_failure: str | None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A handler's answer for a final no (do not retry): fire ``on_failure`` at once.
+
+    ``data`` becomes the failure trigger's form data.
+    """
+
+    reason: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+Handler = Callable[[OutboxMessage, Services], "Mapping[str, Any] | Refused | None"]
+"""Deliver one message; return the answer (a mapping, may be empty) or ``Refused``.
+
+Raise for a transient failure: the message is retried with backoff.
+"""
+
+
+class Dispatcher:
+    """Delivers due outbox messages through the handlers registered by effect kind."""
+
+    def __init__(
+        self,
+        desk: Desk,
+        *,
+        max_attempts: int = 5,
+        base_delay: timedelta = timedelta(seconds=2),
+        max_delay: timedelta = timedelta(minutes=10),
+        lease: timedelta = timedelta(minutes=2),
+    ) -> None:
+        self.desk = desk
+        self.db = desk.db
+        self.services = desk.services
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.lease = lease
+        self._handlers: dict[str, Handler] = {}
+        self._local = threading.local()
+
+    def register_handler(self, kind: str, handler: Handler) -> None:
+        """Deliver messages of ``kind`` (``sms.send``, ``acquirer.unbind``...) with ``handler``."""
+        self._handlers[kind] = handler
+
+    def attach(self) -> None:
+        """Deliver right after every step that writes outbox messages (the local adapters)."""
+        self.desk.add_commit_listener(self._after_commit)
+
+    def _after_commit(self, reference: str) -> None:
+        if getattr(self._local, "running", False):
+            return  # the loop already running in this thread picks the new message up
+        self.run_once()
+
+    def backoff(self, attempt: int) -> timedelta:
+        """How long to wait after failed attempt number ``attempt`` (1, 2, ...)."""
+        delay: timedelta = self.base_delay * (2 ** (attempt - 1))
+        return min(delay, self.max_delay)
+
+    def run_once(self, *, limit: int = 100) -> int:
+        """Deliver every message due now; returns how many were finished (either way)."""
+        if not self._handlers:
+            return 0
+        self._local.running = True
+        finished = 0
+        try:
+            for _ in range(10):  # messages written by follow-ups are due at once: go again
+                now = self.services.now()
+                with self.db.read() as conn:
+                    ids = list(
+                        conn.execute(
+                            _due, {"now": now, "kinds": sorted(self._handlers), "limit": limit}
+                        ).scalars()
+                    )
+                if not ids:
+                    break
+                finished += sum(self._deliver(message_id) for message_id in ids)
+        finally:
+            self._local.running = False
+        return finished
+
+    def _claim(self, message_id: int) -> OutboxMessage | None:
+        now = self.services.now()
+        with self.db.transaction() as conn:
+            claimed = conn.execute(
+                _claim, {"b_id": message_id, "b_now": now, "lease_until": now + self.lease}
+            )
+            if claimed.rowcount != 1:
+                return None  # another process has it, or it was finished meanwhile
+            row = conn.execute(_load, {"id": message_id}).one()
+        return OutboxMessage(
+            id=row.id,
+            case_reference=row.case_reference,
+            kind=row.kind,
+            key=row.key,
+            payload=dict(row.payload),
+            attempt=row.attempts,
+            on_success=row.on_success,
+            on_failure=row.on_failure,
+        )
+
+    def _deliver(self, message_id: int) -> bool:
+        message = self._claim(message_id)
+        if message is None:
+            return False
+        handler = self._handlers[message.kind]
+        try:
+            answer = handler(message, self.services)
+        except Exception as exc:  # any failure of an outside system is retried
+            error = f"{type(exc).__name__}: {exc}"
+            log.warning(
+                "delivery of %s for %s failed (attempt %s): %s",
+                message.kind, message.case_reference, message.attempt, error,
+            )
+            if message.attempt < self.max_attempts:
+                with self.db.transaction() as conn:
+                    conn.execute(
+                        _retry_later,
+                        {
+                            "b_id": message.id,
+                            "next_attempt_at": self.services.now() + self.backoff(message.attempt),
+                            "last_error": error,
+                        },
+                    )
+                return False
+            self._finish(message, "failed", None, error, message.on_failure, {"error": error})
+            return True
+        if isinstance(answer, Refused):
+            self._finish(
+                message, "failed", None, answer.reason, message.on_failure,
+                {"error": answer.reason, **answer.data},
+            )
+            return True
+        result = dict(answer or {})
+        self._finish(message, "delivered", result, None, message.on_success, result)
+        return True
+
+    def _finish(
+        self,
+        message: OutboxMessage,
+        status: str,
+        result: Mapping[str, Any] | None,
+        error: str | None,
+        follow_up: str | None,
+        data: Mapping[str, Any],
+    ) -> None:
+        def mark(conn: Connection, note: str | None = error) -> None:
+            conn.execute(
+                _finish,
+                {
+                    "b_id": message.id,
+                    "status": status,
+                    "result": dict(result) if result is not None else None,
+                    "delivered_at": self.services.now() if status == "delivered" else None,
+                    "last_error": note,
+                },
+            )
+
+        if follow_up is None:
+            with self.db.transaction() as conn:
+                mark(conn)
+            return
+        for _ in range(5):
+            try:
+                self.desk.step(
+                    reference=message.case_reference,
+                    trigger=follow_up,
+                    actor=Actor.system(),
+                    data=self._form_data(message.case_reference, follow_up, data),
+                    version=None,
+                    within=mark,
+                )
+                return
+            except StaleVersion:
+                continue  # a person moved the case meanwhile: decide again on the new version
+            except CounterError as refused:
+                log.warning(
+                    "follow-up %s of %s for %s refused: %s",
+                    follow_up, message.kind, message.case_reference, refused.message.en,
+                )
+                with self.db.transaction() as conn:
+                    mark(conn, f"follow-up {follow_up} refused: {refused.message.en}")
+                return
+        with self.db.transaction() as conn:
+            mark(conn, f"follow-up {follow_up} kept meeting a newer version")
+
+    def _form_data(self, reference: str, trigger: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        """``data`` limited to the fields the follow-up trigger's form declares."""
+        snapshot = self.desk.snapshot(reference=reference, actor=Actor.system())
+        form = self.desk.runtime.form_for(snapshot, trigger)
+        names = {f.name for f in form.fields} if form is not None else set()
+        return {k: v for k, v in data.items() if k in names}

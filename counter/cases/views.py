@@ -1,0 +1,106 @@
+"""What the application service returns: plain pydantic models, never table rows.
+
+Case data is returned as stored (full values): masking is the presenters'
+job (console, API, slips), by the bank's masking policy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from counter.text import Text
+
+__all__ = ["ApprovalView", "CaseSummary", "CaseView", "FindingView", "JournalEntryView"]
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class FindingView(_View):
+    """One finding of a check, as journaled."""
+
+    code: str
+    severity: str
+    message: Text
+    field: str | None = None
+    evidence: dict[str, Any] = {}
+
+
+class ApprovalView(_View):
+    """A supervisor decision, open (``decision`` is None) or closed."""
+
+    id: int
+    case_reference: str
+    trigger: str
+    source: str
+    dest: str
+    raised_by: str
+    raised_at: datetime
+    findings: list[FindingView]
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision: str | None = None
+    reason: str | None = None
+    workflow: str | None = None
+    branch: str | None = None
+
+
+class CaseView(_View):
+    """A case as one actor sees it, with what that actor may do next."""
+
+    reference: str
+    workflow: str
+    title: Text
+    definition_hash: str
+    state: str
+    state_title: Text
+    final: bool
+    version: int
+    data: dict[str, Any]
+    findings: list[FindingView]
+    pending: ApprovalView | None
+    available_triggers: list[str]
+    opened_by: str
+    branch: str
+    channel: str
+    opened_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+
+
+class CaseSummary(_View):
+    """A line of a case list."""
+
+    reference: str
+    workflow: str
+    state: str
+    version: int
+    branch: str
+    opened_by: str
+    opened_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    awaiting_approval: bool = False
+
+
+class JournalEntryView(_View):
+    """One journal entry as an auditor reads it."""
+
+    id: int
+    stream: str
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    trigger: str | None
+    from_state: str | None
+    to_state: str | None
+    findings: list[FindingView]
+    data_digest: str | None
+    note: str | None
+    prev_hash: str
+    hash: str
