@@ -15,7 +15,7 @@ export COUNTER_DEMO_MODE ?= true
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,postgres]'
+	$(BIN)/pip install -q -e '.[dev,postgres,bench]'
 	@touch $(STAMP)
 
 system-deps:
