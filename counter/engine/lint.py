@@ -123,6 +123,7 @@ def _graph_rules(wf: WorkflowDefinition, issues: _Issues) -> None:
 def _name_rules(
     wf: WorkflowDefinition,
     forms: Mapping[str, FormDefinition],
+    known_forms: Iterable[str],
     registry: Registry,
     issues: _Issues,
 ) -> None:
@@ -135,10 +136,10 @@ def _name_rules(
                 issues.error("unknown_name", wf.line(*path), message.zh, message.en)
     for name, state in wf.states.items():
         if state.form and state.form not in forms:
-            _unknown_form(state.form, wf.line("states", name, "form"), forms, issues)
+            _unknown_form(state.form, wf.line("states", name, "form"), known_forms, issues)
     for index, t in enumerate(wf.transitions):
         if t.form and t.form not in forms:
-            _unknown_form(t.form, wf.line("transitions", index, "form"), forms, issues)
+            _unknown_form(t.form, wf.line("transitions", index, "form"), known_forms, issues)
     for form in forms.values():
         for f_index, spec in enumerate(form.fields):
             for v_index, name in enumerate(spec.validators):
@@ -155,10 +156,8 @@ def _name_rules(
                     )
 
 
-def _unknown_form(
-    name: str, line: int | None, forms: Mapping[str, FormDefinition], issues: _Issues
-) -> None:
-    hint = did_you_mean(name, forms)
+def _unknown_form(name: str, line: int | None, known: Iterable[str], issues: _Issues) -> None:
+    hint = did_you_mean(name, known)
     issues.error("unknown_form", line, f"未知表单 '{name}'{hint}", f"unknown form '{name}'{hint}")
 
 
@@ -187,15 +186,19 @@ def lint(
     definition: Workflow | WorkflowDefinition,
     registry: Registry,
     known_roles: Iterable[str] = KNOWN_ROLES,
+    known_forms: Iterable[str] = (),
 ) -> list[LintIssue]:
-    """Everything wrong with one workflow version, errors and warnings, in file order."""
+    """Everything wrong with one workflow version, errors and warnings, in file order.
+
+    ``known_forms`` (the form files there are) only feeds "did you mean".
+    """
     if isinstance(definition, Workflow):
         wf, forms = definition.definition, definition.forms
     else:
         wf, forms = definition, {}
     issues = _Issues(wf.file)
     _graph_rules(wf, issues)
-    _name_rules(wf, forms, registry, issues)
+    _name_rules(wf, forms, [*forms, *known_forms], registry, issues)
     _role_rules(wf, known_roles, issues)
     for index, t in enumerate(wf.transitions):
         if t.checks and wf.review_of(t) is None:
@@ -219,11 +222,12 @@ def check_directory(
     A form shared by several workflows is reported once.
     """
     found: list[LintIssue] = []
+    forms = [path.stem for path in Path(forms_dir).glob("*.yaml")]
     for path in sorted(Path(workflows_dir).glob("*.yaml")):
         try:
             workflow = load_workflow(path, Path(forms_dir))
         except DefinitionError as exc:
             found.append(LintIssue("error", "load", exc.file or str(path), exc.line, exc.message))
             continue
-        found += [i for i in lint(workflow, registry, known_roles) if i not in found]
+        found += [i for i in lint(workflow, registry, known_roles, forms) if i not in found]
     return found

@@ -157,7 +157,8 @@ def _validate(model: type[M], raw: Any, lines: Mapping[_Path, int], file: str) -
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        error = exc.errors()[0]
+        # an unknown key usually explains the missing one ("destination" for "dest")
+        error = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         loc: _Path = tuple(error["loc"])
         where = ".".join(str(p) for p in loc) or "<top>"
         line = _line(lines, loc)

@@ -49,7 +49,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest candidate, or an empty string."""
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    options = list(candidates)
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    if not close:  # "destination" for "dest": a shortened or lengthened word
+        close = [o for o in options if min(len(o), len(name)) >= 3 and name.startswith(o)]
+        close += [o for o in options if len(name) >= 3 and o.startswith(name)]
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
