@@ -1,9 +1,160 @@
-"""CLI commands: admin (being built)."""
+"""Operator commands: ``counter db``, ``counter branches``, ``counter users``, ``counter audit``."""
 
 from __future__ import annotations
 
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from counter.cli._common import database, fail, friendly_errors
+from counter.store import journal, migrate
+from counter.store.users import create_branch, create_user, list_users
+
+__all__ = ["register"]
+
+db_app = typer.Typer(help="数据库 / the database", no_args_is_help=True)
+branches_app = typer.Typer(help="网点 / branches", no_args_is_help=True)
+users_app = typer.Typer(help="用户 / users", no_args_is_help=True)
+audit_app = typer.Typer(help="审计 / the journal", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+@friendly_errors
+def db_upgrade() -> None:
+    """Create or migrate the tables to the newest schema (safe to run again)."""
+    db = database()
+    try:
+        migrate.upgrade(db)
+        typer.echo(f"数据库已是最新版本 / database at revision {migrate.current_revision(db)}")
+    finally:
+        db.dispose()
+
+
+@db_app.command("backup")
+@friendly_errors
+def db_backup(
+    file: Annotated[Path, typer.Argument(help="where to write the copy")],
+) -> None:
+    """Copy the SQLite database while it is in use (SQLite's online backup)."""
+    db = database()
+    try:
+        if not db.is_sqlite or db.path is None:
+            raise fail(
+                "仅支持 SQLite;PostgreSQL 请用 pg_dump / "
+                "only for SQLite; back PostgreSQL up with pg_dump"
+            )
+        if file.resolve() == db.path.resolve():
+            raise fail("备份文件不能是数据库本身 / the backup cannot be the database itself")
+        file.parent.mkdir(parents=True, exist_ok=True)
+        source = sqlite3.connect(db.path)
+        target = sqlite3.connect(file)
+        try:
+            with target:
+                source.backup(target)
+        finally:
+            target.close()
+            source.close()
+        typer.echo(f"已备份到 {file} / backed up to {file}")
+    finally:
+        db.dispose()
+
+
+@branches_app.command("add")
+@friendly_errors
+def branches_add(
+    code: Annotated[str, typer.Argument(help="branch code, e.g. BJ001")],
+    name_zh: Annotated[str, typer.Option("--name-zh", help="中文名称")],
+    name_en: Annotated[str, typer.Option("--name-en", help="English name")],
+) -> None:
+    """Add a branch."""
+    db = database()
+    try:
+        create_branch(db, code=code, name_zh=name_zh, name_en=name_en)
+        typer.echo(f"已添加网点 {code} / branch {code} added")
+    finally:
+        db.dispose()
+
+
+@users_app.command("add")
+@friendly_errors
+def users_add(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[list[str], typer.Option("--role", help="teller, supervisor, auditor, admin")],
+    branch: Annotated[str, typer.Option("--branch", help="branch code")],
+    merchant: Annotated[str | None, typer.Option("--merchant", help="merchant number")] = None,
+    display_name: Annotated[str, typer.Option("--display-name")] = "",
+    lang: Annotated[str, typer.Option("--lang", help="zh or en")] = "zh",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Add a user; the password is prompted for (or read from stdin), never an argument."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
+    db = database()
+    try:
+        create_user(
+            db,
+            username=username,
+            password=password,
+            roles=role,
+            branch=branch,
+            merchant_no=merchant,
+            display_name=display_name,
+            lang=lang,
+        )
+        typer.echo(f"已添加用户 {username} / user {username} added")
+    finally:
+        db.dispose()
+
+
+@users_app.command("list")
+@friendly_errors
+def users_list(branch: Annotated[str | None, typer.Option("--branch")] = None) -> None:
+    """List users (no password hashes)."""
+    db = database()
+    try:
+        for user in list_users(db, branch=branch):
+            typer.echo(f"{user.username}\t{user.branch}\t{','.join(user.roles)}\t{user.display_name}")
+    finally:
+        db.dispose()
+
+
+@audit_app.command("verify")
+@friendly_errors
+def audit_verify(
+    case: Annotated[str | None, typer.Option("--case", help="verify one case's journal")] = None,
+) -> None:
+    """Recompute the journal's hash chains; exit 1 naming the first broken entry."""
+    db = database()
+    try:
+        report = journal.verify(db, stream=case)
+    finally:
+        db.dispose()
+    if case is not None and report.entries == 0 and report.ok:
+        raise fail(f"没有案件 {case} 的日志 / no journal for case {case}")
+    first = report.first_broken
+    if first is not None:
+        raise fail(
+            f"审计日志校验失败 / the journal does not verify\n"
+            f"  stream={first.stream} seq={first.seq} id={first.id}\n"
+            f"  {first.reason}"
+            + (f"\n  (+{len(report.broken) - 1} more)" if len(report.broken) > 1 else "")
+        )
+    typer.echo(
+        f"日志完整 / the journal verifies: {report.entries} entries in {report.streams} "
+        f"streams, {report.cases} cases"
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+    app.add_typer(db_app, name="db")
+    app.add_typer(branches_app, name="branches")
+    app.add_typer(users_app, name="users")
+    app.add_typer(audit_app, name="audit")

@@ -1,0 +1,109 @@
+"""``counter db``, ``branches``, ``users`` and ``audit`` through the real command line."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from engine.parcel import IDENTITY, TELLER, parcel_runtime
+from sqlalchemy import text
+
+from counter.cases.desk import Desk
+from counter.cases.services import Services
+from counter.store.db import Database
+from counter.store.users import get_user, verify_password
+
+from .conftest import Invoke
+
+ADD_BRANCH = ("branches", "add", "BJ001", "--name-zh", "北京", "--name-en", "Beijing")
+
+
+@pytest.mark.postgres
+def test_db_upgrade_creates_the_tables_and_can_run_again(
+    counter_on_empty: Invoke, empty_db: Database
+) -> None:
+    first = counter_on_empty("db", "upgrade")
+    assert first.exit_code == 0, first.output
+    assert counter_on_empty("db", "upgrade").exit_code == 0
+    assert counter_on_empty("audit", "verify").exit_code == 0
+
+
+def test_commands_before_upgrade_say_what_to_do(counter_on_empty: Invoke) -> None:
+    result = counter_on_empty("audit", "verify")
+    assert result.exit_code == 1
+    assert "counter db upgrade" in result.output and "Traceback" not in result.output
+
+
+def test_db_backup_copies_a_live_database(
+    counter: Invoke, db: Database, tmp_path: Path
+) -> None:
+    assert counter(*ADD_BRANCH).exit_code == 0
+    target = tmp_path / "backups" / "copy.db"
+    result = counter("db", "backup", str(target))
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("SELECT code FROM branches").fetchall() == [("BJ001",)]
+
+
+@pytest.mark.postgres
+def test_users_add_from_stdin_and_prompt(counter: Invoke, db: Database) -> None:
+    assert counter(*ADD_BRANCH).exit_code == 0
+    result = counter("users", "add", "tina", "--role", "teller", "--role", "supervisor",
+                     "--branch", "BJ001", "--password-stdin", input="teller-pass-1\n")
+    assert result.exit_code == 0, result.output
+    user = get_user(db, username="tina")
+    assert user.roles == ["supervisor", "teller"] and verify_password(user.password_hash,
+                                                                      "teller-pass-1")
+    prompted = counter("users", "add", "sam", "--role", "auditor", "--branch", "BJ001",
+                       "--merchant", "898110000000001", input="audit-pass-1\naudit-pass-1\n")
+    assert prompted.exit_code == 0, prompted.output
+    assert get_user(db, username="sam").merchant_no == "898110000000001"
+    assert "sam" in counter("users", "list").output
+
+
+def test_refusals_are_bilingual_without_traceback(counter: Invoke) -> None:
+    result = counter("users", "add", "x", "--role", "teller", "--branch", "NOPE",
+                     "--password-stdin", input="long-enough-1\n")
+    assert result.exit_code == 1
+    assert "没有网点 NOPE" in result.output and "No branch NOPE" in result.output
+    assert "Traceback" not in result.output
+
+
+def _walked_case(db: Database) -> str:
+    desk = Desk(db, parcel_runtime(), Services(db=db))
+    case = desk.open_case(workflow="parcel_pickup", actor=TELLER)
+    desk.fire(reference=case.reference, trigger="submit_identity", actor=TELLER, data=IDENTITY)
+    desk.fire(reference=case.reference, trigger="cancel", actor=TELLER, data={"reason": "left"})
+    return case.reference
+
+
+@pytest.mark.postgres
+def test_audit_verify_passes_then_names_an_edited_row(counter: Invoke, db: Database) -> None:
+    reference = _walked_case(db)
+    ok = counter("audit", "verify")
+    assert ok.exit_code == 0 and "3 entries" in ok.output
+    assert counter("audit", "verify", "--case", reference).exit_code == 0
+    with db.transaction() as conn:
+        victim = conn.execute(
+            text("SELECT id FROM case_events WHERE stream = :s AND seq = 2"), {"s": reference}
+        ).scalar_one()
+        conn.execute(text("UPDATE case_events SET to_state = 'hand_over' WHERE id = :id"),
+                     {"id": victim})
+    result = counter("audit", "verify")
+    assert result.exit_code == 1
+    assert f"stream={reference} seq=2 id={victim}" in result.output
+
+
+@pytest.mark.postgres
+def test_audit_verify_fails_on_a_deleted_row(counter: Invoke, db: Database) -> None:
+    reference = _walked_case(db)
+    with db.transaction() as conn:
+        conn.execute(text("DELETE FROM case_events WHERE stream = :s AND seq = 2"),
+                     {"s": reference})
+    result = counter("audit", "verify", "--case", reference)
+    assert result.exit_code == 1 and reference in result.output
+
+
+def test_audit_verify_of_an_unknown_case_fails(counter: Invoke) -> None:
+    assert counter("audit", "verify", "--case", "BJ001-20260101-000001").exit_code == 1
