@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Row, select, update
 from sqlalchemy.exc import IntegrityError
 
 from counter.adapters._store import ImportSummary, new_reference
+from counter.adapters.registry_import import import_merchants
 from counter.banking.accounts import normalize_account_number
 from counter.banking.masking import mask_account
 from counter.banking.merchant import normalize_merchant_number, normalize_terminal_sn
@@ -301,8 +302,6 @@ class LocalAcquirerRegistry:
 
     def import_merchants(self, source: Path | bytes) -> ImportSummary:
         """Load the acquirer's merchant file (see ``counter.adapters.registry_import``)."""
-        from counter.adapters.registry_import import import_merchants
-
         return import_merchants(self._db, source)
 
     def _execute(self, request: _Request) -> tuple[ExecutionOutcome, Text, datetime, str, bool]:

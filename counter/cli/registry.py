@@ -12,13 +12,11 @@ status 1; never a traceback. Phone numbers are masked in listings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from counter.adapters import (
     IDENTITY_COLUMNS,
@@ -31,8 +29,8 @@ from counter.adapters import (
 )
 from counter.banking.masking import mask_phone
 from counter.banking.phone import normalize_mobile
-from counter.config import get_settings
-from counter.errors import CounterError, ImportRejected
+from counter.cli._common import database, friendly_errors
+from counter.errors import ImportRejected
 from counter.store.db import Database
 from counter.text import Text
 
@@ -69,18 +67,21 @@ def register(app: typer.Typer) -> None:
     app.add_typer(sms, name="sms")
 
 
+@friendly_errors
 def registry_import(file: FileArgument) -> None:
     """Import the acquirer's merchant file: all rows or none; re-import updates in place."""
     summary = _run(lambda db: LocalAcquirerRegistry(db).import_merchants(file))
     _print_summary(summary)
 
 
+@friendly_errors
 def identity_import(file: FileArgument) -> None:
     """Import the people the local identity check answers for: all rows or none."""
     summary = _run(lambda db: LocalIdentityVerifier(db).import_people(file))
     _print_summary(summary)
 
 
+@friendly_errors
 def simulate_failure(
     merchant_no: Annotated[str, typer.Argument(help="Merchant number / 商户编号")],
     mode: Annotated[
@@ -104,6 +105,7 @@ def simulate_failure(
         )
 
 
+@friendly_errors
 def sms_outbox(
     phone: Annotated[
         str | None, typer.Option(help="Only messages to this phone / 只看发往此号码的短信")
@@ -122,30 +124,16 @@ def sms_outbox(
 
 
 def _run(work: Callable[[Database], _T]) -> _T:
-    with _database() as db:
-        try:
-            return work(db)
-        except ImportRejected as exc:
-            _print_rejection(exc)
-        except CounterError as exc:
-            _echo(exc.message, err=True)
-        except SQLAlchemyError as exc:
-            _echo(
-                Text(
-                    zh="数据库不可用或未初始化,请先运行 counter db upgrade。",
-                    en="The database is unavailable or not set up; run counter db upgrade first.",
-                ),
-                err=True,
-            )
-            typer.echo(f"  ({type(exc).__name__})", err=True)
-    raise typer.Exit(1)
+    """``work`` on the configured database; an import refusal is printed line by line.
 
-
-@contextmanager
-def _database() -> Iterator[Database]:
-    db = Database.from_settings(get_settings())
+    Other errors reach ``friendly_errors``: one bilingual line, exit status 1.
+    """
+    db = database()
     try:
-        yield db
+        return work(db)
+    except ImportRejected as exc:
+        _print_rejection(exc)
+        raise typer.Exit(1) from None
     finally:
         db.dispose()
 
