@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -268,3 +269,17 @@ def test_form_for_tells_the_console_what_to_ask(runtime: Runtime, case: CaseSnap
     assert cancel is not None and cancel.name == "cancel_reason"
     with pytest.raises(InvalidTrigger):
         runtime.form_for(case, "nope")
+
+
+def test_one_machine_serves_concurrent_cases(runtime: Runtime) -> None:
+    cases = [open_case(runtime, f"T-{i}") for i in range(8)]
+
+    def walk(case: CaseSnapshot) -> str:
+        for _ in range(30):
+            step, _ = fire(runtime, case, "submit_identity", TELLER, IDENTITY)
+            step, _ = fire(runtime, step, "submit_code", TELLER, {"code": GOOD_CODE})
+        return step.state
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(walk, cases)) == ["hand_over"] * 8
+    assert runtime.compiled(cases[0].definition_hash).machine.models == []
