@@ -27,7 +27,6 @@ from counter.adapters.acquirer import (
     BindResult,
     ExecutionOutcome,
     ExecutionRecord,
-    LocalAcquirerRegistry,
     Merchant,
     MerchantStatus,
     SettlementAccount,
@@ -51,6 +50,7 @@ from counter.adapters.identity import (
     IdentityVerifier,
     LocalIdentityVerifier,
 )
+from counter.adapters.local_acquirer import LocalAcquirerRegistry
 from counter.adapters.registry_import import MERCHANT_COLUMNS
 from counter.adapters.sms import LocalSmsGateway, SentSms, SmsGateway, SmsReceipt
 from counter.config import Settings

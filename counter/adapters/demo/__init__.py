@@ -30,8 +30,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from counter.adapters._store import ImportSummary
-from counter.adapters.acquirer import LocalAcquirerRegistry
 from counter.adapters.identity import LocalIdentityVerifier
+from counter.adapters.local_acquirer import LocalAcquirerRegistry
 from counter.store.db import Database
 
 __all__ = ["DEMO_DIR", "load_demo"]
