@@ -142,7 +142,7 @@ class TransitionDefinition(_Frozen):
     """One trigger from one or more states to a destination."""
 
     trigger: Name
-    source: str | tuple[str, ...]
+    source: str | Annotated[tuple[str, ...], Field(min_length=1)]
     dest: str
     roles: tuple[str, ...] = Field(min_length=1)
     title: Text | None = None
@@ -166,7 +166,7 @@ class WorkflowDefinition(_Located):
     title: Text
     initial: str
     slip: Name | None = None
-    states: dict[str, StateDefinition] = Field(min_length=1)
+    states: dict[Name, StateDefinition] = Field(min_length=1)
     transitions: tuple[TransitionDefinition, ...] = ()
 
     def state_title(self, state: str) -> Text:

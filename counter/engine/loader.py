@@ -109,16 +109,13 @@ def _read_yaml(text: str, file: str) -> tuple[Any, dict[_Path, int]]:
         loader.dispose()
 
 
-def _line(lines: Mapping[_Path, int], loc: _Path) -> int | None:
-    """The line of the deepest part of ``loc`` found in the file (pydantic adds union tags)."""
-    best = lines.get(())
+def _in_file(lines: Mapping[_Path, int], loc: _Path) -> _Path:
+    """The deepest part of ``loc`` that is in the file (pydantic adds union tags like ``str``)."""
     current: _Path = ()
     for part in loc:
-        candidate = (*current, part)
-        if candidate in lines:
-            current = candidate
-            best = lines[candidate]
-    return best
+        if (*current, part) in lines:
+            current = (*current, part)
+    return current
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
@@ -158,10 +155,16 @@ def _validate(model: type[M], raw: Any, lines: Mapping[_Path, int], file: str) -
         return model.model_validate(raw)
     except ValidationError as exc:
         # an unknown key usually explains the missing one ("destination" for "dest")
-        error = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        errors = exc.errors()
+        error = min(errors, key=lambda e: e["type"] != "extra_forbidden")
         loc: _Path = tuple(error["loc"])
-        where = ".".join(str(p) for p in loc) or "<top>"
-        line = _line(lines, loc)
+        found = _in_file(lines, loc)
+        line = lines.get(found)
+        where = ".".join(str(p) for p in (loc if error["type"] == "missing" else found))
+        where = where or "<top>"
+        # a union (``source: a state or a list``) fails once per alternative: say all of them
+        alternatives = [e["msg"] for e in errors if _in_file(lines, tuple(e["loc"])) == found]
+        message = "; or ".join(dict.fromkeys(alternatives))
         if error["type"] == "extra_forbidden":
             key = str(loc[-1])
             hint = did_you_mean(key, _keys_at(model, loc[:-1]))
@@ -169,8 +172,8 @@ def _validate(model: type[M], raw: Any, lines: Mapping[_Path, int], file: str) -
         elif error["type"] == "missing":
             zh, en = f"缺少必填的键 '{where}'", f"missing key '{where}'"
         else:
-            zh = f"'{where}' 的值无效:{error['msg']}"
-            en = f"invalid value at '{where}': {error['msg']}"
+            zh = f"'{where}' 的值无效:{message}"
+            en = f"invalid value at '{where}': {message}"
         raise _fail(file, line, zh, en, errors=exc.error_count()) from None
 
 

@@ -37,6 +37,8 @@ def load_error(name: str, registry: Registry | None = None) -> DefinitionError:
         ("wrong_name", 1, ["'right_name' must match the file name 'wrong_name'"]),
         ("approval_as_dest", 9, ["approval state 'review'", "use review"]),
         ("bad_type", 7, ["states.done.final", "boolean"]),
+        ("bad_state_name", 6, ["states.Done Now", "should match pattern"]),
+        ("empty_source", 8, ["transitions.0.source", "at least 1 item"]),
     ],
 )
 def test_a_broken_file_names_file_line_and_what(name: str, line: int, words: list[str]) -> None:
