@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import sys
 import types
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +88,34 @@ def test_bad_adapter_settings_are_configuration_errors(
         build_adapters(Settings(sms_adapter=spec), db)
     assert expected in caught.value.message.en
     assert "sms_adapter" in caught.value.message.zh
+
+
+ALLOWED = (
+    "counter.adapters",
+    "counter.store",
+    "counter.banking",
+    "counter.text",
+    "counter.errors",
+    "counter.config",
+)
+
+
+def test_adapters_import_only_what_the_architecture_allows() -> None:
+    """docs/architecture.md: adapters may import store, banking, text, errors, config."""
+    root = Path(adapters.__file__).parent
+    offending = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            offending += [
+                f"{path.name}: {name}"
+                for name in names
+                if name.startswith("counter") and not name.startswith(ALLOWED)
+            ]
+    assert offending == []
