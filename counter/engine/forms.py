@@ -174,6 +174,11 @@ def validate_form(
 ) -> ValidatedForm:
     """Clean and check ``data``; raise ``InvalidInput`` with one ``FieldError`` per bad field."""
     errors: list[FieldError] = []
+    if not isinstance(data, Mapping):
+        raise InvalidInput(
+            Text(zh="表单数据必须是字段与值的映射", en="form data must map field names to values"),
+            form=form.name if form is not None else None,
+        )
     fields = {f.name: f for f in form.fields} if form is not None else {}
     for name in data:
         if name not in fields:

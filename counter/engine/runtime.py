@@ -70,7 +70,7 @@ class Runtime:
         """
         current = self.catalog.current(workflow)
         definition = current.definition
-        compiled = self.compiled(current.hash)
+        self.compiled(current.hash)  # a version that cannot compile fails at open, not later
         snapshot = CaseSnapshot(
             reference=reference,
             workflow=definition.name,
@@ -87,7 +87,6 @@ class Runtime:
         )
         for name in definition.states[definition.initial].on_enter:
             self.registry.get_action(name)(ctx)
-        del compiled  # compiled now so that a broken registry fails at open, not later
         decision = Decision(
             trigger=OPEN,
             source=definition.initial,
@@ -197,11 +196,14 @@ class Runtime:
         )
         model = CaseModel(state=snapshot.state, step=step, new_data=new_data)
         machine = compiled.machine
-        machine.add_model(model, initial=snapshot.state)
-        try:
-            moved = machine.events[trigger].trigger(model)
-        finally:
-            machine.remove_model(model)
+        event = machine.events.get(trigger)
+        moved = False
+        if event is not None and event.transitions.get(snapshot.state):
+            machine.add_model(model, initial=snapshot.state)
+            try:
+                moved = event.trigger(model)
+            finally:
+                machine.remove_model(model)
         if not moved:
             if any(not actor.roles & r.roles for r in candidates):
                 raise self._denied(snapshot, trigger, actor)

@@ -128,3 +128,8 @@ def test_validators_see_the_whole_form() -> None:
 
 def test_reject_form_requires_a_reason() -> None:
     assert errors(REJECT_FORM, {})["reason"].message.en == "Reason is required"
+
+
+def test_data_that_is_not_a_mapping_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="map field names"):
+        validate_form(IDENTITY_FORM, ["id_number"], parcel_registry())  # type: ignore[arg-type]

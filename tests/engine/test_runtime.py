@@ -283,3 +283,14 @@ def test_one_machine_serves_concurrent_cases(runtime: Runtime) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(walk, cases)) == ["hand_over"] * 8
     assert runtime.compiled(cases[0].definition_hash).machine.models == []
+
+
+def test_approve_where_nothing_can_be_approved_is_refused_cleanly(
+    runtime: Runtime, case: CaseSnapshot
+) -> None:
+    waiting = at_review(runtime, case)
+    pending = waiting.pending
+    assert pending is not None
+    elsewhere = replace(waiting, pending=replace(pending, dest="delivered"))
+    with pytest.raises(InvalidTrigger, match="conditions of 'approve'"):
+        fire(runtime, elsewhere, "approve", SUPERVISOR)
