@@ -1,0 +1,78 @@
+"""Actions that reach the acquirer and the slip printer, always through the outbox.
+
+An action never calls an outside system: it writes an ``Effect`` that
+commits with the step, and the dispatcher delivers it afterwards with the
+case reference as the acquirer's idempotency key (``counter.cases.wiring``
+holds the handlers). Each request gets a new outbox key per attempt
+(``unbind-1``, ``unbind-2`` after a supervisor's retry) so that a retry is a
+new delivery, while the acquirer still sees the same case reference and
+never executes twice. The follow-up triggers are ``<operation>_confirmed``
+and ``<operation>_failed``.
+"""
+
+from __future__ import annotations
+
+from counter.banking.rules._support import text_value
+from counter.engine.registry import action
+from counter.engine.types import ActionContext, Effect
+
+__all__ = ["issue_slip", "request_bind", "request_unbind"]
+
+SLIP = "slip.issue"
+
+
+def _request(ctx: ActionContext, operation: str, payload: dict[str, str]) -> None:
+    """Emit the acquirer request ``operation`` (``unbind``/``bind``) as attempt n + 1."""
+    attempt = int(ctx.vars.get(f"{operation}_requests", 0)) + 1
+    ctx.set(f"{operation}_requests", attempt)
+    ctx.emit(
+        Effect(
+            kind=f"acquirer.{operation}",
+            payload=payload,
+            key=f"{operation}-{attempt}",
+            on_success=f"{operation}_confirmed",
+            on_failure=f"{operation}_failed",
+        )
+    )
+
+
+@action("request_unbind")
+def request_unbind(ctx: ActionContext) -> None:
+    """Ask the acquirer to unbind the account presented from the terminal."""
+    _request(
+        ctx,
+        "unbind",
+        {
+            "merchant_no": text_value(ctx, "pos_binding", "merchant_no"),
+            "terminal_sn": text_value(ctx, "pos_binding", "terminal_sn"),
+            "account_number": text_value(ctx, "pos_binding", "account_number"),
+        },
+    )
+
+
+@action("request_bind")
+def request_bind(ctx: ActionContext) -> None:
+    """Ask the acquirer to bind the new account (settlement_card_change)."""
+    _request(
+        ctx,
+        "bind",
+        {
+            "merchant_no": text_value(ctx, "pos_binding", "merchant_no"),
+            "terminal_sn": text_value(ctx, "pos_binding", "terminal_sn"),
+            "account_number": text_value(ctx, "new_account", "new_account_number"),
+            "account_type": text_value(ctx, "new_account", "new_account_type"),
+            "holder": text_value(ctx, "new_account", "new_account_holder"),
+        },
+    )
+
+
+@action("issue_slip")
+def issue_slip(ctx: ActionContext) -> None:
+    """Have the slip rendered and stored once the case is complete (the slip integration)."""
+    ctx.emit(
+        Effect(
+            kind=SLIP,
+            payload={"reference": ctx.case.reference, "workflow": ctx.case.workflow},
+            key="slip",
+        )
+    )

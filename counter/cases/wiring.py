@@ -1,0 +1,161 @@
+"""Wiring the banking workflows to the outside world: outbox handlers and services.
+
+The workflows' actions only write outbox effects; this module says who
+delivers each kind:
+
+* ``sms.send``: the SMS gateway, with the outbox key as its idempotency key;
+* ``acquirer.unbind`` / ``acquirer.bind``: the acquirer, with the **case
+  reference** as idempotency key, so that however often a message is
+  delivered (a retry, a second dispatcher, a crash between commit and
+  delivery) the acquirer executes once. ``done`` fires the on-success
+  trigger with the answer; ``refused`` fires the on-failure trigger at once;
+  ``unavailable`` raises, so the dispatcher retries with backoff and fires
+  the on-failure trigger when the retries are spent.
+
+``slip.issue`` is the slip integration's to register. ``wire`` builds the
+whole desk the way the web app, the CLI and the tests use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from counter.adapters import AccountType, AcquirerResult, build_adapters
+from counter.banking.rules import PASSWORDS
+from counter.cases.desk import Desk
+from counter.cases.dispatch import Dispatcher, OutboxMessage, Refused
+from counter.cases.services import Services
+from counter.config import Settings, get_settings
+from counter.engine.loader import Catalog
+from counter.engine.registry import Registry, default_registry
+from counter.engine.runtime import Runtime
+from counter.errors import NotFound
+from counter.store.db import Database
+from counter.store.users import get_user, verify_password
+
+__all__ = [
+    "Wired",
+    "deliver_bind",
+    "deliver_sms",
+    "deliver_unbind",
+    "register_handlers",
+    "teller_passwords",
+    "wire",
+    "wire_services",
+]
+
+
+
+def teller_passwords(db: Database) -> Callable[[str, str], bool]:
+    """``(username, password) -> bool`` against the user's argon2 hash (inactive: False)."""
+
+    def check(username: str, password: str) -> bool:
+        try:
+            user = get_user(db, username=username)
+        except NotFound:
+            return False
+        return user.active and verify_password(user.password_hash, password)
+
+    return check
+
+
+def wire_services(services: Services, db: Database) -> Services:
+    """Fill in what the banking rules need and ``services`` lacks (adapters, passwords)."""
+    if services.identity is None or services.acquirer is None or services.sms is None:
+        adapters = build_adapters(services.settings, db)
+        services.identity = services.identity or adapters.identity
+        services.acquirer = services.acquirer or adapters.acquirer
+        services.sms = services.sms or adapters.sms
+    services.extra.setdefault(PASSWORDS, teller_passwords(db))
+    return services
+
+
+def deliver_sms(message: OutboxMessage, services: Services) -> Mapping[str, Any]:
+    payload = message.payload
+    receipt = services.sms.send(str(payload["phone"]), str(payload["text"]), key=message.key)
+    return {"gateway_reference": receipt.gateway_reference}
+
+
+def _answer(result: AcquirerResult, operation: str) -> Mapping[str, Any] | Refused:
+    answer = {
+        "outcome": str(result.outcome),
+        "acquirer_reference": result.acquirer_reference,
+        "message": result.message.zh,
+    }
+    if result.done:
+        return answer
+    if result.retryable:
+        # Raising makes the dispatcher retry with backoff (same reference, so still once).
+        raise ConnectionError(f"acquirer {operation} unavailable: {result.message.en}")
+    return Refused(reason=result.message.en, data=answer)
+
+
+def deliver_unbind(message: OutboxMessage, services: Services) -> Mapping[str, Any] | Refused:
+    payload = message.payload
+    result = services.acquirer.execute_unbind(
+        message.case_reference,
+        str(payload["merchant_no"]),
+        str(payload["terminal_sn"]),
+        str(payload["account_number"]),
+    )
+    return _answer(result, "unbind")
+
+
+def deliver_bind(message: OutboxMessage, services: Services) -> Mapping[str, Any] | Refused:
+    payload = message.payload
+    kind = payload.get("account_type")
+    result = services.acquirer.execute_bind(
+        message.case_reference,
+        str(payload["merchant_no"]),
+        str(payload["terminal_sn"]),
+        str(payload["account_number"]),
+        str(payload["holder"]),
+        account_type=AccountType(kind) if kind else None,
+    )
+    return _answer(result, "bind")
+
+
+def register_handlers(dispatcher: Dispatcher) -> Dispatcher:
+    """The banking effect kinds, delivered through the services' adapters."""
+    dispatcher.register_handler("sms.send", deliver_sms)
+    dispatcher.register_handler("acquirer.unbind", deliver_unbind)
+    dispatcher.register_handler("acquirer.bind", deliver_bind)
+    return dispatcher
+
+
+@dataclass(frozen=True)
+class Wired:
+    desk: Desk
+    dispatcher: Dispatcher
+
+
+def wire(
+    db: Database,
+    *,
+    settings: Settings | None = None,
+    services: Services | None = None,
+    registry: Registry | None = None,
+    catalog: Catalog | None = None,
+    attach: bool = True,
+    **dispatcher_options: Any,
+) -> Wired:
+    """A desk over the workflows in ``settings`` with the banking rules and handlers.
+
+    ``attach``: deliver right after each commit (the local adapters answer at
+    once); without it, outbox messages wait for ``dispatcher.run_once()``.
+    """
+    import counter.banking.rules  # noqa: F401  (registers the names the workflows use)
+
+    config = settings or (services.settings if services is not None else get_settings())
+    names = registry or default_registry
+    found = catalog or Catalog.load(config.workflows_dir, config.forms_dir, names)
+    services = wire_services(services or Services(settings=config, db=db), db)
+    if services.db is None:
+        services.db = db
+    desk = Desk(db, Runtime(found, names), services)
+    dispatcher = register_handlers(Dispatcher(desk, **dispatcher_options))
+    if attach:
+        dispatcher.attach()
+    return Wired(desk, dispatcher)
