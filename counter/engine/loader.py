@@ -1,12 +1,10 @@
-"""Load workflow and form YAML files into definitions, with the line of every mistake.
+"""Workflow versions and the catalog that holds them.
 
-YAML is read with ``yaml.SafeLoader`` (the same rules as ``yaml.safe_load``)
-but through its node tree, so each key keeps its line; a pydantic error
-location is mapped back to that line. A ``Workflow`` is one definition
-version: the workflow, the forms it names and its slip templates, identified
-by the SHA-256 of a canonical JSON bundle of their texts. The bundle is what
-``counter.cases`` stores, so that a case keeps its version after the files
-change (``Catalog.add_bundle``).
+A ``Workflow`` is one definition version: the workflow, the forms it names
+and its slip templates, identified by the SHA-256 of a canonical JSON bundle
+of their texts. The bundle is what ``counter.cases`` stores, so that a case
+keeps its version after the files change (``Catalog.add_bundle``). Parsing
+with line numbers is in ``counter.engine.parsing``.
 """
 
 from __future__ import annotations
@@ -14,31 +12,22 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
 
-from counter.engine.definition import (
-    ANY_STATE,
-    BUILTIN_TRIGGERS,
-    FormDefinition,
-    WorkflowDefinition,
-    _Located,
-)
+from counter.engine.definition import FormDefinition, WorkflowDefinition
+from counter.engine.parsing import fail, parse_form, parse_workflow
 from counter.engine.registry import Registry, did_you_mean
-from counter.errors import DefinitionError, NotFound
+from counter.errors import NotFound
 from counter.text import Text
 
-__all__ = ["BUNDLE_FORMAT", "Catalog", "Workflow", "load_form", "load_workflow", "parse_form"]
+__all__ = ["BUNDLE_FORMAT", "Catalog", "Workflow", "load_workflow"]
 
 BUNDLE_FORMAT = 1
-_Path = tuple[str | int, ...]
-M = TypeVar("M", bound=_Located)
 
 
 @dataclass(frozen=True)
@@ -56,338 +45,6 @@ class Workflow:
         return self.definition.name
 
 
-# --- YAML with lines -------------------------------------------------------
-
-
-def _fail(file: str, line: int | None, zh: str, en: str, **context: Any) -> DefinitionError:
-    return DefinitionError(Text(zh=zh, en=en), file=file, line=line, **context)
-
-
-def _walk(node: yaml.Node, path: _Path, lines: dict[_Path, int], file: str) -> None:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key in seen:
-                raise _fail(
-                    file,
-                    key_node.start_mark.line + 1,
-                    f"重复的键 '{key}'",
-                    f"duplicate key '{key}'",
-                )
-            seen.add(key)
-            child = (*path, key)
-            lines[child] = key_node.start_mark.line + 1
-            _walk(value_node, child, lines, file)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, (*path, index), lines, file)
-
-
-def _read_yaml(text: str, file: str) -> tuple[Any, dict[_Path, int]]:
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            raise _fail(file, 1, "文件为空", "the file is empty")
-        lines: dict[_Path, int] = {}
-        _walk(node, (), lines, file)
-        return loader.construct_document(node), lines
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise _fail(
-            file,
-            mark.line + 1 if mark else None,
-            f"YAML 语法错误:{problem}",
-            f"YAML syntax error: {problem}",
-        ) from None
-    except yaml.YAMLError as exc:
-        raise _fail(file, None, f"YAML 错误:{exc}", f"YAML error: {exc}") from None
-    finally:
-        loader.dispose()
-
-
-def _in_file(lines: Mapping[_Path, int], loc: _Path) -> _Path:
-    """The deepest part of ``loc`` that is in the file (pydantic adds union tags like ``str``)."""
-    current: _Path = ()
-    for part in loc:
-        if (*current, part) in lines:
-            current = (*current, part)
-    return current
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _keys_at(model: type[BaseModel], loc: _Path) -> list[str]:
-    """The keys allowed at ``loc`` (for "did you mean" on an unknown key)."""
-    current: type[BaseModel] | None = model
-    pending_container = False
-    for part in loc:
-        if current is None:
-            return []
-        if pending_container:
-            pending_container = False
-            continue
-        if isinstance(part, str) and part in current.model_fields:
-            annotation = current.model_fields[part].annotation
-            inner = _model_in(annotation)
-            pending_container = inner is not None and annotation is not inner
-            current = inner
-        else:
-            return []
-    return list(current.model_fields) if current is not None and not pending_container else []
-
-
-def _validate(model: type[M], raw: Any, lines: Mapping[_Path, int], file: str) -> M:
-    if not isinstance(raw, Mapping):
-        raise _fail(file, 1, "文件顶层必须是映射(键: 值)", "the top level must be a mapping")
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        # an unknown key usually explains the missing one ("destination" for "dest")
-        errors = exc.errors()
-        error = min(errors, key=lambda e: e["type"] != "extra_forbidden")
-        loc: _Path = tuple(error["loc"])
-        found = _in_file(lines, loc)
-        line = lines.get(found)
-        where = ".".join(str(p) for p in (loc if error["type"] == "missing" else found))
-        where = where or "<top>"
-        # a union (``source: a state or a list``) fails once per alternative: say all of them
-        alternatives = [e["msg"] for e in errors if _in_file(lines, tuple(e["loc"])) == found]
-        message = "; or ".join(dict.fromkeys(alternatives))
-        if error["type"] == "extra_forbidden":
-            key = str(loc[-1])
-            hint = did_you_mean(key, _keys_at(model, loc[:-1]))
-            zh, en = f"未知的键 '{key}'{hint}", f"unknown key '{key}'{hint}"
-        elif error["type"] == "missing":
-            zh, en = f"缺少必填的键 '{where}'", f"missing key '{where}'"
-        else:
-            zh = f"'{where}' 的值无效:{message}"
-            en = f"invalid value at '{where}': {message}"
-        raise _fail(file, line, zh, en, errors=exc.error_count()) from None
-
-
-def _parse(model: type[M], text: str, file: str) -> M:
-    raw, lines = _read_yaml(text, file)
-    parsed = _validate(model, raw, lines, file)
-    located = {".".join(str(p) for p in path): line for path, line in lines.items()}
-    parsed.locate(file, located)
-    return parsed
-
-
-def parse_form(text: str, file: str, registry: Registry | None = None) -> FormDefinition:
-    """A form from YAML text; with a registry, its validator names are checked too."""
-    form = _parse(FormDefinition, text, file)
-    names = [f.name for f in form.fields]
-    for index, spec in enumerate(form.fields):
-        if names.index(spec.name) != index:
-            raise _fail(
-                file,
-                form.line("fields", index, "name"),
-                f"重复的字段 '{spec.name}'",
-                f"duplicate field '{spec.name}'",
-            )
-        if spec.type == "choice" and not spec.choices:
-            raise _fail(
-                file,
-                form.line("fields", index),
-                f"选择字段 '{spec.name}' 需要 choices",
-                f"choice field '{spec.name}' needs choices",
-            )
-        if spec.choices and spec.type != "choice":
-            raise _fail(
-                file,
-                form.line("fields", index, "choices"),
-                f"只有 choice 类型的字段可以有 choices('{spec.name}')",
-                f"only choice fields have choices ('{spec.name}' is {spec.type})",
-            )
-        for other in spec.required_if or {}:
-            if other not in names:
-                hint = did_you_mean(other, names)
-                raise _fail(
-                    file,
-                    form.line("fields", index, "required_if"),
-                    f"required_if 引用了未知字段 '{other}'{hint}",
-                    f"required_if names unknown field '{other}'{hint}",
-                )
-        if registry is not None:
-            for v_index, name in enumerate(spec.validators):
-                if not registry.has("validator", name):
-                    raise DefinitionError(
-                        registry.unknown_message("validator", name),
-                        file=file,
-                        line=form.line("fields", index, "validators", v_index),
-                    )
-    return form
-
-
-def load_form(path: Path, registry: Registry | None = None) -> FormDefinition:
-    form = parse_form(path.read_text(encoding="utf-8"), str(path), registry)
-    if form.name != path.stem:
-        raise _fail(
-            str(path),
-            form.line("name"),
-            f"表单名 '{form.name}' 必须与文件名 '{path.stem}' 相同",
-            f"form name '{form.name}' must match the file name '{path.stem}'",
-        )
-    return form
-
-
-# --- workflow semantics ----------------------------------------------------
-
-
-def _check_states(wf: WorkflowDefinition, file: str) -> None:
-    states = list(wf.states)
-
-    def unknown(name: str, *path: str | int) -> DefinitionError:
-        hint = did_you_mean(name, states)
-        return _fail(
-            file, wf.line(*path), f"未知状态 '{name}'{hint}", f"unknown state '{name}'{hint}"
-        )
-
-    if wf.initial not in wf.states:
-        raise unknown(wf.initial, "initial")
-    if wf.states[wf.initial].final:
-        raise _fail(
-            file, wf.line("initial"), "初始状态不能是终态", "the initial state cannot be final"
-        )
-    for name, state in wf.states.items():
-        if name == ANY_STATE or name in BUILTIN_TRIGGERS:
-            raise _fail(file, wf.line("states", name), f"保留名 '{name}'", f"'{name}' is reserved")
-        if state.final and (state.approval or state.form):
-            raise _fail(
-                file,
-                wf.line("states", name, "final"),
-                f"终态 '{name}' 不能是审批状态或收集表单",
-                f"final state '{name}' cannot be an approval state or collect a form",
-            )
-        if not state.approval and (state.roles is not None or state.reject_to is not None):
-            raise _fail(
-                file,
-                wf.line("states", name, "roles" if state.roles is not None else "reject_to"),
-                f"roles 与 reject_to 只用于审批状态('{name}' 没有 approval: true)",
-                f"roles and reject_to are for approval states ('{name}' is not approval: true)",
-            )
-        if state.reject_to is not None and state.reject_to not in wf.states:
-            raise unknown(state.reject_to, "states", name, "reject_to")
-    for index, t in enumerate(wf.transitions):
-        if t.trigger in BUILTIN_TRIGGERS:
-            raise _fail(
-                file,
-                wf.line("transitions", index, "trigger"),
-                f"'{t.trigger}' 是审批状态的内置触发器,不能再定义",
-                f"'{t.trigger}' is built into approval states; it cannot be declared",
-            )
-        if ANY_STATE in t.sources and len(t.sources) > 1:
-            raise _fail(
-                file,
-                wf.line("transitions", index, "source"),
-                "'*' 不能与其他来源状态并列",
-                "'*' cannot be listed with other source states",
-            )
-        for s_index, source in enumerate(t.sources):
-            path: tuple[str | int, ...] = ("transitions", index, "source")
-            if not isinstance(t.source, str):
-                path = (*path, s_index)
-            if source == ANY_STATE:
-                continue
-            if source not in wf.states:
-                raise unknown(source, *path)
-            if wf.states[source].final:
-                raise _fail(
-                    file,
-                    wf.line(*path),
-                    f"终态 '{source}' 不能有出去的转换",
-                    f"final state '{source}' cannot have outgoing transitions",
-                )
-        if t.dest not in wf.states:
-            raise unknown(t.dest, "transitions", index, "dest")
-        if wf.states[t.dest].approval:
-            raise _fail(
-                file,
-                wf.line("transitions", index, "dest"),
-                f"审批状态 '{t.dest}' 只能通过检查结果进入(用 review 而不是 dest)",
-                f"approval state '{t.dest}' is entered through findings (use review, not dest)",
-            )
-        if t.review is not None:
-            if t.review not in wf.states:
-                raise unknown(t.review, "transitions", index, "review")
-            if not wf.states[t.review].approval:
-                raise _fail(
-                    file,
-                    wf.line("transitions", index, "review"),
-                    f"review 必须是审批状态('{t.review}' 不是)",
-                    f"review must be an approval state ('{t.review}' is not)",
-                )
-        elif t.checks and len(wf.approval_states()) > 1:
-            raise _fail(
-                file,
-                wf.line("transitions", index),
-                f"有多个审批状态,触发器 '{t.trigger}' 需要写明 review",
-                f"several approval states: trigger '{t.trigger}' must name its review state",
-            )
-
-
-def _check_triggers(wf: WorkflowDefinition, file: str) -> None:
-    """Transitions sharing a trigger and a source must be told apart by conditions."""
-    seen: dict[tuple[str, str], list[int]] = {}
-    for index, t in enumerate(wf.transitions):
-        for source in wf.expand_sources(t):
-            earlier = seen.setdefault((source, t.trigger), [])
-            for other_index in earlier:
-                other = wf.transitions[other_index]
-                line = wf.line("transitions", index, "trigger")
-                if not other.conditions and not other.unless:
-                    raise _fail(
-                        file,
-                        line,
-                        f"触发器 '{t.trigger}' 从 '{source}' 已由第 "
-                        f"{wf.line('transitions', other_index)} 行定义且无条件,本转换永远不会执行",
-                        f"trigger '{t.trigger}' from '{source}' is already defined at line "
-                        f"{wf.line('transitions', other_index)} with no conditions; "
-                        "add conditions to tell them apart",
-                    )
-                same_conditions = set(other.conditions) == set(t.conditions)
-                if same_conditions and set(other.unless) == set(t.unless):
-                    raise _fail(
-                        file,
-                        line,
-                        f"触发器 '{t.trigger}' 从 '{source}' 重复定义且条件相同",
-                        f"duplicate trigger '{t.trigger}' from '{source}' with the same conditions",
-                    )
-                if wf.form_of(other, source) != wf.form_of(t, source):
-                    raise _fail(
-                        file,
-                        line,
-                        f"触发器 '{t.trigger}' 从 '{source}' 的各转换必须收集同一个表单",
-                        f"transitions of trigger '{t.trigger}' from '{source}' "
-                        "must use the same form",
-                    )
-            earlier.append(index)
-
-
-def _check_names(wf: WorkflowDefinition, file: str, registry: Registry) -> None:
-    for kind, uses in wf.names_used().items():
-        for name, path in uses:
-            assert kind in ("check", "condition", "action")
-            if not registry.has(kind, name):  # type: ignore[arg-type]
-                raise DefinitionError(
-                    registry.unknown_message(kind, name),  # type: ignore[arg-type]
-                    file=file,
-                    line=wf.line(*path),
-                )
-
-
 def _form_paths(wf: WorkflowDefinition) -> Iterator[tuple[str, tuple[str | int, ...]]]:
     for name, state in wf.states.items():
         if state.form:
@@ -395,6 +52,7 @@ def _form_paths(wf: WorkflowDefinition) -> Iterator[tuple[str, tuple[str | int, 
     for index, t in enumerate(wf.transitions):
         if t.form:
             yield t.form, ("transitions", index, "form")
+
 
 
 def _canonical(payload: Mapping[str, Any]) -> str:
@@ -411,18 +69,7 @@ def _build(
     expected_name: str | None,
     require_forms: bool,
 ) -> Workflow:
-    wf = _parse(WorkflowDefinition, workflow_text, workflow_file)
-    if expected_name is not None and wf.name != expected_name:
-        raise _fail(
-            workflow_file,
-            wf.line("name"),
-            f"流程名 '{wf.name}' 必须与文件名 '{expected_name}' 相同",
-            f"workflow name '{wf.name}' must match the file name '{expected_name}'",
-        )
-    _check_states(wf, workflow_file)
-    _check_triggers(wf, workflow_file)
-    if registry is not None:
-        _check_names(wf, workflow_file, registry)
+    wf = parse_workflow(workflow_text, workflow_file, registry, expected_name=expected_name)
     forms: dict[str, FormDefinition] = {}
     texts: dict[str, dict[str, str]] = {}
     for name, path in _form_paths(wf):
@@ -432,7 +79,7 @@ def _build(
             if not require_forms:
                 continue
             hint = did_you_mean(name, form_texts)
-            raise _fail(
+            raise fail(
                 workflow_file,
                 wf.line(*path),
                 f"未知表单 '{name}'{hint}",
@@ -441,7 +88,7 @@ def _build(
         form_file, text = form_texts[name]
         form = parse_form(text, form_file, registry)
         if form.name != name:
-            raise _fail(
+            raise fail(
                 form_file,
                 form.line("name"),
                 f"表单名 '{form.name}' 必须是 '{name}'",
@@ -544,7 +191,7 @@ class Catalog:
             if raw.get("format") != BUNDLE_FORMAT:
                 raise ValueError(f"bundle format {raw.get('format')!r}")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise _fail(
+            raise fail(
                 "<bundle>", None, f"定义包无法读取:{exc}", f"unreadable bundle: {exc}"
             ) from None
         workflow = _build(
@@ -558,7 +205,7 @@ class Catalog:
         )
         if workflow.bundle != text:
             hashed = hashlib.sha256(text.encode("utf-8")).hexdigest()
-            raise _fail(
+            raise fail(
                 workflow_part["file"],
                 None,
                 f"定义包不是规范格式(哈希 {hashed[:12]} 对不上)",

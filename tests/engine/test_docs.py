@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 from counter.engine.lint import lint
-from counter.engine.loader import load_workflow, parse_form
+from counter.engine.loader import load_workflow
+from counter.engine.parsing import parse_form
 from counter.engine.registry import Registry
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "workflows.md"

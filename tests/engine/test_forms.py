@@ -8,7 +8,7 @@ import pytest
 
 from counter.engine.definition import FieldDefinition, FormDefinition
 from counter.engine.forms import DEFAULT_MAX_LENGTH, REJECT_FORM, validate_form
-from counter.engine.loader import load_form
+from counter.engine.parsing import load_form
 from counter.errors import FieldError, InvalidInput
 from counter.text import Text
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from counter.engine.loader import Catalog, load_workflow, parse_form
+from counter.engine.loader import Catalog, load_workflow
+from counter.engine.parsing import parse_form
 from counter.engine.registry import Registry
 from counter.errors import DefinitionError, NotFound
 
