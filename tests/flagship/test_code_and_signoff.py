@@ -1,0 +1,157 @@
+"""The unbind code (wrong, exhausted, expired, resent), the teller's sign-off, cancel, four eyes."""
+
+from __future__ import annotations
+
+import pytest
+
+from counter.cases.views import CaseView
+from counter.errors import FourEyesViolation, InvalidTrigger
+
+from .helpers import (
+    AGENT_ONLY,
+    CLEAN,
+    FENG_ER,
+    REGISTERED_PHONE,
+    ZHANG_SAN,
+    ZHAO_LIU,
+    Counter,
+    blocked,
+    pending_findings,
+)
+
+PHONE = REGISTERED_PHONE[CLEAN.merchant_no]
+
+
+def at_code(counter: Counter) -> CaseView:
+    case = counter.through_identity(ZHANG_SAN)
+    return counter.fire(case, "submit_binding", CLEAN.form())
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+def test_wrong_codes_are_counted_and_send_nothing_new(counter: Counter) -> None:
+    case = at_code(counter)
+    code = counter.last_code(PHONE)
+    for attempt in (1, 2):
+        case = counter.fire(case, "confirm_code", {"code": wrong(code)})
+        assert case.state == "code_check"
+        kept = case.data["vars"]["unbind_code"]
+        assert (kept["attempts"], kept["attempts_left"]) == (attempt, 3 - attempt)
+    assert len(counter.sms.outbox(phone=PHONE)) == 1
+    case = counter.fire(case, "confirm_code", {"code": code})  # the right one, third try
+    assert case.state == "teller_signoff"
+
+
+def test_third_wrong_code_goes_to_a_supervisor(counter: Counter) -> None:
+    case = at_code(counter)
+    code = counter.last_code(PHONE)
+    for _ in range(3):
+        case = counter.fire(case, "confirm_code", {"code": wrong(code)})
+    assert case.state == "supervisor_review"
+    assert pending_findings(case) == {"unbind_code_attempts_exhausted": "approve"}
+    assert case.pending is not None and case.pending.dest == "teller_signoff"
+    case = counter.fire(case, "approve", {"comment": "checked the licence"}, actor="supervisor1")
+    assert case.state == "teller_signoff"
+
+
+def test_an_expired_code_blocks_until_the_teller_resends(counter: Counter) -> None:
+    case = at_code(counter)
+    first = counter.last_code(PHONE)
+    counter.clock.advance(minutes=6)
+    assert blocked(counter, case, "confirm_code", {"code": first}) == {
+        "unbind_code_expired": ("block", "code")
+    }
+    case = counter.fire(case, "resend_code", {})
+    assert case.state == "code_check"
+    assert len(counter.sms.outbox(phone=PHONE)) == 2
+    assert case.data["vars"]["unbind_code"]["sends"] == 2
+    counter.clock.advance(minutes=1)
+    case = counter.through_code(case, PHONE)
+
+
+def test_a_malformed_code_is_a_field_error(counter: Counter) -> None:
+    from counter.errors import InvalidInput
+
+    case = at_code(counter)
+    with pytest.raises(InvalidInput) as caught:
+        counter.fire(case, "confirm_code", {"code": "12ab"})
+    assert [e.field for e in caught.value.fields] == ["code"]
+
+
+def test_sign_off_needs_the_tellers_own_password(counter: Counter) -> None:
+    case = counter.through_code(at_code(counter), PHONE)
+    assert blocked(counter, case, "sign_off", {"password": "not-the-password"}) == {
+        "teller_password_wrong": ("block", "password")
+    }
+    assert counter.acquirer.executions(case.reference) == []
+    case = counter.sign_off(case)
+    assert case.state == "completed"
+
+
+def test_cancel_from_an_open_state_with_a_reason(counter: Counter) -> None:
+    case = counter.through_identity(ZHANG_SAN)
+    case = counter.fire(case, "cancel", {"reason": "customer left"})
+    assert case.state == "cancelled" and case.final
+    assert counter.desk.journal(reference=case.reference)[-1].note == "customer left"
+
+
+def test_cancel_is_refused_while_the_acquirer_has_the_request(counter_manual: Counter) -> None:
+    counter = counter_manual
+    case = counter.open()
+    case = counter.identify(case, ZHANG_SAN)
+    case = counter.fire(case, "submit_binding", CLEAN.form())
+    counter.wired.dispatcher.run_once()  # the SMS
+    case = counter.sign_off(counter.through_code(case, PHONE))
+    assert case.state == "unbind_pending"
+    with pytest.raises(InvalidTrigger):
+        counter.fire(case, "cancel", {"reason": "changed my mind"})
+
+
+def test_four_eyes_the_teller_who_raised_it_cannot_approve_even_as_supervisor(
+    counter: Counter,
+) -> None:
+    case = counter.open(actor="senior1")
+    case = counter.fire(
+        case,
+        "submit_identity",
+        {
+            "id_type": "resident_id",
+            "id_number": ZHAO_LIU.id_number,
+            "name": ZHAO_LIU.name,
+            "id_expiry": "2036-03-01",
+            "acting_as": "agent",
+            "principal_id_number": FENG_ER.id_number,
+            "mandate_ref": "WT-2026-0001",
+        },
+        actor="senior1",
+    )
+    assert case.state == "supervisor_review" and case.pending is not None
+    assert case.pending.raised_by == "senior1"
+    senior_view = counter.desk.get(reference=case.reference, actor=counter.actors["senior1"])
+    assert "approve" not in senior_view.available_triggers
+    with pytest.raises(FourEyesViolation):
+        counter.fire(case, "approve", {}, actor="senior1")
+    with pytest.raises(FourEyesViolation):
+        counter.fire(case, "reject", {"reason": "mine"}, actor="senior1")
+    case = counter.fire(case, "approve", {}, actor="supervisor1")
+    assert case.state == "info_check"
+    case = counter.fire(case, "submit_binding", AGENT_ONLY.form(), actor="senior1")
+    assert case.state == "code_check"
+
+
+def test_a_teller_cannot_approve(counter: Counter) -> None:
+    from counter.errors import PermissionDenied
+
+    case = counter.identify(counter.open(), ZHAO_LIU, acting_as="agent", principal=FENG_ER,
+                            mandate_ref="WT-1")
+    with pytest.raises(PermissionDenied):
+        counter.fire(case, "approve", {}, actor="teller2")
+
+
+def test_supervisor_rejects_with_a_reason(counter: Counter) -> None:
+    case = counter.identify(counter.open(), ZHAO_LIU, acting_as="agent", principal=FENG_ER,
+                            mandate_ref="WT-1")
+    case = counter.fire(case, "reject", {"reason": "mandate not notarised"}, actor="supervisor1")
+    assert case.state == "rejected" and case.final
