@@ -1,9 +1,274 @@
-"""CLI commands: demo (being built)."""
+"""``counter demo-data`` and ``counter demo``: the flagship, end to end, on demo data.
+
+``demo-data`` (idempotent) creates branch BJ001, the users teller1, teller2,
+supervisor1 and auditor1 with the demo password, and loads the local
+acquirer registry and identity list (``counter.adapters.demo``). It refuses
+to run outside demo mode: it creates users with a password written in the
+documentation.
+
+``demo`` walks two ``pos_unbind`` cases through the ``Desk``, the runtime
+the web console uses: a legal representative in person, and an agent whose
+mandate supervisor1 approves. It prints every step and finding (masked),
+delivers the outbox after each step, writes the slips to ``var/`` when the
+slip integration is installed, and ends by verifying the journal.
+"""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import typer
+
+from counter.adapters import LocalSmsGateway
+from counter.adapters.demo import load_demo
+from counter.banking.masking import mask_id, mask_name, mask_phone
+from counter.cases.views import CaseView, FindingView
+from counter.cases.wiring import Wired, wire
+from counter.cli._common import database, fail, friendly_errors, settings
+from counter.config import Settings
+from counter.engine.types import Actor
+from counter.errors import NotFound
+from counter.store import journal
+from counter.store.db import Database
+from counter.store.users import create_branch, create_user, get_branch, get_user
+
+__all__ = ["BRANCH", "DEMO_USERS", "register"]
+
+BRANCH = "BJ001"
+BRANCH_NAME = ("北京分行营业部", "Beijing Branch Business Department")
+DEMO_USERS: Mapping[str, tuple[str, ...]] = {
+    "teller1": ("teller",),
+    "teller2": ("teller",),
+    "supervisor1": ("supervisor",),
+    "auditor1": ("auditor",),
+}
+# A slip integration that wants `counter demo` to write slips provides this:
+# ``write_case_slip(desk, reference, directory) -> Path``.
+SLIP_WRITER = ("counter.slips.issue", "write_case_slip")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``demo-data`` and ``demo`` to ``app``."""
+    app.command("demo-data")(demo_data)
+    app.command("demo")(demo)
+
+
+def _require_demo_mode(config: Settings) -> None:
+    if not config.demo_mode:
+        raise fail(
+            "演示数据只能在演示模式下创建(COUNTER_DEMO_MODE=true),其用户密码公开于文档 / "
+            "demo data is only created in demo mode (COUNTER_DEMO_MODE=true): "
+            "its users' password is in the documentation"
+        )
+
+
+def ensure_demo_data(db: Database, config: Settings) -> list[str]:
+    """Create what is missing (branch, users) and reload the demo registry; what was done."""
+    done: list[str] = []
+    try:
+        get_branch(db, code=BRANCH)
+    except NotFound:
+        create_branch(db, code=BRANCH, name_zh=BRANCH_NAME[0], name_en=BRANCH_NAME[1])
+        done.append(f"网点 / branch {BRANCH} {BRANCH_NAME[0]}")
+    for username, roles in DEMO_USERS.items():
+        try:
+            get_user(db, username=username)
+        except NotFound:
+            create_user(
+                db, username=username, password=config.demo_password, roles=roles, branch=BRANCH
+            )
+            done.append(f"用户 / user {username} ({', '.join(roles)})")
+    merchants, people = load_demo(db)
+    done.append(f"商户登记簿 / merchant registry: {merchants.rows} rows")
+    done.append(f"身份核验名单 / identity list: {people.rows} rows")
+    return done
+
+
+@friendly_errors
+def demo_data() -> None:
+    """Create the demo branch, users and registry (idempotent; demo mode only)."""
+    config = settings()
+    _require_demo_mode(config)
+    db = database()
+    try:
+        for line in ensure_demo_data(db, config):
+            typer.echo(line)
+        typer.echo(
+            "演示用户密码为 COUNTER_DEMO_PASSWORD(仅供演示)/ "
+            "the demo users' password is COUNTER_DEMO_PASSWORD (demo only)"
+        )
+    finally:
+        db.dispose()
+
+
+# --- the walk ---------------------------------------------------------------------
+
+
+@dataclass
+class DemoRun:
+    """Two cases through the desk, printed as a teller would follow them."""
+
+    wired: Wired
+    config: Settings
+    echo: Callable[[str], None] = typer.echo
+
+    @property
+    def desk(self) -> Any:
+        return self.wired.desk
+
+    def actor(self, username: str) -> Actor:
+        user = get_user(self.desk.db, username=username)
+        return Actor(username=username, roles=frozenset(user.roles), branch=user.branch)
+
+    def deliver(self) -> None:
+        delivered = self.wired.dispatcher.run_once()
+        if delivered:
+            self.echo(f"    外发消息 / outbox: {delivered} delivered")
+
+    def show(self, who: str, what: str, case: CaseView) -> None:
+        self.echo(f"  [{who}] {what} -> {case.state} {case.state_title.zh} / {case.state_title.en}")
+        shown = case.pending.findings if case.pending is not None else case.findings
+        for finding in shown:
+            self.echo(_finding_line(finding))
+
+    def step(
+        self, case: CaseView, trigger: str, who: str, data: Mapping[str, Any], what: str = ""
+    ) -> CaseView:
+        view: CaseView = self.desk.fire(
+            reference=case.reference,
+            trigger=trigger,
+            actor=self.actor(who),
+            data=dict(data),
+            version=case.version,
+        )
+        self.show(who, f"{trigger} {what}".rstrip(), view)
+        self.deliver()
+        latest: CaseView = self.desk.get(reference=case.reference, actor=self.actor(who))
+        if latest.version != view.version:
+            self.show("system", "acquirer answered", latest)
+        return latest
+
+    def code_sent_to(self, phone: str) -> str:
+        sms = self.desk.services.sms
+        assert isinstance(sms, LocalSmsGateway)
+        newest = max(sms.outbox(phone=phone), key=lambda message: message.sent_at)
+        found = re.search(r"验证码(\d{6})", newest.text)
+        if found is None:
+            raise fail("演示短信中没有验证码 / no code in the demo SMS")
+        self.echo(f"    短信已发至 / SMS sent to {mask_phone(phone)}; the customer reads it back")
+        return found.group(1)
+
+    def walk(
+        self,
+        title: str,
+        identity: Mapping[str, str],
+        binding: Mapping[str, str],
+        phone: str,
+    ) -> CaseView:
+        self.echo(f"\n== {title} ==")
+        case: CaseView = self.desk.open_case(workflow="pos_unbind", actor=self.actor("teller1"))
+        self.show("teller1", f"open pos_unbind {case.reference}", case)
+        person = (
+            f"({mask_name(identity['name'])}, {mask_id(identity['id_number'])}, "
+            f"{identity['acting_as']})"
+        )
+        case = self.step(case, "submit_identity", "teller1", identity, person)
+        if case.state == "supervisor_review":
+            checked = {"comment": "委托书已核对 / mandate checked"}
+            case = self.step(case, "approve", "supervisor1", checked)
+        case = self.step(case, "submit_binding", "teller1", binding, binding["merchant_no"])
+        case = self.step(case, "confirm_code", "teller1", {"code": self.code_sent_to(phone)})
+        case = self.step(case, "sign_off", "teller1", {"password": self.config.demo_password})
+        if case.state != "completed":
+            raise fail(f"案件未完成 / the case did not complete: {case.reference} is {case.state}")
+        return case
+
+
+def _finding_line(finding: FindingView) -> str:
+    evidence = ", ".join(f"{key}={value}" for key, value in finding.evidence.items())
+    return (
+        f"    ! {finding.severity} {finding.code}: {finding.message.zh} / {finding.message.en}"
+        + (f" [{evidence}]" if evidence else "")
+    )
+
+
+def _write_slip(wired: Wired, reference: str, directory: Path) -> Path | None:
+    module, name = SLIP_WRITER
+    if importlib.util.find_spec(module) is None:
+        return None
+    writer = getattr(importlib.import_module(module), name, None)
+    if not callable(writer):
+        return None
+    written: Path = writer(wired.desk, reference, directory)
+    return written
+
+
+@friendly_errors
+def demo() -> None:
+    """Run a clean case and an agent case through the desk, then verify the journal."""
+    config = settings()
+    _require_demo_mode(config)
+    db = database()
+    try:
+        ensure_demo_data(db, config)  # also puts the demo registry back as it was
+        run = DemoRun(wire(db, settings=config, attach=False), config)
+        today = run.desk.services.now().date()
+        cases = [
+            run.walk(
+                "案件一:法定代表人本人办理 / case 1: the legal representative in person",
+                _identity("110105198001010016", "张三", "2035-06-01"),
+                _binding("102110058120001", "91110000600037341L", "SN-PAX-000001",
+                         "6222021234567890128"),
+                "13800138000",
+            ),
+            run.walk(
+                "案件二:代理人凭委托书办理,主管审批 / case 2: an agent with a mandate, "
+                "approved by supervisor1",
+                {
+                    **_identity("110101198506150043", "赵六", "2036-03-01", acting_as="agent"),
+                    "principal_id_number": "330106197812300095",
+                    "mandate_ref": f"WT-{today:%Y%m%d}-0001",
+                },
+                _binding("102110058120008", "91110115MA01HHH8X2", "SN-PAX-000008",
+                         "6212260000998877666"),
+                "15900159000",
+            ),
+        ]
+        typer.echo("")
+        for case in cases:
+            slip = _write_slip(run.wired, case.reference, config.var_dir)
+            if slip is not None:
+                typer.echo(f"凭条 / slip: {slip}")
+        report = journal.verify(db)
+        if not report.ok:
+            raise fail(f"日志校验失败 / the journal does not verify: {report}")
+        typer.echo(
+            f"日志校验通过 / journal verified: {', '.join(c.reference for c in cases)} completed"
+        )
+    finally:
+        db.dispose()
+
+
+def _identity(id_number: str, name: str, expiry: str, *, acting_as: str = "self") -> dict[str, str]:
+    return {
+        "id_type": "resident_id",
+        "id_number": id_number,
+        "name": name,
+        "id_expiry": expiry,
+        "acting_as": acting_as,
+    }
+
+
+def _binding(merchant_no: str, uscc: str, terminal_sn: str, account: str) -> dict[str, str]:
+    return {
+        "merchant_no": merchant_no,
+        "uscc": uscc,
+        "terminal_sn": terminal_sn,
+        "account_number": account,
+    }
