@@ -1,11 +1,18 @@
-"""What every request of one app shares: settings, the database and the case desk."""
+"""What every request of one app shares: settings, the database and the case desk.
+
+Built once per process. Nothing in it needs to be shared with other
+processes: sessions, lockouts, rate limits and idempotency keys are in the
+database.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from counter.cases.desk import Desk
+from counter.cases.dispatch import Dispatcher
 from counter.config import Settings
+from counter.engine.loader import Workflow
 from counter.store.db import Database
 
 __all__ = ["WebContext", "build_context"]
@@ -13,12 +20,20 @@ __all__ = ["WebContext", "build_context"]
 
 @dataclass
 class WebContext:
-    """Built once per app (per process); holds nothing that must be shared between processes."""
-
     settings: Settings
     db: Database
-    desk: Any = None
+    desk: Desk
+    dispatcher: Dispatcher
+
+    def workflow_of(self, definition_hash: str) -> Workflow:
+        """The definition version a case runs on (for its forms and masking classes)."""
+        return self.desk.workflow_of(definition_hash)
 
 
-def build_context(settings: Settings) -> WebContext:
-    return WebContext(settings=settings, db=Database.from_settings(settings))
+def build_context(settings: Settings, *, db: Database | None = None) -> WebContext:
+    """The desk over the settings' workflows, delivering outbox messages right after commit."""
+    from counter.cases.wiring import wire
+
+    db = db or Database.from_settings(settings)
+    wired = wire(db, settings=settings)
+    return WebContext(settings=settings, db=db, desk=wired.desk, dispatcher=wired.dispatcher)

@@ -89,7 +89,7 @@ def status_for(error: CounterError) -> int:
     return 500
 
 
-def _fields_of(error: CounterError) -> list[FieldError]:
+def fields_of(error: CounterError) -> list[FieldError]:
     fields: list[FieldError] = list(error.fields) if isinstance(error, InvalidInput) else []
     if isinstance(error, BlockedByFindings):
         for finding in error.findings:
@@ -100,7 +100,10 @@ def _fields_of(error: CounterError) -> list[FieldError]:
                     message=getattr(finding, "message", error.message),
                 )
             )
-    return fields
+    unique: dict[tuple[str, str, str], FieldError] = {}
+    for item in fields:
+        unique.setdefault((item.field, item.code, item.message.en), item)
+    return list(unique.values())
 
 
 def message_for(error: CounterError) -> Text:
@@ -185,7 +188,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if is_api(request):
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
             return JSONResponse(
-                error_payload(exc.code, message, _fields_of(exc)),
+                error_payload(exc.code, message, fields_of(exc)),
                 status_code=status,
                 headers=headers,
             )

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlmodel import SQLModel
 
+from counter.adapters.demo import load_demo
 from counter.config import Settings
 from counter.store import users
+from counter.store.migrate import import_table_modules
 from counter.web.app import create_app
 from counter.web.context import WebContext, build_context
 
@@ -55,8 +59,10 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def web(settings: Settings) -> Iterator[WebContext]:
     context = build_context(settings)
-    context.db.create_all()
+    import_table_modules()
+    SQLModel.metadata.create_all(context.db.engine)
     seed_people(context)
+    load_demo(context.db)
     yield context
     context.db.dispose()
 
@@ -97,3 +103,75 @@ def console_login(client: TestClient, username: str, password: str = PASSWORD) -
         follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text
+
+
+# --- the flagship through the API ---------------------------------------------
+
+CLEAN_IDENTITY = {
+    "id_type": "resident_id",
+    "id_number": "110105198001010016",
+    "name": "张三",
+    "id_expiry": "long_term",
+    "acting_as": "self",
+}
+CLEAN_BINDING = {
+    "merchant_no": "102110058120001",
+    "uscc": "91110000600037341L",
+    "terminal_sn": "SN-PAX-000001",
+    "account_number": "6222021234567890128",
+}
+AGENT_IDENTITY = {
+    "id_type": "resident_id",
+    "id_number": "110101198506150043",
+    "name": "赵六",
+    "id_expiry": "2036-06-30",
+    "acting_as": "agent",
+    "principal_id_number": "330106197812300095",
+    "mandate_ref": "WT-2026-0001",
+}
+AGENT_BINDING = {
+    "merchant_no": "102110058120008",
+    "uscc": "91110115MA01HHH8X2",
+    "terminal_sn": "SN-PAX-000008",
+    "account_number": "6212260000998877666",
+}
+
+
+def sent_code(web: WebContext, phone: str) -> str:
+    """The last unbind code the local SMS gateway sent to ``phone``."""
+    import re
+
+    messages = web.desk.services.sms.outbox(phone=phone)
+    assert messages, f"no SMS to {phone}"
+    found = re.search(r"验证码(\d{6})", messages[0].text)
+    assert found, messages[0].text
+    return found.group(1)
+
+
+def fire(
+    client: TestClient,
+    headers: dict[str, str],
+    case: dict[str, Any],
+    trigger: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    answer = client.post(
+        f"/api/cases/{case['reference']}/triggers/{trigger}",
+        json={"data": data, "version": case["version"]},
+        headers=headers,
+    )
+    assert answer.status_code == 200, answer.text
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+def case_to_code_step(
+    client: TestClient, headers: dict[str, str], identity: dict[str, str], binding: dict[str, str]
+) -> dict[str, Any]:
+    opened = client.post("/api/cases", json={"workflow": "pos_unbind"}, headers=headers)
+    assert opened.status_code == 201, opened.text
+    case: dict[str, Any] = opened.json()
+    case = fire(client, headers, case, "submit_identity", identity)
+    if case["state"] != "info_check":
+        return case
+    return fire(client, headers, case, "submit_binding", binding)

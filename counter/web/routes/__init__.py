@@ -5,12 +5,23 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from counter.web.errors import ERROR_RESPONSES
-from counter.web.routes import api_session, auth_pages
+from counter.web.routes import (
+    api_approvals,
+    api_cases,
+    api_session,
+    api_workflows,
+    auth_pages,
+    case_pages,
+)
 
 __all__ = ["api_router", "page_router"]
 
 api_router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
 api_router.include_router(api_session.router)
+api_router.include_router(api_workflows.router)
+api_router.include_router(api_cases.router)
+api_router.include_router(api_approvals.router)
 
 page_router = APIRouter()
 page_router.include_router(auth_pages.router)
+page_router.include_router(case_pages.router)

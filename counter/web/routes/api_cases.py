@@ -1,0 +1,94 @@
+"""``/api/cases``: open cases, read them, fire their triggers, read their journal.
+
+Every rule (who may fire what, four eyes, versions, idempotency) is the
+desk's; these routes only translate HTTP to desk calls and mask the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Path, Query
+
+from counter.cases.views import CaseView
+from counter.web.context import WebContext
+from counter.web.deps import ApiUser, WebDep
+from counter.web.present import case_out, case_summary_out, journal_out
+from counter.web.schemas import CaseCreateIn, CaseOut, CaseSummaryOut, JournalEntryOut, TriggerIn
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+
+Reference = Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Repeat a request safely: the same key returns the first answer.",
+    ),
+]
+
+
+def shown(web: WebContext, case: CaseView) -> CaseOut:
+    return case_out(case, web.workflow_of(case.definition_hash), web.settings.masking)
+
+
+@router.get("", response_model=list[CaseSummaryOut])
+def list_cases(
+    principal: ApiUser,
+    web: WebDep,
+    state: Annotated[str | None, Query(max_length=64)] = None,
+    scope: Annotated[
+        Literal["mine", "branch"], Query(description="mine: cases you opened; branch: all you see")
+    ] = "mine",
+    include_closed: bool = False,
+) -> list[CaseSummaryOut]:
+    """Your open cases (or every case you may see, with ``scope=branch``), newest first."""
+    cases = web.desk.list_cases(actor=principal.actor, state=state)
+    return [
+        case_summary_out(c)
+        for c in cases
+        if (scope == "branch" or c.opened_by == principal.username)
+        and (include_closed or c.closed_at is None)
+    ]
+
+
+@router.post("", response_model=CaseOut, status_code=201)
+def open_case(body: CaseCreateIn, principal: ApiUser, web: WebDep) -> CaseOut:
+    return shown(web, web.desk.open_case(workflow=body.workflow, actor=principal.actor))
+
+
+@router.get("/{reference}", response_model=CaseOut)
+def get_case(reference: Reference, principal: ApiUser, web: WebDep) -> CaseOut:
+    return shown(web, web.desk.get(reference=reference, actor=principal.actor))
+
+
+@router.post("/{reference}/triggers/{trigger}", response_model=CaseOut)
+def fire_trigger(
+    reference: Reference,
+    trigger: Annotated[str, Path(max_length=64, pattern=r"^[a-z][a-z0-9_]*$")],
+    body: TriggerIn,
+    principal: ApiUser,
+    web: WebDep,
+    idempotency_key: IdempotencyKey = None,
+) -> CaseOut:
+    """Fire ``trigger`` with the step's form values at the version you last read.
+
+    409 when the case moved on since (reload it), 422 when the data is refused
+    or a check blocks the step; nothing changes in either case.
+    """
+    case = web.desk.fire(
+        reference=reference,
+        trigger=trigger,
+        actor=principal.actor,
+        data=body.data,
+        version=body.version,
+        idempotency_key=idempotency_key,
+    )
+    return shown(web, case)
+
+
+@router.get("/{reference}/journal", response_model=list[JournalEntryOut])
+def case_journal(reference: Reference, principal: ApiUser, web: WebDep) -> list[JournalEntryOut]:
+    entries = web.desk.journal(reference=reference, actor=principal.actor)
+    return journal_out(entries, web.settings.masking)

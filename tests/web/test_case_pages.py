@@ -1,0 +1,162 @@
+"""The teller's pages: home, new case, the case page with generated forms and errors by field."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from counter.web.context import WebContext
+
+from .conftest import CLEAN_BINDING, CLEAN_IDENTITY, PASSWORD, console_login, csrf_from, sent_code
+
+
+def open_case(client: TestClient) -> str:
+    page = client.get("/cases/new")
+    assert page.status_code == 200
+    answer = client.post(
+        "/cases",
+        data={"csrf_token": csrf_from(page.text), "workflow": "pos_unbind"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    location: str = answer.headers["location"]
+    return location.rsplit("/", 1)[1]
+
+
+def step(client: TestClient, reference: str, trigger: str, data: dict[str, str]) -> tuple[int, str]:
+    page = client.get(f"/cases/{reference}")
+    version = re.search(r'name="version" value="(\d+)"', page.text)
+    assert version
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page.text)
+    assert key
+    answer = client.post(
+        f"/cases/{reference}/steps/{trigger}",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "version": version.group(1),
+            "idempotency_key": key.group(1) + trigger,
+            **data,
+        },
+        follow_redirects=False,
+    )
+    return answer.status_code, answer.text
+
+
+def test_home_needs_login(client: TestClient) -> None:
+    answer = client.get("/", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/login?next=")
+
+
+def test_case_page_generates_the_step_form_with_labels(client: TestClient) -> None:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    page = client.get(f"/cases/{reference}").text
+    assert "身份信息" in page or "身份核验" in page
+    for name in ("id_number", "name", "id_expiry"):
+        assert f'for="submit_identity-{name}"' in page
+    assert "aria-describedby" not in page.split("submit_identity-id_number")[1].split(">")[0]
+    assert f'src="/cases/{reference}/diagram.svg"' in page
+    assert (
+        client.get(f"/cases/{reference}/diagram.svg")
+        .headers["content-type"]
+        .startswith("image/svg+xml")
+    )
+
+
+def test_form_error_is_shown_next_to_its_field_in_chinese(client: TestClient) -> None:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    status, page = step(
+        client,
+        reference,
+        "submit_identity",
+        {**CLEAN_IDENTITY, "name": "", "id_expiry": "", "id_expiry__long_term": "1"},
+    )
+    assert status == 422
+    assert 'id="submit_identity-name-error" role="alert"' in page
+    assert 'aria-describedby="submit_identity-name-error" aria-invalid="true"' in page
+    assert "姓名为必填项" in page
+    # What the teller typed is still there.
+    assert 'value="110105198001010016"' in page
+
+
+def test_blocking_finding_is_shown_and_nothing_changes(client: TestClient) -> None:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    status, page = step(
+        client,
+        reference,
+        "submit_identity",
+        {**CLEAN_IDENTITY, "id_number": "110105198001010017", "id_expiry__long_term": "1"},
+    )
+    assert status == 422
+    assert 'role="alert"' in page
+    assert 'data-state="identity_check"' in page
+
+
+def test_clean_case_through_the_console(client: TestClient, web: WebContext) -> None:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    identity = {**CLEAN_IDENTITY, "id_expiry": "", "id_expiry__long_term": "1"}
+    assert step(client, reference, "submit_identity", identity)[0] == 303
+    assert step(client, reference, "submit_binding", CLEAN_BINDING)[0] == 303
+    assert (
+        step(client, reference, "confirm_code", {"code": sent_code(web, "13800138000")})[0] == 303
+    )
+    status, page = step(client, reference, "sign_off", {"password": "wrong-password"})
+    assert status == 422
+    assert step(client, reference, "sign_off", {"password": PASSWORD})[0] == 303
+    page = client.get(f"/cases/{reference}").text
+    assert 'data-state="completed"' in page
+    # Masked on the page: never the whole ID, card or name.
+    assert "110105198001010016" not in page
+    assert "6222021234567890128" not in page
+    assert "张三" not in page
+
+
+def test_stale_form_says_reload(client: TestClient) -> None:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    page = client.get(f"/cases/{reference}")
+    token = csrf_from(page.text)
+    identity = {**CLEAN_IDENTITY, "id_expiry": "", "id_expiry__long_term": "1"}
+    first = client.post(
+        f"/cases/{reference}/steps/submit_identity",
+        data={"csrf_token": token, "version": "1", **identity},
+        follow_redirects=False,
+    )
+    assert first.status_code == 303
+    second = client.post(
+        f"/cases/{reference}/steps/cancel",
+        data={"csrf_token": token, "version": "1", "reason": "x"},
+        follow_redirects=False,
+    )
+    assert second.status_code == 409
+    assert "刷新" in second.text
+
+
+def test_step_without_csrf_is_refused(client: TestClient) -> None:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    answer = client.post(f"/cases/{reference}/steps/cancel", data={"version": "1", "reason": "x"})
+    assert answer.status_code == 403
+
+
+def test_search_by_reference(client: TestClient) -> None:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    found = client.get(f"/search?reference={reference.lower()}", follow_redirects=False)
+    assert found.headers["location"] == f"/cases/{reference}"
+    missing = client.get("/search?reference=B001-19990101-000009")
+    assert missing.status_code == 404
+    assert reference in client.get("/").text
+
+
+def test_other_branch_cannot_see_the_case(client: TestClient) -> None:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    client.cookies.clear()
+    console_login(client, "teller9")
+    assert client.get(f"/cases/{reference}").status_code == 404
