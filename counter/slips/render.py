@@ -1,0 +1,333 @@
+"""``SlipRenderer``: a slip context and a template set in, PDF bytes out.
+
+Made to live as long as the process: it holds the one WeasyPrint
+``FontConfiguration`` (one per render leaks memory and repeats font
+discovery), the stylesheets parsed once as ``weasyprint.CSS`` objects, and
+one Jinja environment per template version (cached by the SHA-256 of the
+sources). CSS is always passed to WeasyPrint as a stylesheet, never inlined
+into the autoescaped HTML, where quotes would be escaped and the fonts lost.
+
+Rendering is deterministic: WeasyPrint writes no file identifier and no
+dates unless asked, and the only date the template puts in the metadata is
+the slip's own ``issued_at``, so the same context renders to the same bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import traceback
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import segno
+from jinja2 import (
+    Environment,
+    StrictUndefined,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    UndefinedError,
+)
+from markupsafe import Markup
+
+from counter.errors import DefinitionError, NotFound
+from counter.slips.context import ReprintMark, SlipContext
+from counter.slips.templates import (
+    FORMATS,
+    SLIPS_DIR,
+    SlipFormat,
+    SourcesLoader,
+    slip_format,
+    slip_sources,
+    sources_digest,
+    template_file_name,
+)
+from counter.text import Text
+
+__all__ = [
+    "COPIES",
+    "PDF_OPTIONS",
+    "SlipCopy",
+    "SlipRenderer",
+    "default_renderer",
+    "shared_font_config",
+]
+
+log = logging.getLogger(__name__)
+
+#: WeasyPrint ``write_pdf`` options, measured in ``bench/slip.py``.
+PDF_OPTIONS: Mapping[str, Any] = {
+    # Subset the font (the default): the whole WenQuanYi font is 5 MB a slip.
+    "full_fonts": False,
+    # Hinting instructions are useless on paper and only grow the subset.
+    "hinting": False,
+    # No raster images on a slip: nothing to optimise.
+    "optimize_images": False,
+    # Compressed streams: about 10 times smaller files for a few milliseconds.
+    "uncompressed_pdf": False,
+}
+
+
+@dataclass(frozen=True)
+class SlipCopy:
+    """One of the copies printed for each slip, each on its own page."""
+
+    kind: str
+    label: Text
+
+
+COPIES = (
+    SlipCopy("customer", Text(zh="客户联", en="Customer copy")),
+    SlipCopy("bank", Text(zh="银行留存联", en="Bank copy")),
+)
+
+_UNDEFINED_NAME = re.compile(r"'([^']+)' is undefined|has no attribute '([^']+)'")
+
+
+def _when(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@lru_cache(maxsize=256)
+def _qr_svg(payload: str) -> Markup:
+    qr = segno.make(payload, error="m", micro=False)
+    # Segno writes only path data and fixed attributes (the payload is encoded
+    # as modules, never written as text): safe to insert as markup.
+    return Markup(qr.svg_inline(scale=1, border=0, omitsize=True, svgclass="qr"))  # noqa: S704
+
+
+# Pango and fontconfig objects are shared by every render in the process: one at a time.
+_PROCESS_LOCK = threading.RLock()
+
+
+def shared_font_config() -> Any:
+    """The process's one WeasyPrint ``FontConfiguration``, made on first use.
+
+    Making one runs font discovery (most of a fresh process's first render),
+    and one per render leaks memory, so every renderer shares this one.
+    """
+    with _PROCESS_LOCK:
+        return _font_config()
+
+
+@lru_cache(maxsize=1)
+def _font_config() -> Any:
+    # Imported here, not at module level, so that importing counter.slips
+    # (the CLI does) does not pay for WeasyPrint.
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+def default_renderer() -> SlipRenderer:
+    """A renderer for ``forms/slips/`` shared by the whole process."""
+    with _PROCESS_LOCK:
+        return _default_renderer()
+
+
+@lru_cache(maxsize=1)
+def _default_renderer() -> SlipRenderer:
+    return SlipRenderer()
+
+
+@dataclass
+class _TemplateSet:
+    """One version of a slip's sources, compiled: its Jinja environment and parsed CSS."""
+
+    sources: Mapping[str, str]
+    environment: Environment
+    stylesheets: dict[str, Any] = field(default_factory=dict)
+
+
+class SlipRenderer:
+    """Renders slips to PDF; thread-safe. Keep it for the life of the process.
+
+    It caches the compiled templates and parsed stylesheets of the last
+    ``cache_size`` template versions; the font configuration is the process's
+    (``shared_font_config``) whichever renderer uses it.
+    """
+
+    def __init__(self, directory: Path = SLIPS_DIR, *, cache_size: int = 16) -> None:
+        self.directory = directory
+        self._font_config = shared_font_config()
+        self._cache_size = cache_size
+        self._sets: OrderedDict[str, _TemplateSet] = OrderedDict()
+        self._directory_cache: dict[str, tuple[tuple[tuple[str, int], ...], dict[str, str]]] = {}
+        self._lock = _PROCESS_LOCK
+
+    @property
+    def font_config(self) -> Any:
+        """The process's WeasyPrint ``FontConfiguration`` (e.g. for a comparison page)."""
+        return self._font_config
+
+    def render(
+        self,
+        template_name: str,
+        context: SlipContext,
+        *,
+        fmt: SlipFormat = "a5",
+        reprint: ReprintMark | None = None,
+    ) -> bytes:
+        """Render slip ``template_name`` (``pos_unbind`` or ``pos_unbind.html.j2``) from files."""
+        sources = self.sources(template_name)
+        return self.render_from_sources(sources, template_name, context, fmt=fmt, reprint=reprint)
+
+    def render_from_sources(
+        self,
+        sources: Mapping[str, str],
+        template_name: str,
+        context: SlipContext,
+        *,
+        fmt: SlipFormat = "a5",
+        reprint: ReprintMark | None = None,
+    ) -> bytes:
+        """Render from template texts, e.g. those stored with a case's definition bundle."""
+        from weasyprint import HTML
+
+        with self._lock:
+            template_set = self._template_set(sources)
+            html = self._html(template_set, template_name, context, fmt=fmt, reprint=reprint)
+            stylesheets = self._stylesheets(template_set, fmt)
+            pdf: bytes = HTML(string=html).write_pdf(
+                stylesheets=stylesheets, font_config=self._font_config, **PDF_OPTIONS
+            )
+        return pdf
+
+    def render_html(
+        self,
+        template_name: str,
+        context: SlipContext,
+        *,
+        fmt: SlipFormat = "a5",
+        reprint: ReprintMark | None = None,
+        sources: Mapping[str, str] | None = None,
+    ) -> str:
+        """The HTML a slip is printed from (without its stylesheets), for checks and debugging."""
+        with self._lock:
+            template_set = self._template_set(sources or self.sources(template_name))
+            return self._html(template_set, template_name, context, fmt=fmt, reprint=reprint)
+
+    def sources(self, template_name: str) -> dict[str, str]:
+        """The current files of slip ``template_name``, re-read only when one of them changed."""
+        with self._lock:
+            cached = self._directory_cache.get(template_name)
+            if cached is not None:
+                stamps, sources = cached
+                if all(_mtime(self.directory / name) == seen for name, seen in stamps):
+                    return sources
+            sources = slip_sources(template_name, self.directory)
+            stamps = tuple((name, _mtime(self.directory / name)) for name in sorted(sources))
+            self._directory_cache[template_name] = (stamps, sources)
+            return sources
+
+    def _template_set(self, sources: Mapping[str, str]) -> _TemplateSet:
+        key = sources_digest(sources)
+        found = self._sets.get(key)
+        if found is not None:
+            self._sets.move_to_end(key)
+            return found
+        environment = Environment(
+            loader=SourcesLoader(sources),
+            autoescape=True,
+            undefined=StrictUndefined,
+            auto_reload=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        environment.filters["when"] = _when
+        template_set = _TemplateSet(sources=dict(sources), environment=environment)
+        self._sets[key] = template_set
+        while len(self._sets) > self._cache_size:
+            self._sets.popitem(last=False)
+        return template_set
+
+    def _stylesheets(self, template_set: _TemplateSet, fmt: SlipFormat) -> list[Any]:
+        from weasyprint import CSS
+
+        names = FORMATS[slip_format(fmt)]
+        stylesheets = []
+        for name in names:
+            if name not in template_set.stylesheets:
+                if name not in template_set.sources:
+                    raise NotFound(
+                        Text(zh=f"单据模板缺少样式表 {name}", en=f"Slip stylesheet {name} missing"),
+                        template=name,
+                    )
+                template_set.stylesheets[name] = CSS(
+                    string=template_set.sources[name], font_config=self._font_config
+                )
+            stylesheets.append(template_set.stylesheets[name])
+        return stylesheets
+
+    def _html(
+        self,
+        template_set: _TemplateSet,
+        template_name: str,
+        context: SlipContext,
+        *,
+        fmt: SlipFormat,
+        reprint: ReprintMark | None,
+    ) -> str:
+        name = template_file_name(template_name)
+        variables: dict[str, Any] = {
+            field_name: getattr(context, field_name) for field_name in SlipContext.model_fields
+        }
+        variables.update(
+            copies=COPIES, fmt=fmt, reprint=reprint, qr_svg=_qr_svg(context.status_url)
+        )
+        try:
+            template = template_set.environment.get_template(name)
+            return template.render(variables)
+        except TemplateNotFound as error:
+            raise NotFound(
+                Text(zh=f"找不到单据模板 {error.name}", en=f"No slip template {error.name}"),
+                template=error.name,
+            ) from error
+        except TemplateSyntaxError as error:
+            raise DefinitionError(
+                Text(
+                    zh=f"单据模板语法错误:{error.message}",
+                    en=f"Slip template syntax error: {error.message}",
+                ),
+                file=error.filename or error.name or name,
+                line=error.lineno,
+            ) from error
+        except UndefinedError as error:
+            raise _undefined_error(error, name, template_set.sources) from error
+
+
+def _undefined_error(
+    error: UndefinedError, template_name: str, sources: Mapping[str, str]
+) -> DefinitionError:
+    """Name the missing variable and where the template uses it."""
+    match = _UNDEFINED_NAME.search(error.message or "")
+    variable = next((group for group in match.groups() if group), None) if match else None
+    file, line = template_name, None
+    # Jinja rewrites the traceback so that template frames carry the template's name and line.
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if frame.filename in sources:
+            file, line = frame.filename, frame.lineno
+            break
+    shown = variable or error.message or "?"
+    return DefinitionError(
+        Text(
+            zh=f"单据模板使用了未定义的变量 {shown}",
+            en=f"Slip template uses an undefined variable: {shown}",
+        ),
+        file=file,
+        line=line,
+        variable=variable,
+    )
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return -1

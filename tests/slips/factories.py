@@ -1,0 +1,82 @@
+"""Small builders for slip tests: a fixed masking policy, contexts, and PDF readers."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from pypdf import PdfReader
+from pypdf.generic import DictionaryObject, StreamObject
+
+from counter.config import MaskingPolicy
+from counter.slips import SlipContext
+from counter.slips.sample import sample_context, sample_inputs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: The raw values of the sample that must never be printed whole.
+RAW = sample_inputs()
+RAW_ID = RAW["customer"].id_number
+RAW_AGENT_ID = RAW["agent"].id_number
+RAW_ACCOUNT = RAW["account_unbound"]
+RAW_PHONE = RAW["customer_phone"]
+
+
+def default_policy() -> MaskingPolicy:
+    """DESIGN.md's defaults, spelled out: COUNTER_MASK_* in the environment cannot change them."""
+    return MaskingPolicy(
+        card_head=6, card_tail=4, id_head=3, id_tail=4, phone_head=3, phone_tail=4, name_head=1
+    )
+
+
+def slip_context(**overrides: Any) -> SlipContext:
+    return sample_context(policy=default_policy(), **overrides)
+
+
+def reader(pdf: bytes) -> PdfReader:
+    return PdfReader(io.BytesIO(pdf))
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    return [page.extract_text() for page in reader(pdf).pages]
+
+
+def all_text(pdf: bytes) -> str:
+    return "\n".join(page_texts(pdf))
+
+
+def decoded_streams(pdf: bytes) -> list[bytes]:
+    """Every stream in the file, decompressed (content, fonts, ToUnicode maps)."""
+    found: list[bytes] = []
+    document = reader(pdf)
+    for number in range(1, int(document.trailer["/Size"])):
+        obj = document.get_object(number)
+        if isinstance(obj, StreamObject):
+            found.append(obj.get_data())
+    return found
+
+
+def page_fonts(pdf: bytes) -> list[DictionaryObject]:
+    """The font dictionaries the pages use."""
+    fonts: list[DictionaryObject] = []
+    for page in reader(pdf).pages:
+        resources = page["/Resources"].get_object()
+        for font in resources.get("/Font", DictionaryObject()).get_object().values():
+            fonts.append(font.get_object())
+    return fonts
+
+
+def run_python(script: str) -> str:
+    """Standard output of ``script`` run by a fresh interpreter in the project root."""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    return result.stdout
