@@ -66,11 +66,17 @@ class Finding:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who fires a trigger. ``roles`` as granted; ``system`` is the dispatcher and sweeper."""
+    """Who fires a trigger. ``roles`` as granted; ``system`` is the dispatcher and sweeper.
+
+    ``attributes`` is what the sign-in knows of the user beyond roles and
+    branch, for checks that need it (``merchant_no`` for a ``merchant``
+    user, who may act only for that merchant). The engine never reads it.
+    """
 
     username: str
     roles: frozenset[str]
     branch: str | None = None
+    attributes: Mapping[str, str] = dataclasses.field(default_factory=dict, hash=False)
 
     @classmethod
     def system(cls) -> Actor:
