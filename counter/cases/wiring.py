@@ -20,10 +20,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from counter.adapters import AccountType, AcquirerResult, build_adapters
-from counter.banking.rules import PASSWORDS
+from counter.adapters import (
+    CODE_MAX_ATTEMPTS,
+    AccountType,
+    AcquirerResult,
+    CodeRecord,
+    build_adapters,
+    issue_code,
+    verify_code,
+)
+from counter.banking.rules import CODES, PASSWORDS, CodeAnswer
 from counter.cases.desk import Desk
 from counter.cases.dispatch import Dispatcher, OutboxMessage, Refused
 from counter.cases.services import Services
@@ -36,6 +45,7 @@ from counter.store.db import Database
 from counter.store.users import get_user, verify_password
 
 __all__ = [
+    "LocalCodes",
     "Wired",
     "deliver_bind",
     "deliver_sms",
@@ -61,14 +71,30 @@ def teller_passwords(db: Database) -> Callable[[str, str], bool]:
     return check
 
 
+@dataclass(frozen=True)
+class LocalCodes:
+    """The rules' ``OneTimeCodes`` over ``counter.adapters.codes``: an HMAC under the secret key."""
+
+    secret_key: str
+
+    def issue(self, now: datetime) -> tuple[str, Mapping[str, Any]]:
+        code, record = issue_code(self.secret_key, now=now)
+        return code, {**record.as_vars(), "attempts_left": CODE_MAX_ATTEMPTS}
+
+    def verify(self, kept: Mapping[str, Any], entered: str, now: datetime) -> CodeAnswer:
+        answer = verify_code(CodeRecord.from_vars(kept), entered, self.secret_key, now=now)
+        return CodeAnswer(str(answer.outcome), answer.record.as_vars(), answer.attempts_left)
+
+
 def wire_services(services: Services, db: Database) -> Services:
-    """Fill in what the banking rules need and ``services`` lacks (adapters, passwords)."""
+    """Fill in what the banking rules need and ``services`` lacks (adapters, passwords, codes)."""
     if services.identity is None or services.acquirer is None or services.sms is None:
         adapters = build_adapters(services.settings, db)
         services.identity = services.identity or adapters.identity
         services.acquirer = services.acquirer or adapters.acquirer
         services.sms = services.sms or adapters.sms
     services.extra.setdefault(PASSWORDS, teller_passwords(db))
+    services.extra.setdefault(CODES, LocalCodes(services.settings.secret_key))
     return services
 
 

@@ -18,7 +18,18 @@ Outside systems are reached only through the ``services`` object the
 runtime passes (``counter.cases.Services``); see ``_support``.
 """
 
-from . import actions, binding, checks, code, validators
-from ._support import PASSWORDS
+from . import actions, binding, channels, checks, code, validators
+from ._support import CODES, PASSWORDS, CodeAnswer, OneTimeCodes
 
-__all__ = ["PASSWORDS", "actions", "binding", "checks", "code", "validators"]
+__all__ = [
+    "CODES",
+    "PASSWORDS",
+    "CodeAnswer",
+    "OneTimeCodes",
+    "actions",
+    "binding",
+    "channels",
+    "checks",
+    "code",
+    "validators",
+]

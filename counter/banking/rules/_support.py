@@ -9,15 +9,18 @@ named here, so that a deployment or a test can pass anything that has them:
 * ``acquirer``: an ``AcquirerRegistry`` (``merchant``, ``terminals``,
   ``settlement_account``);
 * ``extra["passwords"]``: ``(username, password) -> bool``, the teller's
-  own password at sign-off (``counter.cases.wiring`` provides it).
+  own password at sign-off;
+* ``extra["codes"]``: ``OneTimeCodes``, issuing and verifying the unbind
+  code (``counter.cases.wiring`` provides both, over ``counter.adapters``).
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
-from datetime import date
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from counter.banking._clean import compact
 from counter.config import MaskingPolicy, Settings, get_settings
@@ -29,10 +32,14 @@ if TYPE_CHECKING:
     from counter.adapters import AcquirerRegistry, IdentityVerifier, Merchant
 
 __all__ = [
+    "CODES",
     "PASSWORDS",
+    "CodeAnswer",
+    "OneTimeCodes",
     "acquirer",
     "approve",
     "block",
+    "code_helpers",
     "identity_verifier",
     "merchant_of",
     "parse_day",
@@ -45,6 +52,29 @@ __all__ = [
 ]
 
 PASSWORDS = "passwords"  # key in ``services.extra``
+CODES = "codes"  # key in ``services.extra``
+
+
+@dataclass(frozen=True)
+class CodeAnswer:
+    """One attempt at a code: ``ok``, ``wrong``, ``expired`` or ``exhausted`` (the last one used).
+
+    ``kept`` is what the case keeps about the code afterwards (never the code).
+    """
+
+    outcome: str
+    kept: Mapping[str, Any]
+    attempts_left: int
+
+
+class OneTimeCodes(Protocol):
+    """Issue a code and say whether an entered one is right, from what the case keeps."""
+
+    def issue(self, now: datetime) -> tuple[str, Mapping[str, Any]]:
+        """A new code (to send) and what to keep about it (to verify later)."""
+        ...
+
+    def verify(self, kept: Mapping[str, Any], entered: str, now: datetime) -> CodeAnswer: ...
 
 
 def settings(services: Any) -> Settings:
@@ -86,6 +116,14 @@ def password_checker(services: Any) -> Callable[[str, str], bool]:
     if not callable(found):
         raise _missing(f"extra['{PASSWORDS}']")
     return cast("Callable[[str, str], bool]", found)
+
+
+def code_helpers(services: Any) -> OneTimeCodes:
+    extra = getattr(services, "extra", None)
+    found = extra.get(CODES) if isinstance(extra, dict) else None
+    if found is None:
+        raise _missing(f"extra['{CODES}']")
+    return cast("OneTimeCodes", found)
 
 
 def text_value(ctx: StepContext, form: str, name: str) -> str:

@@ -19,18 +19,19 @@ no live code exists, so a wrong attempt never sends a new code.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import Any
 
-from counter.adapters.codes import (
-    CODE_MAX_ATTEMPTS,
-    CodeCheck,
-    CodeRecord,
-    CodeVerification,
-    issue_code,
-    verify_code,
-)
 from counter.banking._clean import compact
 from counter.banking.masking import mask_phone
-from counter.banking.rules._support import approve, block, merchant_of, policy, settings
+from counter.banking.rules._support import (
+    CodeAnswer,
+    approve,
+    block,
+    code_helpers,
+    merchant_of,
+    policy,
+    settings,
+)
 from counter.engine.registry import action, check, condition
 from counter.engine.types import ActionContext, Effect, Finding, StepContext
 from counter.errors import InvalidInput
@@ -47,21 +48,22 @@ __all__ = [
     "unbind_code_matches",
 ]
 
-CODE_VAR = "unbind_code"  # {digest, nonce, issued_at, attempts, sent_to (masked), sends}
+CODE_VAR = "unbind_code"  # what the code helpers keep, plus sent_to (masked) and sends
 RESEND_TRIGGER = "resend_code"
+OK, EXPIRED, EXHAUSTED = "ok", "expired", "exhausted"
 
 
-def _record(vars_: Mapping[str, object]) -> CodeRecord | None:
+def _kept(vars_: Mapping[str, Any]) -> Mapping[str, Any] | None:
     raw = vars_.get(CODE_VAR)
-    return CodeRecord.from_vars(raw) if isinstance(raw, Mapping) else None
+    return raw if isinstance(raw, Mapping) else None
 
 
-def _verify(ctx: StepContext) -> CodeVerification | None:
-    record = _record(ctx.case.data.get("vars") or {})
-    if record is None:
+def _verify(ctx: StepContext) -> CodeAnswer | None:
+    kept = _kept(ctx.case.data.get("vars") or {})
+    if kept is None:
         return None
     entered = compact(str(ctx.form.get("code") or ""))
-    return verify_code(record, entered, settings(ctx.services).secret_key, now=ctx.now)
+    return code_helpers(ctx.services).verify(kept, entered, ctx.now)
 
 
 @check("unbind_code_current")
@@ -74,7 +76,7 @@ def unbind_code_current(ctx: StepContext) -> Iterator[Finding]:
             Text(zh="尚未发送验证码,请重新发送", en="No code has been sent; resend it"),
             field="code",
         )
-    elif verification.outcome is CodeCheck.EXPIRED:
+    elif verification.outcome == EXPIRED:
         yield block(
             "unbind_code_expired",
             Text(
@@ -82,7 +84,7 @@ def unbind_code_current(ctx: StepContext) -> Iterator[Finding]:
                 en="The code has expired (valid 5 minutes); resend it",
             ),
             field="code",
-            issued_at=verification.record.issued_at.isoformat(),
+            issued_at=str(verification.kept.get("issued_at", "")),
         )
 
 
@@ -90,9 +92,9 @@ def unbind_code_current(ctx: StepContext) -> Iterator[Finding]:
 def unbind_code_attempts(ctx: StepContext) -> Iterator[Finding]:
     """The last attempt was wrong too: a supervisor confirms the person another way."""
     verification = _verify(ctx)
-    if verification is None or verification.outcome is not CodeCheck.EXHAUSTED:
+    if verification is None or verification.outcome != EXHAUSTED:
         return
-    sent: Mapping[str, object] = (ctx.case.data.get("vars") or {}).get(CODE_VAR) or {}
+    sent = _kept(ctx.case.data.get("vars") or {}) or {}
     yield approve(
         "unbind_code_attempts_exhausted",
         Text(
@@ -100,7 +102,7 @@ def unbind_code_attempts(ctx: StepContext) -> Iterator[Finding]:
             en="The code was entered wrong 3 times; a supervisor confirms the customer's "
             "identity another way",
         ),
-        attempts=verification.record.attempts,
+        attempts=verification.kept.get("attempts"),
         sent_to=str(sent.get("sent_to", "")),
     )
 
@@ -108,13 +110,13 @@ def unbind_code_attempts(ctx: StepContext) -> Iterator[Finding]:
 @condition("unbind_code_matches")
 def unbind_code_matches(ctx: StepContext) -> bool:
     verification = _verify(ctx)
-    return verification is not None and verification.ok
+    return verification is not None and verification.outcome == OK
 
 
 @condition("unbind_code_last_attempt")
 def unbind_code_last_attempt(ctx: StepContext) -> bool:
     verification = _verify(ctx)
-    return verification is not None and verification.outcome is CodeCheck.EXHAUSTED
+    return verification is not None and verification.outcome == EXHAUSTED
 
 
 @action("record_code_attempt")
@@ -124,25 +126,22 @@ def record_code_attempt(ctx: ActionContext) -> None:
     if verification is None:
         return
     kept = dict(ctx.vars.get(CODE_VAR) or {})
-    kept.update(verification.record.as_vars())
+    kept.update(verification.kept)
     kept["attempts_left"] = verification.attempts_left
     ctx.set(CODE_VAR, kept)
 
 
-def _live(record: CodeRecord | None, ctx: ActionContext) -> bool:
-    if record is None:
+def _live(kept: Mapping[str, Any] | None, ctx: ActionContext) -> bool:
+    """Whether a code is out that can still be entered (an empty guess changes nothing kept)."""
+    if kept is None:
         return False
-    return verify_code(record, "", settings(ctx.services).secret_key, now=ctx.now).outcome not in (
-        CodeCheck.EXPIRED,
-        CodeCheck.EXHAUSTED,
-    )
+    return code_helpers(ctx.services).verify(kept, "", ctx.now).outcome not in (EXPIRED, EXHAUSTED)
 
 
 @action("send_unbind_code")
 def send_unbind_code(ctx: ActionContext) -> None:
     """Send a fresh code to the merchant's registered phone, unless a live one is out."""
-    current = _record(ctx.vars)
-    if ctx.trigger != RESEND_TRIGGER and _live(current, ctx):
+    if ctx.trigger != RESEND_TRIGGER and _live(_kept(ctx.vars), ctx):
         return
     merchant = merchant_of(ctx)
     if merchant is None:
@@ -153,13 +152,12 @@ def send_unbind_code(ctx: ActionContext) -> None:
             )
         )
     config = settings(ctx.services)
-    code, record = issue_code(config.secret_key, now=ctx.now)
-    sends = int((ctx.vars.get(CODE_VAR) or {}).get("sends", 0)) + 1
+    code, kept = code_helpers(ctx.services).issue(ctx.now)
+    sends = int((_kept(ctx.vars) or {}).get("sends", 0)) + 1
     ctx.set(
         CODE_VAR,
         {
-            **record.as_vars(),
-            "attempts_left": CODE_MAX_ATTEMPTS,
+            **kept,
             "sent_to": mask_phone(merchant.registered_phone, policy(ctx)),
             "sends": sends,
         },
