@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from counter.banking.masking import mask, mask_id, mask_name
 from counter.config import MaskingPolicy
@@ -74,7 +74,7 @@ class ReprintMark(_Frozen):
     """Printed on a reprint: 重打 / REPRINT, which reprint it is and when it was made."""
 
     number: int = Field(ge=1)
-    printed_at: datetime
+    printed_at: AwareDatetime
 
 
 class SlipContext(_Frozen):
@@ -84,7 +84,9 @@ class SlipContext(_Frozen):
     branch_name: Text
     title: Text
     reference: str
-    issued_at: datetime
+    # Printed as it is given (no conversion): pass the branch's local time.
+    # A time zone is required so that the PDF metadata carries a valid date.
+    issued_at: AwareDatetime
     service: Text
     customer: PartyLine
     customer_phone: str | None = None

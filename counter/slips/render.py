@@ -61,15 +61,15 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: WeasyPrint ``write_pdf`` options, measured in ``bench/slip.py``.
+#: WeasyPrint ``write_pdf`` options. Measured with bench/slip.py (flagship slip against
+#: the one-line floor, same run): these defaults give about 30 KB a slip;
+#: ``uncompressed_pdf`` saves some milliseconds on both pages alike (the ratio
+#: does not improve) for files nine times larger; ``hinting`` only grows the
+#: font subset; ``full_fonts`` embeds the whole 5 MB face: 2.4 MB and seconds a slip.
 PDF_OPTIONS: Mapping[str, Any] = {
-    # Subset the font (the default): the whole WenQuanYi font is 5 MB a slip.
     "full_fonts": False,
-    # Hinting instructions are useless on paper and only grow the subset.
     "hinting": False,
-    # No raster images on a slip: nothing to optimise.
-    "optimize_images": False,
-    # Compressed streams: about 10 times smaller files for a few milliseconds.
+    "optimize_images": False,  # a slip has no raster image
     "uncompressed_pdf": False,
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from pydantic import ValidationError
 
@@ -76,3 +78,8 @@ def test_raw_party_never_shows_its_values_in_repr() -> None:
     assert RAW_ID not in repr(party)
     assert "王秀英" not in repr(party)
     assert party.id_type == Text(zh="居民身份证", en="Resident ID card")
+
+
+def test_issue_time_must_carry_a_time_zone() -> None:
+    with pytest.raises(ValidationError):
+        slip_context(issued_at=datetime(2026, 11, 25, 14, 32, 7))
