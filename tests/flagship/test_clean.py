@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from counter.store import journal
 
 from .helpers import CLEAN, REGISTERED_PHONE, ZHANG_SAN, Counter
+
+pytestmark = pytest.mark.postgres
 
 
 def test_clean_unbind_completes_and_unbinds_at_the_acquirer(counter: Counter) -> None:

@@ -26,6 +26,8 @@ from counter.store import journal
 
 from .helpers import CLEAN, REGISTERED_PHONE, ZHANG_SAN, Counter
 
+pytestmark = pytest.mark.postgres  # the exactly-once guarantees must hold on both databases
+
 PHONE = REGISTERED_PHONE[CLEAN.merchant_no]
 
 
