@@ -71,6 +71,23 @@ def test_an_expired_code_blocks_until_the_teller_resends(counter: Counter) -> No
     case = counter.through_code(case, PHONE)
 
 
+def test_resending_waits_a_minute_and_stops_after_five_codes(counter: Counter) -> None:
+    case = at_code(counter)
+    assert blocked(counter, case, "resend_code", {}) == {
+        "unbind_code_resend_too_soon": ("block", None)
+    }
+    for sends in range(2, 6):
+        counter.clock.advance(seconds=61)
+        case = counter.fire(case, "resend_code", {})
+        assert case.data["vars"]["unbind_code"]["sends"] == sends
+    counter.clock.advance(seconds=61)
+    assert blocked(counter, case, "resend_code", {}) == {
+        "unbind_code_resend_limit": ("block", None)
+    }
+    assert len(counter.sms.outbox(phone=PHONE)) == 5
+    case = counter.through_code(case, PHONE)  # the newest code is the one that counts
+
+
 def test_a_malformed_code_is_a_field_error(counter: Counter) -> None:
     from counter.errors import InvalidInput
 

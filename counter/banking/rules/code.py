@@ -19,6 +19,7 @@ no live code exists, so a wrong attempt never sends a new code.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from counter.banking._clean import compact
@@ -39,6 +40,8 @@ from counter.text import Text
 
 __all__ = [
     "CODE_VAR",
+    "MAX_SENDS",
+    "RESEND_PAUSE",
     "RESEND_TRIGGER",
     "record_code_attempt",
     "send_unbind_code",
@@ -46,11 +49,14 @@ __all__ = [
     "unbind_code_current",
     "unbind_code_last_attempt",
     "unbind_code_matches",
+    "unbind_code_resend_allowed",
 ]
 
 CODE_VAR = "unbind_code"  # what the code helpers keep, plus sent_to (masked) and sends
 RESEND_TRIGGER = "resend_code"
 OK, EXPIRED, EXHAUSTED = "ok", "expired", "exhausted"
+MAX_SENDS = 5  # codes per case: past that, the SMS route is not working for this customer
+RESEND_PAUSE = timedelta(seconds=60)  # as SMS gateways ask, and so a double click sends one
 
 
 def _kept(vars_: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -105,6 +111,40 @@ def unbind_code_attempts(ctx: StepContext) -> Iterator[Finding]:
         attempts=verification.kept.get("attempts"),
         sent_to=str(sent.get("sent_to", "")),
     )
+
+
+@check("unbind_code_resend_allowed")
+def unbind_code_resend_allowed(ctx: StepContext) -> Iterator[Finding]:
+    """Not within a minute of the last code, and not more than ``MAX_SENDS`` codes a case."""
+    kept = _kept(ctx.case.data.get("vars") or {}) or {}
+    sends = int(kept.get("sends", 0))
+    if sends >= MAX_SENDS:
+        yield block(
+            "unbind_code_resend_limit",
+            Text(
+                zh=f"本业务已发送 {sends} 次验证码,不能再发送;请撤销业务或核实预留手机号",
+                en=f"{sends} codes were sent for this case; no more can be sent. Cancel the "
+                "case or have the registered phone checked",
+            ),
+            sends=sends,
+        )
+        return
+    issued = kept.get("issued_at")
+    if issued is None:
+        return
+    sent_at = datetime.fromisoformat(str(issued))
+    if sent_at.tzinfo is None:
+        sent_at = sent_at.replace(tzinfo=UTC)
+    waited = ctx.now - sent_at
+    if waited < RESEND_PAUSE:
+        yield block(
+            "unbind_code_resend_too_soon",
+            Text(
+                zh="验证码刚刚发出,请稍候一分钟再重新发送",
+                en="A code was just sent; wait a minute before resending",
+            ),
+            seconds_since_sent=int(waited.total_seconds()),
+        )
 
 
 @condition("unbind_code_matches")
