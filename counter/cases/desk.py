@@ -4,95 +4,54 @@
 write transaction (checks may ask outside systems), then writes everything
 the step changes in one transaction: the case (compare-and-set on its
 version), the journal entry, the approval row, outbox messages and the
-idempotency record. Either all of it commits or none of it does.
-
-Who sees what: tellers and supervisors see and act on the cases of their own
-branch only; auditors (and admins) read every case and change none; the
-``system`` actor (dispatcher) acts on any.
+idempotency record. Either all of it commits or none of it does. Reading
+and the access rules are in ``counter.cases.reading``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy import Connection
 
 from counter.cases import records
+from counter.cases.reading import (
+    CASE_ROLES,
+    READ_ALL_ROLES,
+    CaseReader,
+    finding_views,
+    plain,
+)
+from counter.cases.records import CaseRow
 from counter.cases.services import Services
-from counter.cases.views import ApprovalView, CaseSummary, CaseView, FindingView, JournalEntryView
+from counter.cases.views import ApprovalView, CaseView
 from counter.engine.definition import BUILTIN_TRIGGERS
 from counter.engine.loader import Workflow
 from counter.engine.runtime import Runtime
-from counter.engine.types import Actor, CaseSnapshot, Decision, PendingApproval
-from counter.errors import InvalidInput, NotFound, PermissionDenied, StaleVersion
+from counter.engine.types import Actor, CaseSnapshot, Decision
+from counter.errors import InvalidInput, PermissionDenied, StaleVersion
 from counter.store import journal
 from counter.store.db import Database
-from counter.store.tables import CaseEvent
 from counter.text import Text
 
-__all__ = ["CASE_ROLES", "READ_ALL_ROLES", "Desk"]
+__all__ = ["CASE_ROLES", "READ_ALL_ROLES", "CommitListener", "Desk"]
 
 log = logging.getLogger(__name__)
-
-CASE_ROLES = frozenset({"teller", "supervisor"})  # may open cases and act on them (own branch)
-READ_ALL_ROLES = frozenset({"auditor", "admin", "system"})  # may read any branch's cases
-SYSTEM = "system"
-
-_events = CaseEvent.__table__  # type: ignore[attr-defined]
-_last_step_findings = (
-    select(_events.c.findings)
-    .where(_events.c.stream == bindparam("stream"), _events.c.kind.in_(journal.STEP_KINDS))
-    .order_by(_events.c.seq.desc())
-    .limit(1)
-)
-_open_approval = select(records.approvals).where(
-    records.approvals.c.case_reference == bindparam("reference"),
-    records.approvals.c.decided_at.is_(None),
-)
 
 CommitListener = Callable[[str], None]
 
 
-def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
-    """``data`` as it reads back from a JSON column (dates as text, tuples as lists)."""
-    loaded: dict[str, Any] = json.loads(journal.canonical_json(data))
-    return loaded
-
-
-def _finding_views(raw: Any) -> list[FindingView]:
-    return [FindingView.model_validate(f) for f in raw or []]
-
-
-def _approval_view(row: Any, **extra: Any) -> ApprovalView:
-    return ApprovalView(
-        id=row.id,
-        case_reference=row.case_reference,
-        trigger=row.trigger,
-        source=row.source,
-        dest=row.dest,
-        raised_by=row.raised_by,
-        raised_at=row.raised_at,
-        findings=_finding_views(row.findings),
-        decided_by=row.decided_by,
-        decided_at=row.decided_at,
-        decision=row.decision,
-        reason=row.reason,
-        **extra,
-    )
-
-
-class Desk:
+class Desk(CaseReader):
     """Cases as tellers, supervisors and auditors use them (see the module docstring)."""
 
     def __init__(self, db: Database, runtime: Runtime, services: Services | None = None) -> None:
-        self.db = db
-        self.runtime = runtime
-        self.services = services if services is not None else Services(db=db)
+        super().__init__(db, runtime, services)
         self._stored_definitions: set[str] = set()
         self._listeners: list[CommitListener] = []
 
@@ -108,206 +67,6 @@ class Desk:
                 listener(reference)
             except Exception:  # a failed delivery stays in the outbox; the step stands
                 log.exception("commit listener failed for case %s", reference)
-
-    # --- access ------------------------------------------------------------
-
-    @staticmethod
-    def _not_found(reference: str) -> NotFound:
-        return NotFound(
-            Text(zh=f"没有案件 {reference}", en=f"No case {reference}"), case=reference
-        )
-
-    def _check_read(self, branch: str, reference: str, actor: Actor) -> None:
-        if actor.roles & READ_ALL_ROLES:
-            return
-        if not actor.roles & CASE_ROLES or actor.branch != branch:
-            raise self._not_found(reference)
-
-    def _check_change(self, branch: str, reference: str, actor: Actor) -> None:
-        self._check_read(branch, reference, actor)
-        if SYSTEM in actor.roles:
-            return
-        if not actor.roles & CASE_ROLES or actor.branch != branch:
-            raise PermissionDenied(
-                Text(
-                    zh=f"{actor.username} 只能查看案件 {reference},不能办理",
-                    en=f"{actor.username} may read case {reference} but not act on it",
-                ),
-                case=reference,
-                actor=actor.username,
-            )
-
-    # --- loading -----------------------------------------------------------
-
-    def _row(self, reference: str) -> Row[Any]:
-        with self.db.read() as conn:
-            row = conn.execute(records.load_case, {"reference": reference}).first()
-        if row is None:
-            raise self._not_found(reference)
-        return row
-
-    def workflow_of(self, definition_hash: str) -> Workflow:
-        """A definition version: from the catalog, or brought back from its stored bundle."""
-        if definition_hash in self.runtime.catalog:
-            return self.runtime.catalog.get(definition_hash)
-        with self.db.read() as conn:
-            bundle = conn.execute(
-                select(records.definitions.c.bundle).where(
-                    records.definitions.c.hash == definition_hash
-                )
-            ).scalar()
-        if bundle is None:
-            return self.runtime.catalog.get(definition_hash)  # raises NotFound
-        return self.runtime.catalog.add_bundle(bundle)
-
-    @staticmethod
-    def _snapshot(row: Any) -> CaseSnapshot:
-        return CaseSnapshot(
-            reference=row.reference,
-            workflow=row.workflow,
-            definition_hash=row.definition_hash,
-            state=row.state,
-            version=row.version,
-            data=row.data,
-            opened_by=row.opened_by,
-            branch=row.branch,
-            pending=PendingApproval.from_dict(row.pending) if row.pending else None,
-            opened_at=row.opened_at,
-        )
-
-    def _view(
-        self,
-        snapshot: CaseSnapshot,
-        row: Any,
-        *,
-        actor: Actor,
-        findings: list[FindingView],
-        pending: ApprovalView | None,
-        updated_at: datetime,
-        closed_at: datetime | None,
-    ) -> CaseView:
-        workflow = self.workflow_of(snapshot.definition_hash).definition
-        final = workflow.states[snapshot.state].final
-        may_act = bool(actor.roles & (CASE_ROLES | {SYSTEM})) and (
-            SYSTEM in actor.roles or actor.branch == row.branch
-        )
-        return CaseView(
-            reference=snapshot.reference,
-            workflow=snapshot.workflow,
-            title=workflow.title,
-            definition_hash=snapshot.definition_hash,
-            state=snapshot.state,
-            state_title=workflow.state_title(snapshot.state),
-            final=final,
-            version=snapshot.version,
-            data=dict(snapshot.data),
-            findings=findings,
-            pending=pending,
-            available_triggers=(
-                self.runtime.available_triggers(snapshot, actor) if may_act and not final else []
-            ),
-            opened_by=snapshot.opened_by,
-            branch=row.branch,
-            channel=row.channel,
-            opened_at=row.opened_at,
-            updated_at=updated_at,
-            closed_at=closed_at,
-        )
-
-    # --- reading -----------------------------------------------------------
-
-    def get(self, *, reference: str, actor: Actor) -> CaseView:
-        with self.db.read() as conn:
-            row = conn.execute(records.load_case, {"reference": reference}).first()
-            if row is None:
-                raise self._not_found(reference)
-            self._check_read(row.branch, reference, actor)
-            findings = conn.execute(_last_step_findings, {"stream": reference}).scalar()
-            approval = (
-                conn.execute(_open_approval, {"reference": reference}).first()
-                if row.pending
-                else None
-            )
-        return self._view(
-            self._snapshot(row),
-            row,
-            actor=actor,
-            findings=_finding_views(findings),
-            pending=_approval_view(approval) if approval is not None else None,
-            updated_at=row.updated_at,
-            closed_at=row.closed_at,
-        )
-
-    def snapshot(self, *, reference: str, actor: Actor) -> CaseSnapshot:
-        """The case as the engine sees it (for presenters that need its definition)."""
-        row = self._row(reference)
-        self._check_read(row.branch, reference, actor)
-        return self._snapshot(row)
-
-    def journal(self, *, reference: str, actor: Actor | None = None) -> list[JournalEntryView]:
-        """The case's journal, oldest first (``actor`` None: no access check, internal use)."""
-        row = self._row(reference)
-        if actor is not None:
-            self._check_read(row.branch, reference, actor)
-        with self.db.read() as conn:
-            entries = journal.entries(conn, reference)
-        return [
-            JournalEntryView(
-                **{
-                    **dataclasses.asdict(e),
-                    "findings": _finding_views(e.findings),
-                }
-            )
-            for e in entries
-        ]
-
-    def list_cases(
-        self, *, actor: Actor, state: str | None = None, limit: int = 200
-    ) -> list[CaseSummary]:
-        """The newest cases the actor may see, optionally in one state."""
-        cases = records.cases
-        query = select(cases).order_by(cases.c.updated_at.desc(), cases.c.id.desc()).limit(limit)
-        if not actor.roles & READ_ALL_ROLES:
-            if not actor.roles & CASE_ROLES or actor.branch is None:
-                return []
-            query = query.where(cases.c.branch == actor.branch)
-        if state is not None:
-            query = query.where(cases.c.state == state)
-        with self.db.read() as conn:
-            rows = conn.execute(query).all()
-        return [
-            CaseSummary(
-                reference=r.reference,
-                workflow=r.workflow,
-                state=r.state,
-                version=r.version,
-                branch=r.branch,
-                opened_by=r.opened_by,
-                opened_at=r.opened_at,
-                updated_at=r.updated_at,
-                closed_at=r.closed_at,
-                awaiting_approval=r.pending is not None,
-            )
-            for r in rows
-        ]
-
-    def approvals(self, *, actor: Actor, include_decided: bool = False) -> list[ApprovalView]:
-        """Approvals waiting (or, with ``include_decided``, all) in the actor's reach."""
-        a, c = records.approvals, records.cases
-        query = (
-            select(a, c.c.workflow, c.c.branch)
-            .join(c, c.c.reference == a.c.case_reference)
-            .order_by(a.c.raised_at, a.c.id)
-        )
-        if not include_decided:
-            query = query.where(a.c.decided_at.is_(None))
-        if not actor.roles & READ_ALL_ROLES:
-            if not actor.roles & CASE_ROLES or actor.branch is None:
-                return []
-            query = query.where(c.c.branch == actor.branch)
-        with self.db.read() as conn:
-            rows = conn.execute(query).all()
-        return [_approval_view(r, workflow=r.workflow, branch=r.branch) for r in rows]
 
     # --- opening -----------------------------------------------------------
 
@@ -335,28 +94,29 @@ class Desk:
                 now=now,
                 branch=branch,
             )
-            data = _plain(decision.data)
+            data = plain(decision.data)
             snapshot = dataclasses.replace(snapshot, data=data, version=1, opened_at=now)
-            conn.execute(
-                records.insert_case,
-                {
-                    "reference": reference,
-                    "workflow": snapshot.workflow,
-                    "definition_hash": snapshot.definition_hash,
-                    "state": decision.dest,
-                    "data": data,
-                    "pending": None,
-                    "version": 1,
-                    "branch": branch,
-                    "channel": channel,
-                    "opened_by": actor.username,
-                    "opened_at": now,
-                    "updated_at": now,
-                    "closed_at": None,
-                },
+            opened = CaseRow(
+                id=0,
+                reference=reference,
+                workflow=snapshot.workflow,
+                definition_hash=snapshot.definition_hash,
+                state=decision.dest,
+                data=data,
+                pending=None,
+                version=1,
+                branch=branch,
+                channel=channel,
+                opened_by=actor.username,
+                opened_at=now,
+                updated_at=now,
+                closed_at=None,
             )
-            journal.append(
+            case_id = records.insert_case.execute(conn, opened.values()).lastrowid
+            assert case_id is not None
+            entry = journal.append(
                 conn,
+                new_stream=True,
                 stream=reference,
                 actor=actor.username,
                 kind="open",
@@ -368,12 +128,16 @@ class Desk:
                 note=channel,
             )
             wrote_outbox = self._write_outbox(conn, reference, decision, 1, now)
+        opened = dataclasses.replace(
+            opened, id=case_id, data=plain(data), journal_head=(entry.seq, entry.hash)
+        )
         self._stored_definitions.add(current.hash)
+        self._remember(opened)
         if wrote_outbox:
             self._committed(reference)
-        row = self._row(reference)
         return self._view(
-            snapshot, row, actor=actor, findings=[], pending=None, updated_at=now, closed_at=None
+            snapshot, opened, actor=actor, findings=[], pending=None, updated_at=now,
+            closed_at=None,
         )
 
     def _store_definition(self, conn: Connection, workflow: Workflow, now: datetime) -> None:
@@ -395,7 +159,7 @@ class Desk:
                 "case_reference": reference,
                 "kind": effect.kind,
                 "key": f"{reference}/{effect.kind}/{effect.key or f'v{version}'}",
-                "payload": _plain(effect.payload),
+                "payload": plain(effect.payload),
                 "status": "pending",
                 "attempts": 0,
                 "next_attempt_at": now,
@@ -502,7 +266,7 @@ class Desk:
         The dispatcher passes ``within`` to mark its message delivered in the
         same transaction as the follow-up trigger.
         """
-        row = self._row(reference)
+        row = self._row(reference, version)
         self._check_change(row.branch, reference, actor)
         if version is not None and version != row.version:
             raise StaleVersion(records.STALE, reference=reference, version=version)
@@ -512,7 +276,8 @@ class Desk:
         decision = self.runtime.decide(
             snapshot, trigger, actor, data, services=self.services, now=now
         )
-        stored = _plain(decision.data)
+        stored_text = journal.canonical_json(decision.data)
+        stored: dict[str, Any] = json.loads(stored_text)
         new_version = row.version + 1
         after = dataclasses.replace(
             snapshot,
@@ -523,55 +288,72 @@ class Desk:
         )
         findings = [f.as_dict() for f in decision.findings]
         closed_at = now if decision.final else None
-        with self.db.transaction() as conn:
-            records.compare_and_set(
-                conn,
-                case_id=row.id,
-                seen_version=row.version,
-                state=decision.dest,
-                data=stored,
-                pending=decision.pending.as_dict() if decision.pending else None,
-                updated_at=now,
-                closed_at=closed_at,
-                reference=reference,
-            )
-            journal.append(
-                conn,
-                stream=reference,
-                actor=actor.username,
-                kind="approval" if trigger in BUILTIN_TRIGGERS else "trigger",
-                at=now,
-                trigger=trigger,
-                from_state=decision.source,
-                to_state=decision.dest,
-                findings=findings,
-                data_digest=journal.digest(stored),
-                note=decision.note,
-            )
-            pending = self._write_approvals(conn, snapshot, decision, actor, now)
-            wrote_outbox = self._write_outbox(conn, reference, decision, new_version, now)
-            view = self._view(
-                after,
-                row,
-                actor=actor,
-                findings=_finding_views(_plain({"f": findings})["f"]),
-                pending=pending,
-                updated_at=now,
-                closed_at=closed_at,
-            )
-            if remember is not None:
-                conn.execute(
-                    records.insert_idempotency,
-                    {
-                        "key": remember[0],
-                        "actor": actor.username,
-                        "fingerprint": remember[1],
-                        "response": view.model_dump(mode="json"),
-                        "created_at": now,
-                    },
+        try:
+            with self.db.transaction() as conn:
+                records.compare_and_set(
+                    conn,
+                    case_id=row.id,
+                    seen_version=row.version,
+                    state=decision.dest,
+                    data=stored,
+                    pending=decision.pending.as_dict() if decision.pending else None,
+                    updated_at=now,
+                    closed_at=closed_at,
+                    reference=reference,
                 )
-            if within is not None:
-                within(conn)
+                entry = journal.append(
+                    conn,
+                    head=row.journal_head,
+                    stream=reference,
+                    actor=actor.username,
+                    kind="approval" if trigger in BUILTIN_TRIGGERS else "trigger",
+                    at=now,
+                    trigger=trigger,
+                    from_state=decision.source,
+                    to_state=decision.dest,
+                    findings=findings,
+                    data_digest=hashlib.sha256(stored_text.encode("utf-8")).hexdigest(),
+                    note=decision.note,
+                )
+                pending = self._write_approvals(conn, snapshot, decision, actor, now)
+                wrote_outbox = self._write_outbox(conn, reference, decision, new_version, now)
+                view = self._view(
+                    after,
+                    row,
+                    actor=actor,
+                    findings=finding_views(plain({"f": findings})["f"]) if findings else [],
+                    pending=pending,
+                    updated_at=now,
+                    closed_at=closed_at,
+                )
+                if remember is not None:
+                    conn.execute(
+                        records.insert_idempotency,
+                        {
+                            "key": remember[0],
+                            "actor": actor.username,
+                            "fingerprint": remember[1],
+                            "response": view.model_dump(mode="json"),
+                            "created_at": now,
+                        },
+                    )
+                if within is not None:
+                    within(conn)
+        except BaseException:
+            self._forget(reference)  # reload next time: the copy kept may be behind
+            raise
+        self._remember(
+            dataclasses.replace(
+                row,
+                state=decision.dest,
+                data=json.loads(stored_text),
+                pending=decision.pending.as_dict() if decision.pending else None,
+                version=new_version,
+                updated_at=now,
+                closed_at=closed_at,
+                journal_head=(entry.seq, entry.hash),
+            )
+        )
         if wrote_outbox:
             self._committed(reference)
         return view
@@ -603,11 +385,11 @@ class Desk:
             "dest": pending.dest,
             "raised_by": pending.raised_by,
             "raised_at": now,
-            "findings": _plain({"f": [f.as_dict() for f in pending.findings]})["f"],
+            "findings": plain({"f": [f.as_dict() for f in pending.findings]})["f"],
         }
         key = conn.execute(records.insert_approval, values).inserted_primary_key
         assert key is not None
         return ApprovalView(
             id=int(key[0]),
-            **{**values, "findings": _finding_views(values["findings"])},
+            **{**values, "findings": finding_views(values["findings"])},
         )

@@ -121,10 +121,13 @@ class Database:
 
         @event.listens_for(self.engine, "begin")
         def _on_begin(connection: Connection) -> None:
+            # Straight to the driver: this runs once per transaction, on the hot path.
+            driver = connection.connection.driver_connection
+            assert driver is not None
             if connection.get_execution_options().get(_WRITE):
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                driver.execute("BEGIN IMMEDIATE")
             else:
-                connection.exec_driver_sql("BEGIN")
+                driver.execute("BEGIN")
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from counter.errors import AuditChainBroken
 from counter.store.db import Database, as_utc, json_default
+from counter.store.prepared import Prepared
 from counter.store.tables import CaseEvent, JournalHead, TellerCase
 from counter.text import Text
 
@@ -49,9 +50,9 @@ _heads = JournalHead.__table__  # type: ignore[attr-defined]
 _cases = TellerCase.__table__  # type: ignore[attr-defined]
 
 _head_query = select(_heads.c.seq, _heads.c.hash).where(_heads.c.stream == bindparam("stream"))
-_insert_event = insert(_events)
-_insert_head = insert(_heads)
-_advance_head = (
+_insert_event = Prepared(insert(_events))
+_insert_head = Prepared(insert(_heads))
+_advance_head = Prepared(
     update(_heads)
     .where(_heads.c.stream == bindparam("b_stream"), _heads.c.seq == bindparam("b_seen"))
     .values(seq=bindparam("seq"), hash=bindparam("hash"))
@@ -156,22 +157,25 @@ def append(
     findings: Sequence[Mapping[str, Any]] = (),
     data_digest: str | None = None,
     note: str | None = None,
+    head: tuple[int, str] | None = None,
+    new_stream: bool = False,
 ) -> JournalEntry:
     """Append one entry to ``stream`` inside the caller's write transaction.
 
-    Two writers appending to one stream at once cannot both succeed: the
-    head is advanced by compare-and-set and ``(stream, seq)`` is unique.
-    Case streams never race here, since the case's own version was
-    compare-and-set earlier in the same transaction.
+    ``head`` is the ``(seq, hash)`` the caller believes ends the stream (the
+    entry it wrote last); it saves reading the head, and when it is wrong
+    the head is read after all. Two writers appending to one stream at once
+    cannot both succeed: the head moves by compare-and-set and
+    ``(stream, seq)`` is unique. ``new_stream`` says the stream cannot exist
+    yet (a case just numbered); if it does, the insert fails.
     """
-    head = conn.execute(_head_query, {"stream": stream}).first()
-    seq, prev_hash = (head.seq + 1, head.hash) if head is not None else (1, GENESIS)
-    at = as_utc(at)
-    finding_list = [dict(f) for f in findings]
-    values: dict[str, Any] = {
+    # Round-trip the findings through JSON first, so that what is hashed is what is stored.
+    finding_list: list[dict[str, Any]] = (
+        json.loads(canonical_json([dict(f) for f in findings])) if findings else []
+    )
+    fields: dict[str, Any] = {
         "stream": stream,
-        "seq": seq,
-        "at": at,
+        "at": as_utc(at),
         "actor": actor,
         "kind": kind,
         "trigger": trigger,
@@ -180,32 +184,41 @@ def append(
         "findings": finding_list,
         "data_digest": data_digest,
         "note": note,
-        "prev_hash": prev_hash,
     }
-    values["hash"] = entry_hash(**values)
-    # Round-trip the findings through JSON so that what is hashed is what is stored.
-    values["findings"] = json.loads(canonical_json(finding_list))
-    if values["findings"] != finding_list:
-        values["hash"] = entry_hash(**{k: v for k, v in values.items() if k != "hash"})
-    result = conn.execute(_insert_event, values)
-    key = result.inserted_primary_key
-    assert key is not None
-    entry_id = int(key[0])
-    if head is None:
-        conn.execute(_insert_head, {"stream": stream, "seq": seq, "hash": values["hash"]})
-    else:
-        moved = conn.execute(
-            _advance_head,
-            {"b_stream": stream, "b_seen": head.seq, "seq": seq, "hash": values["hash"]},
+
+    def chained(last_seq: int, last_hash: str) -> dict[str, Any]:
+        values = {**fields, "seq": last_seq + 1, "prev_hash": last_hash}
+        values["hash"] = entry_hash(**values)
+        return values
+
+    def advance(last_seq: int, values: dict[str, Any]) -> bool:
+        moved = _advance_head.execute(
+            conn,
+            {"b_stream": stream, "b_seen": last_seq, "seq": values["seq"], "hash": values["hash"]},
         )
-        if moved.rowcount != 1:
-            raise AuditChainBroken(
-                Text(
-                    zh=f"日志流 {stream} 被并发写入",
-                    en=f"journal stream {stream} was written concurrently",
-                ),
-                stream=stream,
-            )
+        return bool(moved.rowcount == 1)
+
+    values = chained(*head) if head is not None else None
+    if new_stream:
+        values = chained(0, GENESIS)
+        _insert_head.execute(conn, {"stream": stream, "seq": 1, "hash": values["hash"]})
+    elif values is None or head is None or not advance(head[0], values):
+        found = conn.execute(_head_query, {"stream": stream}).first()
+        if found is None:
+            values = chained(0, GENESIS)
+            _insert_head.execute(conn, {"stream": stream, "seq": 1, "hash": values["hash"]})
+        else:
+            values = chained(found.seq, found.hash)
+            if not advance(found.seq, values):
+                raise AuditChainBroken(
+                    Text(
+                        zh=f"日志流 {stream} 被并发写入",
+                        en=f"journal stream {stream} was written concurrently",
+                    ),
+                    stream=stream,
+                )
+    entry_id = _insert_event.execute(conn, values).lastrowid
+    assert entry_id is not None
     return JournalEntry(id=entry_id, **values)
 
 

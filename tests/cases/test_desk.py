@@ -60,6 +60,7 @@ def test_a_clean_case_from_open_to_delivered(desk: Desk) -> None:
     assert journal.verify(desk.db).ok
 
 
+@pytest.mark.postgres
 def test_references_count_per_branch_and_day(desk: Desk) -> None:
     first = desk.open_case(workflow="parcel_pickup", actor=TELLER)
     second = desk.open_case(workflow="parcel_pickup", actor=TELLER2)

@@ -92,3 +92,16 @@ def test_a_deleted_entry_is_caught(db: Database, victim: int) -> None:
 def test_digest_is_canonical() -> None:
     assert journal.digest({"b": 1, "a": "甲"}) == journal.digest({"a": "甲", "b": 1})
     assert journal.canonical_json({"b": 1, "a": "甲"}) == '{"a":"甲","b":1}'
+
+
+@pytest.mark.postgres
+def test_a_wrong_head_hint_still_chains_correctly(db: Database) -> None:
+    first, second = _write(db, "user:t1", 2)
+    with db.transaction() as conn:
+        third = journal.append(conn, stream="user:t1", actor="t1", kind="lockout", at=AT,
+                               head=(first.seq, first.hash))
+        fourth = journal.append(conn, stream="user:t1", actor="t1", kind="lockout", at=AT,
+                                head=(third.seq, third.hash))
+    assert (third.seq, third.prev_hash) == (3, second.hash)
+    assert (fourth.seq, fourth.prev_hash) == (4, third.hash)
+    assert journal.verify(db).ok

@@ -1,0 +1,310 @@
+"""Reading cases: access rules, loading (with a small cache of recent rows), views.
+
+Who sees what: tellers and supervisors see and act on the cases of their own
+branch only; auditors (and admins) read every case and change none; the
+``system`` actor (dispatcher) acts on any.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select
+
+from counter.cases import records
+from counter.cases.records import CaseRow
+from counter.cases.services import Services
+from counter.cases.views import ApprovalView, CaseSummary, CaseView, FindingView, JournalEntryView
+from counter.engine.loader import Workflow
+from counter.engine.runtime import Runtime
+from counter.engine.types import Actor, CaseSnapshot, PendingApproval
+from counter.errors import NotFound, PermissionDenied
+from counter.store import journal
+from counter.store.db import Database
+from counter.store.tables import CaseEvent
+from counter.text import Text
+
+__all__ = ["CASE_ROLES", "READ_ALL_ROLES", "SYSTEM", "CaseReader"]
+
+CASE_ROLES = frozenset({"teller", "supervisor"})  # may open cases and act on them (own branch)
+READ_ALL_ROLES = frozenset({"auditor", "admin", "system"})  # may read any branch's cases
+SYSTEM = "system"
+RECENT_ROWS = 1024  # cases kept in memory between two steps of the same caller
+
+_events = CaseEvent.__table__  # type: ignore[attr-defined]
+_last_step_findings = (
+    select(_events.c.findings)
+    .where(_events.c.stream == bindparam("stream"), _events.c.kind.in_(journal.STEP_KINDS))
+    .order_by(_events.c.seq.desc())
+    .limit(1)
+)
+_open_approval = select(records.approvals).where(
+    records.approvals.c.case_reference == bindparam("reference"),
+    records.approvals.c.decided_at.is_(None),
+)
+
+def plain(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` as it reads back from a JSON column (dates as text, tuples as lists)."""
+    loaded: dict[str, Any] = json.loads(journal.canonical_json(data))
+    return loaded
+
+
+def finding_views(raw: Any) -> list[FindingView]:
+    return [FindingView.model_validate(f) for f in raw or []]
+
+
+def approval_view(row: Any, **extra: Any) -> ApprovalView:
+    return ApprovalView(
+        id=row.id,
+        case_reference=row.case_reference,
+        trigger=row.trigger,
+        source=row.source,
+        dest=row.dest,
+        raised_by=row.raised_by,
+        raised_at=row.raised_at,
+        findings=finding_views(row.findings),
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        decision=row.decision,
+        reason=row.reason,
+        **extra,
+    )
+
+
+class CaseReader:
+    """The reading half of ``Desk`` (see the module docstring)."""
+
+    def __init__(self, db: Database, runtime: Runtime, services: Services | None = None) -> None:
+        self.db = db
+        self.runtime = runtime
+        self.services = services if services is not None else Services(db=db)
+        self._recent: OrderedDict[str, CaseRow] = OrderedDict()
+        self._recent_lock = threading.Lock()
+
+    # --- access ------------------------------------------------------------
+
+    @staticmethod
+    def _not_found(reference: str) -> NotFound:
+        return NotFound(
+            Text(zh=f"没有案件 {reference}", en=f"No case {reference}"), case=reference
+        )
+
+    def _check_read(self, branch: str, reference: str, actor: Actor) -> None:
+        if actor.roles & READ_ALL_ROLES:
+            return
+        if not actor.roles & CASE_ROLES or actor.branch != branch:
+            raise self._not_found(reference)
+
+    def _check_change(self, branch: str, reference: str, actor: Actor) -> None:
+        self._check_read(branch, reference, actor)
+        if SYSTEM in actor.roles:
+            return
+        if not actor.roles & CASE_ROLES or actor.branch != branch:
+            raise PermissionDenied(
+                Text(
+                    zh=f"{actor.username} 只能查看案件 {reference},不能办理",
+                    en=f"{actor.username} may read case {reference} but not act on it",
+                ),
+                case=reference,
+                actor=actor.username,
+            )
+
+    # --- loading -----------------------------------------------------------
+
+    def _row(self, reference: str, version: int | None = None) -> CaseRow:
+        """The stored case; the copy kept from this desk's last step when ``version`` matches.
+
+        A kept copy can be stale only if someone else moved the case on, and
+        then the step's compare-and-set on ``version`` refuses it anyway.
+        """
+        if version is not None:
+            with self._recent_lock:
+                kept = self._recent.get(reference)
+            if kept is not None and kept.version == version:
+                return kept
+        with self.db.read() as conn:
+            found = conn.execute(records.load_case, {"reference": reference}).first()
+        if found is None:
+            raise self._not_found(reference)
+        return CaseRow.from_row(found)
+
+    def _remember(self, row: CaseRow) -> None:
+        with self._recent_lock:
+            self._recent[row.reference] = row
+            self._recent.move_to_end(row.reference)
+            while len(self._recent) > RECENT_ROWS:
+                self._recent.popitem(last=False)
+
+    def _forget(self, reference: str) -> None:
+        with self._recent_lock:
+            self._recent.pop(reference, None)
+
+    def workflow_of(self, definition_hash: str) -> Workflow:
+        """A definition version: from the catalog, or brought back from its stored bundle."""
+        if definition_hash in self.runtime.catalog:
+            return self.runtime.catalog.get(definition_hash)
+        with self.db.read() as conn:
+            bundle = conn.execute(
+                select(records.definitions.c.bundle).where(
+                    records.definitions.c.hash == definition_hash
+                )
+            ).scalar()
+        if bundle is None:
+            return self.runtime.catalog.get(definition_hash)  # raises NotFound
+        return self.runtime.catalog.add_bundle(bundle)
+
+    @staticmethod
+    def _snapshot(row: CaseRow) -> CaseSnapshot:
+        return CaseSnapshot(
+            reference=row.reference,
+            workflow=row.workflow,
+            definition_hash=row.definition_hash,
+            state=row.state,
+            version=row.version,
+            data=row.data,
+            opened_by=row.opened_by,
+            branch=row.branch,
+            pending=PendingApproval.from_dict(row.pending) if row.pending else None,
+            opened_at=row.opened_at,
+        )
+
+    def _view(
+        self,
+        snapshot: CaseSnapshot,
+        row: CaseRow,
+        *,
+        actor: Actor,
+        findings: list[FindingView],
+        pending: ApprovalView | None,
+        updated_at: datetime,
+        closed_at: datetime | None,
+    ) -> CaseView:
+        workflow = self.workflow_of(snapshot.definition_hash).definition
+        final = workflow.states[snapshot.state].final
+        may_act = bool(actor.roles & (CASE_ROLES | {SYSTEM})) and (
+            SYSTEM in actor.roles or actor.branch == row.branch
+        )
+        return CaseView(
+            reference=snapshot.reference,
+            workflow=snapshot.workflow,
+            title=workflow.title,
+            definition_hash=snapshot.definition_hash,
+            state=snapshot.state,
+            state_title=workflow.state_title(snapshot.state),
+            final=final,
+            version=snapshot.version,
+            data=dict(snapshot.data),
+            findings=findings,
+            pending=pending,
+            available_triggers=(
+                self.runtime.available_triggers(snapshot, actor) if may_act and not final else []
+            ),
+            opened_by=snapshot.opened_by,
+            branch=row.branch,
+            channel=row.channel,
+            opened_at=row.opened_at,
+            updated_at=updated_at,
+            closed_at=closed_at,
+        )
+
+    # --- reading -----------------------------------------------------------
+
+    def get(self, *, reference: str, actor: Actor) -> CaseView:
+        with self.db.read() as conn:
+            row = conn.execute(records.load_case, {"reference": reference}).first()
+            if row is None:
+                raise self._not_found(reference)
+            self._check_read(row.branch, reference, actor)
+            findings = conn.execute(_last_step_findings, {"stream": reference}).scalar()
+            approval = (
+                conn.execute(_open_approval, {"reference": reference}).first()
+                if row.pending
+                else None
+            )
+        case = CaseRow.from_row(row)
+        return self._view(
+            self._snapshot(case),
+            case,
+            actor=actor,
+            findings=finding_views(findings),
+            pending=approval_view(approval) if approval is not None else None,
+            updated_at=row.updated_at,
+            closed_at=row.closed_at,
+        )
+
+    def snapshot(self, *, reference: str, actor: Actor) -> CaseSnapshot:
+        """The case as the engine sees it (for presenters that need its definition)."""
+        row = self._row(reference)
+        self._check_read(row.branch, reference, actor)
+        return self._snapshot(row)
+
+    def journal(self, *, reference: str, actor: Actor | None = None) -> list[JournalEntryView]:
+        """The case's journal, oldest first (``actor`` None: no access check, internal use)."""
+        row = self._row(reference)
+        if actor is not None:
+            self._check_read(row.branch, reference, actor)
+        with self.db.read() as conn:
+            entries = journal.entries(conn, reference)
+        return [
+            JournalEntryView(
+                **{
+                    **dataclasses.asdict(e),
+                    "findings": finding_views(e.findings),
+                }
+            )
+            for e in entries
+        ]
+
+    def list_cases(
+        self, *, actor: Actor, state: str | None = None, limit: int = 200
+    ) -> list[CaseSummary]:
+        """The newest cases the actor may see, optionally in one state."""
+        cases = records.cases
+        query = select(cases).order_by(cases.c.updated_at.desc(), cases.c.id.desc()).limit(limit)
+        if not actor.roles & READ_ALL_ROLES:
+            if not actor.roles & CASE_ROLES or actor.branch is None:
+                return []
+            query = query.where(cases.c.branch == actor.branch)
+        if state is not None:
+            query = query.where(cases.c.state == state)
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+        return [
+            CaseSummary(
+                reference=r.reference,
+                workflow=r.workflow,
+                state=r.state,
+                version=r.version,
+                branch=r.branch,
+                opened_by=r.opened_by,
+                opened_at=r.opened_at,
+                updated_at=r.updated_at,
+                closed_at=r.closed_at,
+                awaiting_approval=r.pending is not None,
+            )
+            for r in rows
+        ]
+
+    def approvals(self, *, actor: Actor, include_decided: bool = False) -> list[ApprovalView]:
+        """Approvals waiting (or, with ``include_decided``, all) in the actor's reach."""
+        a, c = records.approvals, records.cases
+        query = (
+            select(a, c.c.workflow, c.c.branch)
+            .join(c, c.c.reference == a.c.case_reference)
+            .order_by(a.c.raised_at, a.c.id)
+        )
+        if not include_decided:
+            query = query.where(a.c.decided_at.is_(None))
+        if not actor.roles & READ_ALL_ROLES:
+            if not actor.roles & CASE_ROLES or actor.branch is None:
+                return []
+            query = query.where(c.c.branch == actor.branch)
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+        return [approval_view(r, workflow=r.workflow, branch=r.branch) for r in rows]
