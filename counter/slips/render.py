@@ -1,11 +1,13 @@
 """``SlipRenderer``: a slip context and a template set in, PDF bytes out.
 
-Made to live as long as the process: it holds the one WeasyPrint
+Made to live as long as the process: it uses the process's one WeasyPrint
 ``FontConfiguration`` (one per render leaks memory and repeats font
-discovery), the stylesheets parsed once as ``weasyprint.CSS`` objects, and
-one Jinja environment per template version (cached by the SHA-256 of the
-sources). CSS is always passed to WeasyPrint as a stylesheet, never inlined
-into the autoescaped HTML, where quotes would be escaped and the fonts lost.
+discovery), parses the stylesheets once as ``weasyprint.CSS`` objects, and
+keeps one Jinja environment per template version (cached by the SHA-256 of
+the sources). CSS is always passed to WeasyPrint as a stylesheet, never
+inlined into the autoescaped HTML, where quotes would be escaped and the
+fonts lost. Templates are data an operator edits, so WeasyPrint may fetch
+nothing but ``data:`` URLs: no file, no network.
 
 Rendering is deterministic: WeasyPrint writes no file identifier and no
 dates unless asked, and the only date the template puts in the metadata is
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import segno
@@ -117,6 +120,14 @@ def shared_font_config() -> Any:
 
 
 @lru_cache(maxsize=1)
+def _data_urls_only() -> Any:
+    """A WeasyPrint URL fetcher that refuses everything but ``data:`` URLs."""
+    from weasyprint.urls import URLFetcher
+
+    return URLFetcher(allowed_protocols={"data"})
+
+
+@lru_cache(maxsize=1)
 def _font_config() -> Any:
     # Imported here, not at module level, so that importing counter.slips
     # (the CLI does) does not pay for WeasyPrint.
@@ -158,7 +169,7 @@ class SlipRenderer:
         self._font_config = shared_font_config()
         self._cache_size = cache_size
         self._sets: OrderedDict[str, _TemplateSet] = OrderedDict()
-        self._directory_cache: dict[str, tuple[tuple[tuple[str, int], ...], dict[str, str]]] = {}
+        self._directory_cache: dict[str, tuple[tuple[tuple[str, int], ...], Mapping[str, str]]] = {}
         self._lock = _PROCESS_LOCK
 
     @property
@@ -194,7 +205,7 @@ class SlipRenderer:
             template_set = self._template_set(sources)
             html = self._html(template_set, template_name, context, fmt=fmt, reprint=reprint)
             stylesheets = self._stylesheets(template_set, fmt)
-            pdf: bytes = HTML(string=html).write_pdf(
+            pdf: bytes = HTML(string=html, url_fetcher=_data_urls_only()).write_pdf(
                 stylesheets=stylesheets, font_config=self._font_config, **PDF_OPTIONS
             )
         return pdf
@@ -213,16 +224,20 @@ class SlipRenderer:
             template_set = self._template_set(sources or self.sources(template_name))
             return self._html(template_set, template_name, context, fmt=fmt, reprint=reprint)
 
-    def sources(self, template_name: str) -> dict[str, str]:
-        """The current files of slip ``template_name``, re-read only when one of them changed."""
+    def sources(self, template_name: str) -> Mapping[str, str]:
+        """The current files of slip ``template_name``, re-read only when one of them changed.
+
+        Read-only: it is the renderer's cache. ``slip_sources`` gives a fresh copy.
+        """
         with self._lock:
             cached = self._directory_cache.get(template_name)
             if cached is not None:
                 stamps, sources = cached
                 if all(_mtime(self.directory / name) == seen for name, seen in stamps):
                     return sources
-            sources = slip_sources(template_name, self.directory)
-            stamps = tuple((name, _mtime(self.directory / name)) for name in sorted(sources))
+            read = slip_sources(template_name, self.directory)
+            stamps = tuple((name, _mtime(self.directory / name)) for name in sorted(read))
+            sources = MappingProxyType(read)
             self._directory_cache[template_name] = (stamps, sources)
             return sources
 
@@ -241,6 +256,7 @@ class SlipRenderer:
             lstrip_blocks=True,
         )
         environment.filters["when"] = _when
+        log.debug("compiled slip templates %s (%d files)", key[:12], len(sources))
         template_set = _TemplateSet(sources=dict(sources), environment=environment)
         self._sets[key] = template_set
         while len(self._sets) > self._cache_size:
@@ -260,7 +276,9 @@ class SlipRenderer:
                         template=name,
                     )
                 template_set.stylesheets[name] = CSS(
-                    string=template_set.sources[name], font_config=self._font_config
+                    string=template_set.sources[name],
+                    font_config=self._font_config,
+                    url_fetcher=_data_urls_only(),
                 )
             stylesheets.append(template_set.stylesheets[name])
         return stylesheets

@@ -6,7 +6,7 @@ import io
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject, StreamObject
@@ -52,7 +52,8 @@ def decoded_streams(pdf: bytes) -> list[bytes]:
     """Every stream in the file, decompressed (content, fonts, ToUnicode maps)."""
     found: list[bytes] = []
     document = reader(pdf)
-    for number in range(1, int(document.trailer["/Size"])):
+    size = cast(int, document.trailer["/Size"])
+    for number in range(1, size):
         obj = document.get_object(number)
         if isinstance(obj, StreamObject):
             found.append(obj.get_data())
@@ -63,10 +64,18 @@ def page_fonts(pdf: bytes) -> list[DictionaryObject]:
     """The font dictionaries the pages use."""
     fonts: list[DictionaryObject] = []
     for page in reader(pdf).pages:
-        resources = page["/Resources"].get_object()
-        for font in resources.get("/Font", DictionaryObject()).get_object().values():
-            fonts.append(font.get_object())
+        resources = cast(DictionaryObject, page["/Resources"].get_object())
+        used = cast(DictionaryObject, resources.get("/Font", DictionaryObject()).get_object())
+        fonts.extend(cast(DictionaryObject, font.get_object()) for font in used.values())
     return fonts
+
+
+def font_file_keys(font: DictionaryObject) -> set[str]:
+    """The keys of a Type 0 font's descriptor (where FontFile2/FontFile3 say it is embedded)."""
+    descendants = cast(list[Any], font["/DescendantFonts"])
+    descendant = cast(DictionaryObject, descendants[0].get_object())
+    descriptor = cast(DictionaryObject, descendant["/FontDescriptor"].get_object())
+    return set(descriptor.keys())
 
 
 def run_python(script: str) -> str:
