@@ -14,7 +14,8 @@ from counter.text import Text
 __all__ = ["DEFAULT_SECRET_KEY", "MaskingPolicy", "Settings", "get_settings"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SECRET_KEY = "change-me-demo-only"
+# Demo-only value; check_secret() refuses it outside demo mode.
+DEFAULT_SECRET_KEY = "change-me-demo-only"  # noqa: S105
 
 
 class MaskingPolicy(BaseSettings):
@@ -36,12 +37,14 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="COUNTER_", env_file=".env", extra="ignore")
 
-    database_url: str = Field(default_factory=lambda: f"sqlite:///{PROJECT_ROOT / 'var' / 'counter.db'}")
+    database_url: str = Field(
+        default_factory=lambda: f"sqlite:///{PROJECT_ROOT / 'var' / 'counter.db'}"
+    )
     workflows_dir: Path = PROJECT_ROOT / "workflows"
     forms_dir: Path = PROJECT_ROOT / "forms"
     var_dir: Path = PROJECT_ROOT / "var"
     demo_mode: bool = False
-    demo_password: str = "counter-demo-2026"
+    demo_password: str = "counter-demo-2026"  # noqa: S105  demo users only, documented
     secret_key: str = DEFAULT_SECRET_KEY
     secure_cookies: bool = False
     session_idle_minutes: int = 15
