@@ -105,6 +105,7 @@ def test_approvable_binding_findings_wait_for_a_supervisor_then_send_the_code(
     case = counter.fire(case, "approve", {}, actor="supervisor1")
     assert case.state == "code_check"
     assert case.data["vars"]["unbind_code"]["sends"] == 1
+    assert case.data["vars"]["merchant"]["merchant_no"] == binding.merchant_no  # after approval
 
 
 def test_pending_funds_evidence_holds_the_amount(counter: Counter) -> None:

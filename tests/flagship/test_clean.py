@@ -18,6 +18,13 @@ def test_clean_unbind_completes_and_unbinds_at_the_acquirer(counter: Counter) ->
     assert case.state == "info_check" and case.findings == []
     case = counter.fire(case, "submit_binding", CLEAN.form())
     assert case.state == "code_check"
+    assert case.data["vars"]["merchant"] == {
+        "merchant_no": CLEAN.merchant_no,
+        "merchant_name": "北京示例餐饮有限公司",
+        "legal_rep_name": "张三",
+        "account_type": "personal_card",
+        "account_holder": "张三",
+    }
     sent = case.data["vars"]["unbind_code"]
     assert sent["sent_to"] == "138****8000" and sent["attempts"] == 0
     # only the code's HMAC, time and attempts are kept, never the code

@@ -12,13 +12,14 @@ and ``<operation>_failed``.
 
 from __future__ import annotations
 
-from counter.banking.rules._support import text_value
+from counter.banking.rules._support import acquirer, merchant_of, text_value
 from counter.engine.registry import action
 from counter.engine.types import ActionContext, Effect
 
-__all__ = ["issue_slip", "request_bind", "request_unbind"]
+__all__ = ["MERCHANT_VAR", "issue_slip", "note_merchant", "request_bind", "request_unbind"]
 
 SLIP = "slip.issue"
+MERCHANT_VAR = "merchant"
 
 
 def _request(ctx: ActionContext, operation: str, payload: dict[str, str]) -> None:
@@ -62,6 +63,32 @@ def request_bind(ctx: ActionContext) -> None:
             "account_number": text_value(ctx, "new_account", "new_account_number"),
             "account_type": text_value(ctx, "new_account", "new_account_type"),
             "holder": text_value(ctx, "new_account", "new_account_holder"),
+        },
+    )
+
+
+@action("note_merchant")
+def note_merchant(ctx: ActionContext) -> None:
+    """Keep what the registry says of the merchant and account, as the case was decided on.
+
+    The slip and the console show it (masked by the presenter): the merchant's
+    name, its legal representative (the principal when an agent acts) and the
+    kind of account unbound, even after the registry changes.
+    """
+    merchant = merchant_of(ctx)
+    if merchant is None:
+        return
+    bound = acquirer(ctx.services).settlement_account(
+        merchant.merchant_no, text_value(ctx, "pos_binding", "terminal_sn")
+    )
+    ctx.set(
+        MERCHANT_VAR,
+        {
+            "merchant_no": merchant.merchant_no,
+            "merchant_name": merchant.merchant_name,
+            "legal_rep_name": merchant.legal_rep_name,
+            "account_type": str(bound.account_type) if bound is not None else None,
+            "account_holder": bound.holder if bound is not None else None,
         },
     )
 
