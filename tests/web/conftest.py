@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from sqlmodel import SQLModel
 from counter.adapters.demo import load_demo
 from counter.config import Settings
 from counter.store import users
+from counter.store.db import Database
 from counter.store.migrate import import_table_modules
 from counter.web.app import create_app
 from counter.web.context import WebContext, build_context
@@ -42,12 +44,12 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def seed_people(web: WebContext) -> None:
-    users.create_branch(web.db, code="B001", name_zh="第一支行", name_en="First Branch")
-    users.create_branch(web.db, code="B002", name_zh="第二支行", name_en="Second Branch")
+def seed_people_in(db: Database) -> None:
+    users.create_branch(db, code="B001", name_zh="第一支行", name_en="First Branch")
+    users.create_branch(db, code="B002", name_zh="第二支行", name_en="Second Branch")
     for name, (roles, branch) in PEOPLE.items():
         users.create_user(
-            web.db, username=name, password=PASSWORD, roles=roles, branch=branch, display_name=name
+            db, username=name, password=PASSWORD, roles=roles, branch=branch, display_name=name
         )
 
 
@@ -56,13 +58,27 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
-@pytest.fixture
-def web(settings: Settings) -> Iterator[WebContext]:
-    context = build_context(settings)
+@pytest.fixture(scope="session")
+def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database file with every table, the test users and the demo registry, made once."""
+    folder = tmp_path_factory.mktemp("seed")
+    db = Database(f"sqlite:///{folder / 'counter.db'}")
     import_table_modules()
-    SQLModel.metadata.create_all(context.db.engine)
-    seed_people(context)
-    load_demo(context.db)
+    SQLModel.metadata.create_all(db.engine)
+    seed_people_in(db)
+    load_demo(db)
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.dispose()
+    return folder / "counter.db"
+
+
+@pytest.fixture
+def web(settings: Settings, seeded_database: Path) -> Iterator[WebContext]:
+    """A fresh copy of the seeded database for each test, and the app's context over it."""
+    target = Path(settings.database_url.removeprefix("sqlite:///"))
+    shutil.copyfile(seeded_database, target)
+    context = build_context(settings)
     yield context
     context.db.dispose()
 

@@ -9,9 +9,13 @@ from counter.web.routes import (
     api_approvals,
     api_cases,
     api_session,
+    api_status,
     api_workflows,
+    audit_pages,
     auth_pages,
     case_pages,
+    status_pages,
+    supervisor_pages,
 )
 
 __all__ = ["api_router", "page_router"]
@@ -21,7 +25,11 @@ api_router.include_router(api_session.router)
 api_router.include_router(api_workflows.router)
 api_router.include_router(api_cases.router)
 api_router.include_router(api_approvals.router)
+api_router.include_router(api_status.router)
 
 page_router = APIRouter()
 page_router.include_router(auth_pages.router)
 page_router.include_router(case_pages.router)
+page_router.include_router(supervisor_pages.router)
+page_router.include_router(audit_pages.router)
+page_router.include_router(status_pages.router)

@@ -6,12 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from counter.cases.views import ApprovalView
-from counter.engine.types import Actor
-from counter.errors import InvalidTrigger, NotFound
-from counter.web.context import WebContext
 from counter.web.deps import ApiUser, WebDep
-from counter.web.i18n import catalog
+from counter.web.lookups import open_approval
 from counter.web.present import approval_out
 from counter.web.routes.api_cases import IdempotencyKey, shown
 from counter.web.schemas import ApprovalDecisionIn, ApprovalOut, CaseOut, RejectIn
@@ -19,16 +15,6 @@ from counter.web.schemas import ApprovalDecisionIn, ApprovalOut, CaseOut, Reject
 router = APIRouter(prefix="/approvals", tags=["approvals"])
 
 ApprovalId = Annotated[int, Path(ge=1, le=2**62)]
-
-
-def open_approval(web: WebContext, approval_id: int, actor: Actor) -> ApprovalView:
-    """The waiting approval ``approval_id`` in the actor's reach; 404 or 409 (decided)."""
-    for approval in web.desk.approvals(actor=actor, include_decided=True):
-        if approval.id == approval_id:
-            if approval.decided_at is not None:
-                raise InvalidTrigger(catalog().text("approval.decided"), approval=approval_id)
-            return approval
-    raise NotFound(catalog().text("approval.not_found"), approval=approval_id)
 
 
 @router.get("", response_model=list[ApprovalOut])

@@ -1,0 +1,91 @@
+"""The supervisor's queue and approval page: evidence masked, four eyes, reject needs a reason."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from .conftest import AGENT_IDENTITY, bearer, console_login, csrf_from, fire
+
+
+def raise_agent_case(client: TestClient, teller: str = "teller1") -> tuple[str, int]:
+    headers = bearer(client, teller)
+    opened = client.post("/api/cases", json={"workflow": "pos_unbind"}, headers=headers).json()
+    case = fire(client, headers, opened, "submit_identity", AGENT_IDENTITY)
+    assert case["state"] == "supervisor_review"
+    return case["reference"], case["pending"]["id"]
+
+
+def test_queue_lists_the_branch_oldest_first_with_waiting_time(client: TestClient) -> None:
+    first, _ = raise_agent_case(client)
+    second, _ = raise_agent_case(client, "teller2")
+    console_login(client, "supervisor1")
+    page = client.get("/approvals").text
+    assert page.index(first) < page.index(second)
+    assert "分钟" in page
+    assert 'hx-get="/approvals"' in page
+
+
+def test_approval_page_shows_masked_evidence_and_who_raised_it(client: TestClient) -> None:
+    reference, approval_id = raise_agent_case(client)
+    console_login(client, "supervisor1")
+    page = client.get(f"/approvals/{approval_id}").text
+    assert reference in page and "teller1" in page
+    assert "110101198506150043" not in page  # the agent's ID number, masked
+    assert "110***********0043" in page
+    assert 'id="approve-button"' in page
+
+
+def test_supervisor_approves_and_the_case_goes_on(client: TestClient) -> None:
+    reference, approval_id = raise_agent_case(client)
+    console_login(client, "supervisor1")
+    page = client.get(f"/approvals/{approval_id}").text
+    version = re.search(r'name="version" value="(\d+)"', page)
+    assert version
+    answer = client.post(
+        f"/approvals/{approval_id}/approve",
+        data={"csrf_token": csrf_from(page), "version": version.group(1), "comment": "ok"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    assert 'data-state="info_check"' in client.get(f"/cases/{reference}").text
+
+
+def test_reject_without_reason_shows_the_error_by_the_field(client: TestClient) -> None:
+    _, approval_id = raise_agent_case(client)
+    console_login(client, "supervisor1")
+    page = client.get(f"/approvals/{approval_id}").text
+    version = re.search(r'name="version" value="(\d+)"', page)
+    assert version
+    answer = client.post(
+        f"/approvals/{approval_id}/reject",
+        data={"csrf_token": csrf_from(page), "version": version.group(1), "reason": ""},
+    )
+    assert answer.status_code == 422
+    assert 'id="reason-error" role="alert"' in answer.text
+
+
+def test_own_case_cannot_be_approved(client: TestClient) -> None:
+    _, approval_id = raise_agent_case(client, "lead1")
+    console_login(client, "lead1")
+    page = client.get(f"/approvals/{approval_id}").text
+    assert 'id="approve-button"' not in page
+    assert "双人复核" in page
+    version = re.search(r'name="version" value="(\d+)"', page)
+    answer = client.post(
+        f"/approvals/{approval_id}/approve",
+        data={"csrf_token": csrf_from(page), "version": version.group(1) if version else "2"},
+    )
+    assert answer.status_code == 403
+
+
+def test_teller_cannot_approve(client: TestClient) -> None:
+    _, approval_id = raise_agent_case(client)
+    console_login(client, "teller2")
+    page = client.get(f"/approvals/{approval_id}").text
+    assert 'id="approve-button"' not in page
+    answer = client.post(
+        f"/approvals/{approval_id}/approve", data={"csrf_token": csrf_from(page), "version": "2"}
+    )
+    assert answer.status_code == 403
