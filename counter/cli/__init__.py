@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from counter.cli import admin, demo, registry, serve, slips, workflows
+from counter.cli import admin, demo, registry, serve, slips, timers, workflows
 
 __all__ = ["app", "main"]
 
@@ -19,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (admin, workflows, registry, slips, demo, serve):
+for module in (admin, workflows, registry, slips, demo, serve, timers):
     module.register(app)
 
 
