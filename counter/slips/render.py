@@ -97,6 +97,20 @@ def _when(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S")
 
 
+class _EmptyValue(UndefinedError):
+    """A template printed None: a value the slip needs is missing, which is an error too."""
+
+
+def _not_none(value: Any) -> Any:
+    if value is None:
+        raise _EmptyValue("a printed value is empty (None)")
+    return value
+
+
+def _cell(value: Any) -> str:
+    return str(_not_none(value)).replace("\t", " ")
+
+
 @lru_cache(maxsize=256)
 def _qr_svg(payload: str) -> Markup:
     qr = segno.make(payload, error="m", micro=False)
@@ -254,8 +268,10 @@ class SlipRenderer:
             auto_reload=False,
             trim_blocks=True,
             lstrip_blocks=True,
+            finalize=_not_none,
         )
         environment.filters["when"] = _when
+        environment.filters["cell"] = _cell
         log.debug("compiled slip templates %s (%d files)", key[:12], len(sources))
         template_set = _TemplateSet(sources=dict(sources), environment=environment)
         self._sets[key] = template_set
@@ -323,24 +339,31 @@ class SlipRenderer:
 def _undefined_error(
     error: UndefinedError, template_name: str, sources: Mapping[str, str]
 ) -> DefinitionError:
-    """Name the missing variable and where the template uses it."""
-    match = _UNDEFINED_NAME.search(error.message or "")
-    variable = next((group for group in match.groups() if group), None) if match else None
-    file, line = template_name, None
+    """Name the missing variable and where the template uses it (innermost template first)."""
     # Jinja rewrites the traceback so that template frames carry the template's name and line.
-    for frame in reversed(traceback.extract_tb(error.__traceback__)):
-        if frame.filename in sources:
-            file, line = frame.filename, frame.lineno
-            break
-    shown = variable or error.message or "?"
+    chain = [
+        f"{frame.filename}:{frame.lineno}"
+        for frame in reversed(traceback.extract_tb(error.__traceback__))
+        if frame.filename in sources
+    ]
+    file, _, line = (chain[0] if chain else template_name).partition(":")
+    where = " < ".join(chain) or template_name
+    if isinstance(error, _EmptyValue):
+        variable = None
+        message = Text(
+            zh=f"单据模板打印的值为空(None):{where}",
+            en=f"Slip template prints an empty value (None) at {where}",
+        )
+    else:
+        match = _UNDEFINED_NAME.search(error.message or "")
+        variable = next((group for group in match.groups() if group), None) if match else None
+        shown = variable or error.message or "?"
+        message = Text(
+            zh=f"单据模板使用了未定义的变量 {shown}({where})",
+            en=f"Slip template uses an undefined variable: {shown} (at {where})",
+        )
     return DefinitionError(
-        Text(
-            zh=f"单据模板使用了未定义的变量 {shown}",
-            en=f"Slip template uses an undefined variable: {shown}",
-        ),
-        file=file,
-        line=line,
-        variable=variable,
+        message, file=file, line=int(line) if line else None, variable=variable, where=chain
     )
 
 

@@ -114,6 +114,15 @@ def test_cancel_from_an_open_state_with_a_reason(counter: Counter) -> None:
     assert counter.desk.journal(reference=case.reference)[-1].note == "customer left"
 
 
+def test_cancel_while_waiting_for_a_supervisor_empties_the_queue(counter: Counter) -> None:
+    case = counter.identify(counter.open(), ZHAO_LIU, acting_as="agent", principal=FENG_ER,
+                            mandate_ref="WT-1")
+    assert counter.desk.approvals(actor=counter.actors["supervisor1"])
+    case = counter.fire(case, "cancel", {"reason": "the agent left"})
+    assert case.state == "cancelled" and case.pending is None
+    assert counter.desk.approvals(actor=counter.actors["supervisor1"]) == []
+
+
 def test_cancel_is_refused_while_the_acquirer_has_the_request(counter_manual: Counter) -> None:
     counter = counter_manual
     case = counter.open()

@@ -244,6 +244,18 @@ def test_a_missing_variable_is_an_error_naming_it(renderer: SlipRenderer) -> Non
     assert error.line == text.splitlines().index(line) + 1
 
 
+def test_an_empty_value_is_an_error_naming_where(renderer: SlipRenderer) -> None:
+    context = slip_context()  # no new account: the card change slip cannot print it
+    with pytest.raises(DefinitionError) as caught:
+        renderer.render("settlement_card_change", context)
+    assert caught.value.file == "macros.html.j2"
+    assert any(
+        place.startswith("settlement_card_change.html.j2:")
+        for place in caught.value.context["where"]
+    )
+    assert "None" in caught.value.message.en
+
+
 def test_a_missing_attribute_is_an_error_naming_it(renderer: SlipRenderer) -> None:
     error, _ = _edited_error(
         renderer, "base.html.j2", "{{ teller_id }}", "{{ teller_id }} {{ customer.nickname }}"

@@ -35,7 +35,6 @@ from counter.banking.rules._support import (
     acquirer,
     approve,
     block,
-    merchant_of,
     same_number,
     text_value,
 )
@@ -209,9 +208,14 @@ def _identity_reasons(ctx: StepContext) -> list[Finding]:
         return []
     shown = _on_call(ctx)
     status = list(merchant_on_record(shown))
-    if merchant_of(shown) is None or any(f.severity is Severity.BLOCK for f in status):
+    if any(f.severity is Severity.BLOCK for f in status):  # unknown, closed, frozen
         return []
     if list(terminal_on_record(shown)):
+        return []
+    bound = acquirer(ctx.services).settlement_account(
+        text_value(ctx, CALL, "merchant_no"), text_value(ctx, CALL, "terminal_sn")
+    )
+    if bound is None:  # nothing to unbind: terminal_not_bound refuses the call
         return []
     reasons = [f for f in status if f.severity is Severity.APPROVE]  # the risk flag
     if text_value(ctx, CALL, "caller") == "agent":
@@ -225,11 +229,8 @@ def _identity_reasons(ctx: StepContext) -> list[Finding]:
                 ),
             )
         )
-    bound = acquirer(ctx.services).settlement_account(
-        text_value(ctx, CALL, "merchant_no"), text_value(ctx, CALL, "terminal_sn")
-    )
     said = text_value(ctx, CALL, "account_last4")
-    if bound is not None and normalize_account_number(bound.account_number)[-4:] != said:
+    if normalize_account_number(bound.account_number)[-4:] != said:
         reasons.append(
             block(
                 "account_last4_mismatch",

@@ -1,0 +1,186 @@
+"""pos_unbind_online: a merchant applies, a reviewer approves, rejects or refers to a counter.
+
+Every step goes through the Desk and the case is read back after it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from flagship.helpers import CLEAN, PENDING_FUNDS, REGISTERED_PHONE, Counter, blocked
+
+from counter.cases.views import CaseView
+from counter.errors import NotFound, PermissionDenied
+
+from .helpers import codes, open_case, reasons, wrong
+
+PHONE = REGISTERED_PHONE[CLEAN.merchant_no]
+
+
+def applied(desk: Counter, merchant: str = "merchant1", **changes: str) -> CaseView:
+    """An application past request_code: the code went to the registered phone."""
+    case = open_case(desk, "pos_unbind_online", merchant, "online")
+    assert (case.state, case.channel) == ("application", "online")
+    case = desk.fire(case, "request_code", CLEAN.form(**changes), actor=merchant)
+    assert case.state == "code_check"
+    return case
+
+
+def submitted(desk: Counter) -> CaseView:
+    case = applied(desk)
+    case = desk.fire(
+        case, "submit_application", {"code": desk.last_code(PHONE)}, actor="merchant1"
+    )
+    assert case.state == "online_review"
+    return case
+
+
+def test_a_clean_application_waits_for_a_reviewer_then_completes(desk: Counter) -> None:
+    case = submitted(desk)
+    assert codes(case) == {"online_application_review": "approve"}
+    queue = desk.desk.approvals(actor=desk.actors["reviewer1"])
+    assert [a.case_reference for a in queue] == [case.reference]
+    case = desk.fire(case, "approve", {"comment": "looks right"}, actor="reviewer1")
+    assert case.state == "completed" and case.final
+    assert desk.acquirer.settlement_account(CLEAN.merchant_no, CLEAN.terminal_sn) is None
+    assert desk.acquirer.executions(case.reference)
+    assert desk.desk.get(reference=case.reference, actor=desk.actors["merchant1"]).channel == (
+        "online"
+    )
+    assert desk.desk.approvals(actor=desk.actors["reviewer1"]) == []
+
+
+def test_the_reviewer_sees_the_counters_findings(desk: Counter) -> None:
+    case = open_case(desk, "pos_unbind_online", "merchant2", "online")
+    case = desk.fire(case, "request_code", PENDING_FUNDS.form(), actor="merchant2")
+    phone = "13900139000"
+    case = desk.fire(
+        case, "submit_application", {"code": desk.last_code(phone)}, actor="merchant2"
+    )
+    assert codes(case) == {
+        "pending_settlement_funds": "approve",
+        "online_application_review": "approve",
+    }
+
+
+def test_rejected_with_a_reason(desk: Counter) -> None:
+    case = submitted(desk)
+    case = desk.fire(case, "reject", {"reason": "licence expired"}, actor="reviewer1")
+    assert (case.state, case.final, case.pending) == ("rejected", True, None)
+    assert desk.acquirer.settlement_account(CLEAN.merchant_no, CLEAN.terminal_sn) is not None
+
+
+def test_referred_to_a_counter(desk: Counter) -> None:
+    case = submitted(desk)
+    case = desk.fire(
+        case, "refer_to_counter", {"reason": "bring the business licence"}, actor="reviewer1"
+    )
+    assert (case.state, case.final, case.pending) == ("referred_to_counter", True, None)
+    assert case.state_title.zh == "请到银行柜面办理"
+    assert reasons(case) == ["reviewer_referral"]
+    assert case.data["vars"]["referral"]["merchant_no"] == CLEAN.merchant_no
+    assert desk.desk.approvals(actor=desk.actors["reviewer1"]) == []
+    decided = desk.desk.approvals(actor=desk.actors["reviewer1"], include_decided=True)
+    assert [(a.decision, a.reason) for a in decided] == [
+        ("refer_to_counter", "bring the business licence")
+    ]
+
+
+def test_a_merchant_applies_for_their_own_merchant_only(desk: Counter) -> None:
+    case = open_case(desk, "pos_unbind_online", "merchant1", "online")
+    assert blocked(
+        desk, case, "request_code", PENDING_FUNDS.form(), actor="merchant1"
+    ) == {"merchant_not_own": ("block", "merchant_no")}
+    nobody = open_case(desk, "pos_unbind_online", "unbound", "online")
+    assert blocked(desk, nobody, "request_code", CLEAN.form(), actor="unbound") == {
+        "merchant_user_unbound": ("block", None)
+    }
+
+
+def test_a_merchant_cannot_act_on_another_merchants_application(desk: Counter) -> None:
+    fresh = open_case(desk, "pos_unbind_online", "merchant1", "online")
+    assert blocked(desk, fresh, "withdraw", {"reason": "x"}, actor="merchant2") == {
+        "merchant_not_own": ("block", None)
+    }
+    case = applied(desk)
+    code = desk.last_code(PHONE)
+    for trigger, data in (
+        ("submit_application", {"code": code}),
+        ("withdraw", {"reason": "not mine"}),
+    ):
+        assert blocked(desk, case, trigger, data, actor="merchant2") == {
+            "merchant_not_own": ("block", "merchant_no")
+        }
+    case = desk.fire(case, "submit_application", {"code": code}, actor="merchant1")
+    with pytest.raises(PermissionDenied):
+        desk.fire(case, "approve", {}, actor="merchant2")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the Desk does not yet keep a merchant to the cases they opened (docs/channels.md)",
+)
+def test_a_merchant_cannot_read_another_merchants_application(desk: Counter) -> None:
+    case = applied(desk)
+    with pytest.raises(NotFound):
+        desk.desk.get(reference=case.reference, actor=desk.actors["merchant2"])
+
+
+def test_only_merchants_apply(desk: Counter) -> None:
+    case = open_case(desk, "pos_unbind_online", "merchant1", "online")
+    for actor in ("reviewer1", "agent1"):
+        with pytest.raises(PermissionDenied):
+            desk.fire(case, "request_code", CLEAN.form(), actor=actor)
+    with pytest.raises(NotFound):  # a teller does not even see the remote centre's cases
+        desk.fire(case, "request_code", CLEAN.form(), actor="teller1")
+
+
+def test_a_blocking_finding_sends_the_merchant_back_to_correct(desk: Counter) -> None:
+    case = applied(desk, account_number="6222021234567890136")
+    code = desk.last_code(PHONE)
+    assert blocked(desk, case, "submit_application", {"code": code}, actor="merchant1") == {
+        "account_mismatch": ("block", "account_number")
+    }
+    case = desk.fire(case, "edit_application", {}, actor="merchant1")
+    assert case.state == "application"
+    case = desk.fire(case, "request_code", CLEAN.form(), actor="merchant1")
+    assert len(desk.sms.outbox(phone=PHONE)) == 1  # the live code still stands
+    case = desk.fire(case, "submit_application", {"code": code}, actor="merchant1")
+    assert case.state == "online_review"
+
+
+def test_wrong_codes_are_counted_and_the_third_goes_to_the_reviewer(desk: Counter) -> None:
+    case = applied(desk)
+    code = desk.last_code(PHONE)
+    for attempt in (1, 2):
+        case = desk.fire(case, "submit_application", {"code": wrong(code)}, actor="merchant1")
+        assert case.state == "code_check"
+        assert case.data["vars"]["unbind_code"]["attempts"] == attempt
+    case = desk.fire(case, "submit_application", {"code": wrong(code)}, actor="merchant1")
+    assert case.state == "online_review"
+    assert codes(case) == {
+        "unbind_code_attempts_exhausted": "approve",
+        "online_application_review": "approve",
+    }
+    case = desk.fire(case, "refer_to_counter", {"reason": "call back failed"}, actor="reviewer1")
+    assert case.state == "referred_to_counter"
+
+
+def test_an_expired_code_blocks_until_a_new_one_is_sent(desk: Counter) -> None:
+    case = applied(desk)
+    first = desk.last_code(PHONE)
+    desk.clock.advance(minutes=6)
+    assert blocked(desk, case, "submit_application", {"code": first}, actor="merchant1") == {
+        "unbind_code_expired": ("block", "code")
+    }
+    case = desk.fire(case, "resend_code", {}, actor="merchant1")
+    assert len(desk.sms.outbox(phone=PHONE)) == 2
+    case = desk.fire(
+        case, "submit_application", {"code": desk.last_code(PHONE)}, actor="merchant1"
+    )
+    assert case.state == "online_review"
+
+
+def test_the_merchant_withdraws(desk: Counter) -> None:
+    case = submitted(desk)
+    case = desk.fire(case, "withdraw", {"reason": "changed my mind"}, actor="merchant1")
+    assert (case.state, case.state_title.en) == ("cancelled", "Withdrawn")
