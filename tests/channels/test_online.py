@@ -41,6 +41,7 @@ def test_a_clean_application_waits_for_a_reviewer_then_completes(desk: Counter) 
     assert [a.case_reference for a in queue] == [case.reference]
     case = desk.fire(case, "approve", {"comment": "looks right"}, actor="reviewer1")
     assert case.state == "completed" and case.final
+    assert case.data["vars"]["merchant"]["merchant_no"] == CLEAN.merchant_no  # for the slip
     assert desk.acquirer.settlement_account(CLEAN.merchant_no, CLEAN.terminal_sn) is None
     assert desk.acquirer.executions(case.reference)
     assert desk.desk.get(reference=case.reference, actor=desk.actors["merchant1"]).channel == (
@@ -168,6 +169,9 @@ def test_wrong_codes_are_counted_and_the_third_goes_to_the_reviewer(desk: Counte
 def test_an_expired_code_blocks_until_a_new_one_is_sent(desk: Counter) -> None:
     case = applied(desk)
     first = desk.last_code(PHONE)
+    assert blocked(desk, case, "resend_code", {}, actor="merchant1") == {
+        "unbind_code_resend_too_soon": ("block", None)
+    }
     desk.clock.advance(minutes=6)
     assert blocked(desk, case, "submit_application", {"code": first}, actor="merchant1") == {
         "unbind_code_expired": ("block", "code")

@@ -37,6 +37,7 @@ def test_a_clean_call_unbinds_once_the_code_is_read_back(desk: Counter) -> None:
     case = desk.fire(case, "confirm_code", {"code": desk.last_code(PHONE)}, actor="agent1")
     assert (case.state, case.final) == ("completed", True)
     assert desk.acquirer.settlement_account(CLEAN.merchant_no, CLEAN.terminal_sn) is None
+    assert case.data["vars"]["merchant"]["merchant_no"] == CLEAN.merchant_no
     assert "account_number" not in case.data["phone_call"]  # only the last 4 were asked
     # Unbound now: a second call is refused, not referred, even from someone else.
     again = open_case(desk, "pos_unbind_phone", "agent1", "phone")
@@ -119,6 +120,9 @@ def test_the_third_wrong_code_goes_to_a_counter(desk: Counter) -> None:
 def test_an_expired_code_blocks_until_resent(desk: Counter) -> None:
     case = called(desk, call_form(CLEAN))
     first = desk.last_code(PHONE)
+    assert blocked(desk, case, "resend_code", {}, actor="agent1") == {
+        "unbind_code_resend_too_soon": ("block", None)
+    }
     desk.clock.advance(minutes=6)
     assert blocked(desk, case, "confirm_code", {"code": first}, actor="agent1") == {
         "unbind_code_expired": ("block", "code")

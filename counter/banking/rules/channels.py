@@ -38,7 +38,7 @@ from counter.banking.rules._support import (
     same_number,
     text_value,
 )
-from counter.banking.rules.actions import request_unbind
+from counter.banking.rules.actions import note_merchant, request_unbind
 from counter.banking.rules.binding import (
     merchant_on_record,
     pending_settlement,
@@ -190,6 +190,12 @@ _call_check("phone_recent_binding_change", recent_binding_change)
 def phone_send_code(ctx: ActionContext) -> None:
     """``send_unbind_code`` to the registered phone of the merchant the caller named."""
     send_unbind_code(_on_call(ctx))
+
+
+@action("phone_note_merchant")
+def phone_note_merchant(ctx: ActionContext) -> None:
+    """``note_merchant``: what the registry says of the merchant the caller named."""
+    note_merchant(_on_call(ctx))
 
 
 @action("phone_request_unbind")
