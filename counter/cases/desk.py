@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from counter.cases import records
 from counter.cases.reading import (
@@ -208,7 +209,7 @@ class Desk(CaseReader):
                 version=version,
                 remember=remember,
             )
-        except StaleVersion:
+        except (StaleVersion, IntegrityError):
             if remember is not None:  # the same request may have just won in another process
                 earlier = self._remembered(remember[0], actor, remember[1])
                 if earlier is not None:

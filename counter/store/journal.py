@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from counter.errors import AuditChainBroken
+from counter.errors import AuditChainBroken, StaleVersion
 from counter.store.db import Database, as_utc, json_default
 from counter.store.prepared import Prepared
 from counter.store.tables import CaseEvent, JournalHead, TellerCase
@@ -210,10 +210,11 @@ def append(
         else:
             values = chained(found.seq, found.hash)
             if not advance(found.seq, values):
-                raise AuditChainBroken(
+                raise StaleVersion(
                     Text(
-                        zh=f"日志流 {stream} 被并发写入",
-                        en=f"journal stream {stream} was written concurrently",
+                        zh=f"日志 {stream} 同时有另一笔写入,请重试",
+                        en=f"Another entry was written to journal {stream} at the same time; "
+                        "try again",
                     ),
                     stream=stream,
                 )

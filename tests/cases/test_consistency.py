@@ -116,3 +116,31 @@ def test_a_crash_after_the_journal_insert_changes_nothing(
     after = desk.fire(reference=case.reference, trigger="submit_identity", actor=TELLER,
                       data=IDENTITY, version=case.version, idempotency_key="k-crash")
     assert isinstance(after, CaseView) and after.version == 2
+
+
+@pytest.mark.postgres
+def test_the_same_request_twice_at_once_has_one_effect(db: Database) -> None:
+    desks = [Desk(Database(db.url), parcel_runtime(), Services(db=db)) for _ in range(2)]
+    case = desks[0].open_case(workflow="parcel_pickup", actor=TELLER)
+    before = _counts(db)
+    barrier = threading.Barrier(2)
+    answers: list[CaseView] = []
+
+    def send(desk: Desk) -> None:
+        barrier.wait()
+        answers.append(
+            desk.fire(reference=case.reference, trigger="submit_identity", actor=TELLER,
+                      data=IDENTITY, version=case.version, idempotency_key="double-click")
+        )
+
+    threads = [threading.Thread(target=send, args=(d,)) for d in desks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 2 and answers[0] == answers[1]
+    after = _counts(db)
+    assert after["case_events"] == before["case_events"] + 1
+    assert after["idempotency_keys"] == before["idempotency_keys"] + 1
+    for desk in desks:
+        desk.db.dispose()
