@@ -126,7 +126,7 @@ class Runtime:
             if not any(actor.roles & r.roles for r in candidates):
                 continue
             if trigger in BUILTIN_TRIGGERS and (
-                snapshot.pending is None or snapshot.pending.raised_by == actor.username
+                snapshot.pending is None or _raised_case(snapshot, actor)
             ):
                 continue
             available.append(trigger)
@@ -251,7 +251,7 @@ class Runtime:
                 case=snapshot.reference,
                 trigger=trigger,
             )
-        if pending.raised_by == actor.username:
+        if _raised_case(snapshot, actor):
             verb = ("批准", "approve") if trigger == APPROVE else ("退回", "reject")
             raise FourEyesViolation(
                 Text(
@@ -261,3 +261,9 @@ class Runtime:
                 case=snapshot.reference,
                 actor=actor.username,
             )
+
+
+def _raised_case(snapshot: CaseSnapshot, actor: Actor) -> bool:
+    """Four eyes: whoever opened the case or fired the step that raised the findings."""
+    assert snapshot.pending is not None
+    return actor.username in {snapshot.pending.raised_by, snapshot.opened_by}

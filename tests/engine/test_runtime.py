@@ -196,6 +196,18 @@ def test_four_eyes_even_for_someone_who_holds_the_role(runtime: Runtime) -> None
     assert decision.dest == "verify_code"
 
 
+def test_four_eyes_also_bars_whoever_opened_the_case(runtime: Runtime) -> None:
+    # BOTH opens the case, TELLER raises the findings: the opener may not approve them either.
+    opened, _ = runtime.start("parcel_pickup", reference="T-9", actor=BOTH, services=None, now=NOW)
+    waiting, _ = fire(runtime, opened, "submit_identity", TELLER, MISMATCH)
+    assert waiting.pending is not None and waiting.pending.raised_by == TELLER.username
+    with pytest.raises(FourEyesViolation):
+        fire(runtime, waiting, "approve", BOTH)
+    assert "approve" not in runtime.available_triggers(waiting, BOTH)
+    _, decision = fire(runtime, waiting, "approve", SUPERVISOR)
+    assert decision.dest == "verify_code"
+
+
 def test_a_teller_cannot_approve(runtime: Runtime, case: CaseSnapshot) -> None:
     waiting = at_review(runtime, case)
     with pytest.raises(PermissionDenied):
