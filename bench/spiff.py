@@ -77,6 +77,20 @@ def run_cases(app: CaseApp[Any], cases: int) -> float:
     return time.perf_counter() - started
 
 
+ABOUT = [
+    "Both sides complete the same six user tasks with the same form data, one durable SQLite "
+    "transaction per step (WAL, `synchronous=FULL`), plus one to open the case. Per step, "
+    "counter's `Desk` reads the case, validates the form, runs the step's checks (the gateway's "
+    "card check calls the same `luhn_valid` as the BPMN condition) and commits the case "
+    "(compare-and-set on its version), a hash-chained journal entry with its head, and the "
+    "approval row when a step raises or closes one. The SpiffWorkflow application "
+    "(`bench/peers/spiff_runner.py`) reads the case's serialization, restores the workflow, "
+    "completes the task, runs the gateway, serializes the workflow back into the same row "
+    "(compare-and-set on a version) and commits; it validates no form and keeps no journal, "
+    "which an application for a bank would have to add.",
+]
+
+
 def _limits(ours: float, peer: float, floor: float) -> list[str]:
     """What the target asks of each case, in milliseconds, against what the disk allows."""
     t_ours, t_peer, t_floor = 1000 / ours, 1000 / peer, 1000 / floor
@@ -172,6 +186,7 @@ def measure(
             "rounds": {name: rates[name] for name in sides},
             "peer_profile": peer_profile,
             "limits": limits,
+            "about": ABOUT,
         },
         profile=ours_profile,
     )
