@@ -9,7 +9,7 @@ are registered in a registry of its own, never in the default one.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -84,7 +84,9 @@ def answer(message: OutboxMessage, services: Services) -> dict[str, str]:
     return {"answer": f"ok {message.case_reference}"}
 
 
-def errand_desk(db: Database, clock: Clock | None = None, *, attach: bool = True) -> Desk:
+def errand_desk(
+    db: Database, clock: Callable[[], datetime] | None = None, *, attach: bool = True
+) -> Desk:
     """A desk on the errand workflows whose outbox is delivered right after each commit."""
     services = Services(db=db, clock=clock or Clock())
     desk = Desk(db, errand_runtime(), services)
