@@ -9,7 +9,8 @@ import pytest
 from flagship.helpers import CLEAN, PENDING_FUNDS, REGISTERED_PHONE, Counter, blocked
 
 from counter.cases.views import CaseView
-from counter.errors import NotFound, PermissionDenied
+from counter.engine.types import Actor
+from counter.errors import BlockedByFindings, NotFound, PermissionDenied
 
 from .helpers import codes, open_case, reasons, wrong
 
@@ -97,23 +98,51 @@ def test_a_merchant_applies_for_their_own_merchant_only(desk: Counter) -> None:
     }
 
 
+def refused(desk: Counter, case: CaseView, trigger: str, data: dict[str, str]) -> set[str]:
+    """merchant2 tries a step on merchant1's case: how it is refused, and nothing changes.
+
+    Where the Desk keeps merchants to their own cases, it does not even find
+    the case (``not_found``); the workflow refuses it anyway
+    (``merchant_not_own``), which ``test_the_workflow_itself_refuses`` shows.
+    """
+    try:
+        return set(blocked(desk, case, trigger, data, actor="merchant2"))
+    except NotFound:
+        again = desk.reloaded(case)
+        assert (again.state, again.version) == (case.state, case.version)
+        return {"not_found"}
+
+
 def test_a_merchant_cannot_act_on_another_merchants_application(desk: Counter) -> None:
+    either = ({"merchant_not_own"}, {"not_found"})
     fresh = open_case(desk, "pos_unbind_online", "merchant1", "online")
-    assert blocked(desk, fresh, "withdraw", {"reason": "x"}, actor="merchant2") == {
-        "merchant_not_own": ("block", None)
-    }
+    assert refused(desk, fresh, "withdraw", {"reason": "x"}) in either
     case = applied(desk)
     code = desk.last_code(PHONE)
-    for trigger, data in (
-        ("submit_application", {"code": code}),
-        ("withdraw", {"reason": "not mine"}),
-    ):
-        assert blocked(desk, case, trigger, data, actor="merchant2") == {
-            "merchant_not_own": ("block", "merchant_no")
-        }
+    assert refused(desk, case, "submit_application", {"code": code}) in either
+    assert refused(desk, case, "withdraw", {"reason": "not mine"}) in either
     case = desk.fire(case, "submit_application", {"code": code}, actor="merchant1")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises((PermissionDenied, NotFound)):
         desk.fire(case, "approve", {}, actor="merchant2")
+
+
+def test_the_workflow_itself_refuses_another_merchant(desk: Counter) -> None:
+    """The engine's answer, whatever the Desk lets through: merchant_not_own."""
+    fresh = open_case(desk, "pos_unbind_online", "merchant1", "online")
+    case = applied(desk)
+    runtime, services = desk.desk.runtime, desk.desk.services
+    for view, trigger, data, field in (
+        (fresh, "withdraw", {"reason": "x"}, None),
+        (case, "withdraw", {"reason": "x"}, "merchant_no"),
+        (case, "submit_application", {"code": desk.last_code(PHONE)}, "merchant_no"),
+    ):
+        snapshot = desk.desk.snapshot(reference=view.reference, actor=Actor.system())
+        with pytest.raises(BlockedByFindings) as caught:
+            runtime.decide(
+                snapshot, trigger, desk.actors["merchant2"], data,
+                services=services, now=desk.clock.now,
+            )
+        assert [(f.code, f.field) for f in caught.value.findings] == [("merchant_not_own", field)]
 
 
 @pytest.mark.xfail(
