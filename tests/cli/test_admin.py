@@ -21,8 +21,9 @@ ADD_BRANCH = ("branches", "add", "BJ001", "--name-zh", "北京", "--name-en", "B
 
 @pytest.mark.postgres
 def test_db_upgrade_creates_the_tables_and_can_run_again(
-    counter_on_empty: Invoke, empty_db: Database
+    counter_on_empty: Invoke, empty_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # no alembic.ini needed where it runs
     first = counter_on_empty("db", "upgrade")
     assert first.exit_code == 0, first.output
     assert counter_on_empty("db", "upgrade").exit_code == 0
