@@ -31,6 +31,7 @@ from rich.progress import (
     Progress,
     SpinnerColumn,
     TaskID,
+    TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -72,8 +73,11 @@ class ProgressBar:
         total: int | None = None,
         enabled: bool | None = None,
         stderr: TextIO | None = None,
+        percent: bool = False,
     ) -> None:
+        """``percent``: show how far in percent rather than as "done/total" (say, for bytes)."""
         self.description = description
+        self._percent = percent
         self.enabled = on_terminal(stderr=stderr) if enabled is None else enabled
         self._total = total
         self._progress: Progress | None = None
@@ -87,7 +91,7 @@ class ProgressBar:
                 SpinnerColumn(),
                 TextColumn("{task.description}"),
                 BarColumn(),
-                MofNCompleteColumn(),
+                TaskProgressColumn() if self._percent else MofNCompleteColumn(),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
                 console=console,

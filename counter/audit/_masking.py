@@ -19,7 +19,7 @@ is exported verbatim.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,13 +63,18 @@ class DefinitionCache:
         self._catalog = Catalog()
         self._broken: set[str] = set()
 
-    def get(self, definition_hash: str, bundle: str | None) -> Workflow | None:
+    def get(self, definition_hash: str, bundle: Callable[[], str | None]) -> Workflow | None:
+        """The version ``definition_hash``; ``bundle`` reads its stored text, if still needed."""
         if definition_hash in self._catalog:
             return self._catalog.get(definition_hash)
-        if bundle is None or definition_hash in self._broken:
+        if definition_hash in self._broken:
+            return None
+        text = bundle()
+        if text is None:
+            self._broken.add(definition_hash)
             return None
         try:
-            return self._catalog.add_bundle(bundle)
+            return self._catalog.add_bundle(text)
         except CounterError:
             # Masking still applies by pattern and by key; only known values are lost.
             log.warning("workflow definition %s cannot be read back", definition_hash[:12])

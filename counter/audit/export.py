@@ -177,10 +177,10 @@ class _Exporter:
         ).first()
         if case is None:
             return _Stream(name, CaseMasker(self.policy))
-        bundle = self.conn.execute(
-            select(_definitions.c.bundle).where(_definitions.c.hash == case.definition_hash)
-        ).scalar()
-        workflow = self.definitions.get(case.definition_hash, bundle)
+        query = select(_definitions.c.bundle).where(_definitions.c.hash == case.definition_hash)
+        workflow = self.definitions.get(
+            case.definition_hash, lambda: self.conn.execute(query).scalar()
+        )
         data: Mapping[str, Any] = case.data or {}
         return _Stream(name, CaseMasker.for_case(self.policy, workflow, data))
 

@@ -18,38 +18,24 @@ What is checked, line by line, stopping at the first bad line:
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from counter.audit._format import (
-    BOM,
-    FORMAT,
-    MASKABLE,
-    NULLABLE,
-    START,
-    VERSION,
-    csv_header,
-    decode_csv_row,
-    decode_jsonl,
-    encode_csv,
-    encode_jsonl,
-    line_hash,
-)
-from counter.audit.export import belongs_to_branch
+from counter.audit._format import BOM, FORMAT, MASKABLE, NULLABLE, START, VERSION, line_hash
+from counter.audit._reading import Unreadable, csv_records, jsonl_records
+from counter.audit.export import belongs_to_branch, timestamp
 from counter.store.journal import GENESIS, JournalEntry
 from counter.text import Text
 
 __all__ = ["ExportCheck", "Problem", "verify_export", "verify_export_file"]
 
+_PROGRESS_EVERY = 200
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _ZONE = re.compile(r"([+-])(\d\d):(\d\d)")
-_AT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 class _Bad(Exception):
@@ -281,9 +267,12 @@ def _check_types(record: Mapping[str, Any]) -> datetime:
     if not (_hash_or_null(record["prev_hash"]) and _hash_or_null(record["hash"])):
         raise _Bad("哈希格式不符", "a hash is not 64 lower-case hex digits")
     try:
-        return datetime.strptime(record["at"], _AT).replace(tzinfo=UTC)
+        at = datetime.fromisoformat(record["at"])
     except ValueError:
-        raise _Bad("时间格式不符", "the entry's time is unreadable") from None
+        at = None
+    if at is None or at.tzinfo != UTC or timestamp(at) != record["at"]:
+        raise _Bad("时间格式不符", "the entry's time is not written as the journal writes it")
+    return at
 
 
 def _recompute(record: Mapping[str, Any], at: datetime) -> str:
@@ -306,89 +295,29 @@ def _recompute(record: Mapping[str, Any], at: datetime) -> str:
     ).expected_hash()
 
 
-# --- reading the two encodings ------------------------------------------------
-
-
-def _jsonl_records(text: str) -> Iterator[tuple[int, int, dict[str, Any]]]:
-    """(line number, offset after the line, record) for each line of a JSON Lines export."""
-    offset = 0
-    number = 0
-    while offset < len(text):
-        number += 1
-        end = text.find("\n", offset)
-        if end < 0:
-            raise _Located(number, _Bad("最后一行没有换行符", "the last line has no line break"))
-        line = text[offset : end + 1]
-        try:
-            record = decode_jsonl(line)
-            canonical = encode_jsonl(record) == line
-        except (ValueError, KeyError, TypeError) as exc:
-            raise _Located(number, _Bad(f"无法读取:{exc}", f"unreadable: {exc}")) from None
-        if not canonical:
-            raise _Located(number, _not_canonical())
-        offset = end + 1
-        yield number, offset, record
-
-
-def _csv_records(text: str) -> Iterator[tuple[int, int, dict[str, Any]]]:
-    """The same for a CSV export: a byte-order mark and the column names come first."""
-    head = BOM + csv_header()
-    if not text.startswith(head):
-        raise _Located(1, _Bad("CSV 列名行不符", "the CSV column names are not as expected"))
-    offset = len(head)
-    number = 2
-    reader = csv.reader(io.StringIO(text[offset:], newline=""), strict=True)
-    while offset < len(text):
-        try:
-            row = next(reader)
-            record = decode_csv_row(row)
-            spelled = encode_csv(record)
-        except StopIteration:
-            raise _Located(number, _not_canonical()) from None
-        except (csv.Error, ValueError, KeyError, TypeError) as exc:
-            raise _Located(number, _Bad(f"无法读取:{exc}", f"unreadable: {exc}")) from None
-        if not text.startswith(spelled, offset):
-            raise _Located(number, _not_canonical())
-        offset += len(spelled)
-        yield number, offset, record
-        number += spelled.count("\n")
-
-
-def _not_canonical() -> _Bad:
-    return _Bad(
-        "该行的写法与导出程序不同(被编辑过)",
-        "the line is not spelled as the exporter writes it (it was edited)",
-    )
-
-
-class _Located(Exception):
-    def __init__(self, line: int, bad: _Bad) -> None:
-        super().__init__(str(bad))
-        self.line = line
-        self.bad = bad
-
-
 def verify_export(
     text: str, *, on_progress: Callable[[int, int], None] | None = None
 ) -> ExportCheck:
     """Check an export's text (see the module docstring); never raises for a bad file."""
     report = ExportCheck(format="csv" if text.startswith(BOM) else "jsonl")
     checker = _Checker(report)
-    records = _csv_records(text) if report.format == "csv" else _jsonl_records(text)
+    records = csv_records(text) if report.format == "csv" else jsonl_records(text)
     try:
         for number, offset, record in records:
             try:
                 checker.feed(record)
             except _Bad as bad:
-                raise _Located(number, bad) from None
-            if on_progress is not None:
+                raise Unreadable(number, bad.reason) from None
+            if on_progress is not None and number % _PROGRESS_EVERY == 0:
                 on_progress(offset, len(text))
         try:
             checker.finish()
         except _Bad as bad:
-            raise _Located(text.count("\n") + 1 if text else 1, bad) from None
-    except _Located as located:
-        report.problem = Problem(located.line, located.bad.reason)
+            raise Unreadable(text.count("\n") + 1 if text else 1, bad.reason) from None
+    except Unreadable as located:
+        report.problem = Problem(located.line, located.reason)
+    if on_progress is not None:
+        on_progress(len(text), len(text))
     return report
 
 

@@ -106,7 +106,7 @@ def verify_export(
     file: Annotated[Path, typer.Argument(help="导出文件 / the export file", exists=True)],
 ) -> None:
     """Check an export offline (no database): exit 0 if it verifies, 1 naming the first bad line."""
-    with ProgressBar("校验导出文件 / verifying the export") as bar:
+    with ProgressBar("校验导出文件 / verifying the export", percent=True) as bar:
         report = verify_export_file(file, on_progress=bar.update)
     if not report.ok:
         raise fail(str(report.summary()))

@@ -10,14 +10,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from engine.parcel import TELLER, parcel_runtime
 
 from counter.audit import export as export_module
 from counter.audit import export_journal, verify_export
+from counter.cases.desk import Desk
+from counter.cases.services import Services
 from counter.config import MaskingPolicy
 from counter.errors import InvalidInput, NotFound
 from counter.store import journal
 
-from .conftest import CUSTOMER, DAY, FORMULA, ID_NUMBER, PHONE, Export, Journal
+from .conftest import CUSTOMER, DAY, FORMULA, ID_NUMBER, MORNING, PHONE, Export, Journal
 
 
 def records(text: str) -> list[dict[str, Any]]:
@@ -28,6 +31,7 @@ def entries(text: str) -> list[dict[str, Any]]:
     return [r for r in records(text) if r["record"] == "entry"]
 
 
+@pytest.mark.postgres
 def test_an_export_verifies_and_both_formats_carry_the_same_hashes(export: Export) -> None:
     as_jsonl, as_csv = export("jsonl"), export("csv")
     jsonl_check, csv_check = verify_export(as_jsonl), verify_export(as_csv)
@@ -143,6 +147,7 @@ def test_an_empty_string_and_null_stay_apart(export: Export) -> None:
     assert notes == [FORMULA, ""]
 
 
+@pytest.mark.postgres
 def test_pages_follow_on_without_gap(
     export: Export, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -175,3 +180,28 @@ def test_a_bad_request_is_refused_before_any_line(branch_journal: Journal) -> No
         export_journal(db, branch="BJ001", start=DAY, end=DAY, fmt="xlsx")
     with pytest.raises(InvalidInput):
         export_journal(db, branch="BJ001", start=DAY, end=DAY - timedelta(days=1), fmt="csv")
+
+
+def test_a_formula_for_a_name_never_reaches_a_cell_unescaped(
+    export: Export, branch_journal: Journal
+) -> None:
+    """Issue 6: a customer 'named' =cmd|... (from a CSV import, say), quoted in a reason."""
+    db = branch_journal.db
+    desk = Desk(db, parcel_runtime(), Services(db=db, clock=lambda: MORNING + timedelta(hours=1)))
+    view = desk.open_case(workflow="parcel_pickup", actor=TELLER)
+    identity = {"id_number": "110105", "recipient_name": FORMULA, "acting_as": "self"}
+    view = desk.fire(
+        reference=view.reference, trigger="submit_identity", actor=TELLER, data=identity,
+        version=view.version,
+    )
+    desk.fire(
+        reference=view.reference, trigger="cancel", actor=TELLER,
+        data={"reason": f"{FORMULA} did not come"}, version=view.version,
+    )
+    as_csv = export("csv")
+    assert verify_export(as_csv).ok
+    rows = list(csv.reader(io.StringIO(as_csv.removeprefix("\ufeff"), newline="")))
+    cells = [cell for row in rows for cell in row]
+    assert all(not cell[:1] or cell[0] not in "=+-@\t\r" for cell in cells)
+    assert FORMULA + " did not come" not in as_csv  # masked as a name, then escaped
+    assert "'=" + "*" * (len(FORMULA) - 1) + " did not come" in cells

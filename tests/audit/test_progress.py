@@ -41,6 +41,10 @@ def test_a_bar_is_drawn_when_asked_and_cleared_after() -> None:
         assert bar.shown
         bar.advance(2)
     assert screen.getvalue()  # drawn (and cleared: the bar is transient)
+    screen = Terminal()
+    with ProgressBar("bytes", total=1000, enabled=True, stderr=screen, percent=True) as bar:
+        bar.update(500, 1000)
+    assert "%" in screen.getvalue()
 
 
 def test_the_switch_overrides_the_guess(monkeypatch: pytest.MonkeyPatch) -> None:
