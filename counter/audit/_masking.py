@@ -19,6 +19,7 @@ is exported verbatim.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,14 +109,20 @@ class CaseMasker:
                 pii_fields.setdefault(spec.name, spec.pii)
                 value = values.get(spec.name)
                 if isinstance(value, str) and len(value.strip()) >= _SHORTEST_KNOWN:
-                    known[value.strip()] = mask(value, spec.pii, policy)
+                    known[value.strip()] = mask(value.strip(), spec.pii, policy)
         ordered = sorted(known.items(), key=lambda item: len(item[0]), reverse=True)
         return cls(policy, ordered, pii_fields)
 
     def text(self, value: str) -> str:
         for whole, masked in self.known_values:
-            if whole in value:
-                value = value.replace(whole, masked)
+            if whole not in value:
+                continue
+            if whole.isascii():
+                # "Li" is a name in "Li Lei came" but not in "Limit": Latin words have edges.
+                edged = re.compile(rf"(?<![A-Za-z0-9]){re.escape(whole)}(?![A-Za-z0-9])")
+                value = edged.sub(masked.replace("\\", "\\\\"), value)  # a literal
+            else:
+                value = value.replace(whole, masked)  # Chinese is written without spaces
         return mask_text(value, self.policy)
 
     def value(self, value: Any, kind: str | None = None) -> Any:
