@@ -5,9 +5,12 @@ Every step goes through the Desk and the case is read back after it.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from flagship.helpers import CLEAN, PENDING_FUNDS, REGISTERED_PHONE, Counter, blocked
 
+from counter.cases.sweeper import Sweeper
 from counter.cases.views import CaseView
 from counter.engine.types import Actor
 from counter.errors import BlockedByFindings, NotFound, PermissionDenied
@@ -217,3 +220,14 @@ def test_the_merchant_withdraws(desk: Counter) -> None:
     case = submitted(desk)
     case = desk.fire(case, "withdraw", {"reason": "changed my mind"}, actor="merchant1")
     assert (case.state, case.state_title.en) == ("cancelled", "Withdrawn")
+
+
+def test_an_idle_application_expires_but_never_while_under_review(desk: Counter) -> None:
+    left = applied(desk)
+    waiting = submitted(desk)
+    desk.clock.advance(hours=9)
+    report = Sweeper(desk.desk, idle=timedelta(hours=8)).run_once()
+    assert report.expired == [left.reference]
+    assert desk.reloaded(waiting).state == "online_review"
+    gone = desk.desk.get(reference=left.reference, actor=Actor.system())
+    assert (gone.state, gone.state_title.en) == ("expired", "Expired")

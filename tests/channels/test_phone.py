@@ -5,6 +5,8 @@ Every step goes through the Desk and the case is read back after it.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from flagship.helpers import (
     CLEAN,
@@ -16,6 +18,7 @@ from flagship.helpers import (
     blocked,
 )
 
+from counter.cases.sweeper import Sweeper
 from counter.cases.views import CaseView
 from counter.errors import InvalidInput, NotFound, PermissionDenied
 
@@ -161,3 +164,10 @@ def test_only_service_agents_take_calls(desk: Counter) -> None:
         desk.fire(case, "record_call", call_form(CLEAN), actor="merchant1")
     with pytest.raises(NotFound):
         desk.fire(case, "record_call", call_form(CLEAN), actor="teller1")
+
+
+def test_a_half_done_call_expires(desk: Counter) -> None:
+    case = called(desk, call_form(CLEAN))
+    desk.clock.advance(hours=9)
+    assert Sweeper(desk.desk, idle=timedelta(hours=8)).run_once().expired == [case.reference]
+    assert desk.reloaded(case).state == "expired"
