@@ -76,7 +76,7 @@ _N = r"([0-9][0-9,]*(?:\.[0-9]+)?)"
 BENCHMARKS = (
     Benchmark("engine", "engine vs raw durable commits", ("--cases", "300"), ("--cases", "4"),
               target=0.35, units="triggers/s", figure_label="Desk",
-              floor_label="raw sqlite3", figure=rf"^engine:\s*{_N} triggers/s",
+              floor_label="raw sqlite3 transactions", figure=rf"^engine:\s*{_N} triggers/s",
               floor=rf"^floor:\s*{_N} transactions/s"),
     Benchmark("spiff", "counter vs SpiffWorkflow", ("--cases", "150", "--rounds", "5"),
               ("--cases", "2", "--rounds", "2"), target=2.0, units="cases/s",
@@ -85,12 +85,13 @@ BENCHMARKS = (
               ("--sizes", "1000,10000,100000", "--cases", "150", "--rounds", "5"),
               ("--sizes", "10,100", "--cases", "4", "--rounds", "2"), target=0.90,
               units="triggers/s"),
+    # The longest last: when the time budget runs short, slip gets fewer runs.
+    Benchmark("load", "HTTP load, 50 tellers", (), (), target=None),
     Benchmark("slip", "slip rendering (two-page slip vs one-line page)",
               ("--renders", "20"), ("--renders", "2", "--memory-renders", "10"),
               target=6.0, higher_is_better=False, units="ms per render",
               figure_label="flagship slip", floor_label="one-line page",
               figure=rf"^slip\b.*?median {_N} ms", floor=rf"^floor\b.*?median {_N} ms"),
-    Benchmark("load", "HTTP load, 50 tellers", (), (), target=None),
 )
 
 

@@ -149,7 +149,7 @@ def describe_machine(work_dir: Path) -> dict[str, str]:
         "OS": f"{platform.system()} {platform.release()}",
         "Python": f"{platform.python_implementation()} {platform.python_version()}",
         "SQLite": sqlite3.sqlite_version,
-        "filesystem of the databases": f"{_filesystem(work_dir)} ({work_dir})",
+        "filesystem of the databases": f"{_filesystem(work_dir)} ({work_dir.parent})",
     }
     for name in LIBRARIES:
         described[name] = _version(name)
@@ -332,6 +332,14 @@ def write_page(
         )
     for name in failures:
         out.append(f"| {name} | did not run | | | | **no** |")
+    out.append("")
+    missed = [r for r in results if r.met is False]
+    targeted = [r for r in results if r.met is not None]
+    out.append(f"Targets met: {len(targeted) - len(missed)} of {len(targeted)} that ran"
+               + (f"; {len(failures)} benchmark(s) did not run (below)" if failures else "")
+               + ".")
+    out += [f"Missed: {r.title}, {r.shortfall()}; its section says what limits it."
+            for r in missed]
     out.append("")
     for r in results:
         out += [f"## {r.title}", "", f"    {r.command}", ""]

@@ -44,6 +44,7 @@ TARGET = 2.0  # issue 7: counter at least twice SpiffWorkflow
 HEADLINE_PEER = "spec_apart"
 TRANSACTIONS_PER_CASE = 1 + len(STEPS)  # open + six user tasks
 
+SHORT = {"whole": "default", "spec_apart": "spec apart", "resident": "in memory"}
 LABELS = {
     "counter": "counter (Desk)",
     "whole": "SpiffWorkflow, default serialization (spec in every row)",
@@ -127,6 +128,7 @@ def measure(
         **{name: functools.partial(run_cases, app) for name, app in apps.items()},
         "floor": lambda n: floor.run(n * TRANSACTIONS_PER_CASE),
     }
+    cpu: dict[str, float] = {name: 0.0 for name in sides}  # process CPU seconds, disk waits out
     try:
         for run in sides.values():  # warm: compiled machines, statements, parsed spec
             run(1)
@@ -135,7 +137,9 @@ def measure(
         for number in range(rounds):
             shift = number % len(order)
             for name in order[shift:] + order[:shift]:
+                cpu_before = time.process_time()
                 rates[name].append(rate(per_round, sides[name](per_round)))
+                cpu[name] += time.process_time() - cpu_before
         ours_profile = peer_profile = None
         if with_profile:
             batch = max(2, per_round)
@@ -167,7 +171,23 @@ def measure(
         f"{per_round * rounds} cases per side ({TRANSACTIONS_PER_CASE} durable transactions "
         f"each) in {rounds} alternating rounds; SpiffWorkflow {spiff_version()}",
     ]
+    cases_run = per_round * rounds
+    cpu_ms = {name: 1000 * seconds / cases_run for name, seconds in cpu.items()}
+    lines.insert(-1, (
+        f"CPU time per case (process time, waiting for the disk excluded): counter "
+        f"{cpu_ms['counter']:.2f} ms, "
+        + ", ".join(f"SpiffWorkflow {SHORT[name]} {cpu_ms[name]:.2f} ms" for name in STORAGES)
+        + f"; counter ÷ SpiffWorkflow spec apart by CPU: "
+        f"{cpu_ms[HEADLINE_PEER] / cpu_ms['counter']:.2f}"
+    ))
     limits = _limits(figures["counter"], figures[HEADLINE_PEER], figures["floor"])
+    limits.append(
+        f"By CPU alone (the disk out of the picture), counter spends {cpu_ms['counter']:.2f} ms "
+        f"per case and SpiffWorkflow {cpu_ms[HEADLINE_PEER]:.2f} ms; {TARGET:.0f}x would need "
+        f"counter at {cpu_ms[HEADLINE_PEER] / TARGET:.2f} ms, "
+        f"{cpu_ms[HEADLINE_PEER] / TARGET / len(STEPS):.2f} ms per step. Where counter's CPU "
+        "time goes is in the profile below."
+    )
     return Result(
         name="spiff",
         title="counter vs SpiffWorkflow",
@@ -184,6 +204,7 @@ def measure(
             "figures": figures,
             "ratios": ratios,
             "rounds": {name: rates[name] for name in sides},
+            "cpu_ms_per_case": cpu_ms,
             "peer_profile": peer_profile,
             "limits": limits,
             "about": ABOUT,
