@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from counter.cases import records
 from counter.cases.reading import (
     CASE_ROLES,
+    OWN_CASE_ROLES,
     READ_ALL_ROLES,
     CaseReader,
     finding_views,
@@ -71,9 +72,11 @@ class Desk(CaseReader):
 
     # --- opening -----------------------------------------------------------
 
-    def open_case(self, *, workflow: str, actor: Actor, channel: str = "counter") -> CaseView:
+    def open_case(
+        self, *, workflow: str, actor: Actor, channel: str | None = None
+    ) -> CaseView:
         """Open a case of the current version of ``workflow`` at the actor's branch."""
-        if not actor.roles & CASE_ROLES or not actor.branch:
+        if not actor.roles & (CASE_ROLES | OWN_CASE_ROLES) or not actor.branch:
             raise PermissionDenied(
                 Text(
                     zh=f"{actor.username} 不能开立案件(需要柜员或主管角色及所属网点)",
@@ -83,6 +86,7 @@ class Desk(CaseReader):
             )
         branch = actor.branch
         current = self.runtime.catalog.current(workflow)
+        channel = channel or current.definition.channel
         now = self.services.now()
         with self.db.transaction() as conn:
             self._store_definition(conn, current, now)
@@ -268,7 +272,7 @@ class Desk(CaseReader):
         same transaction as the follow-up trigger.
         """
         row = self._row(reference, version)
-        self._check_change(row.branch, reference, actor)
+        self._check_change(row.branch, reference, actor, row.opened_by)
         if version is not None and version != row.version:
             raise StaleVersion(records.STALE, reference=reference, version=version)
         snapshot = self._snapshot(row)

@@ -30,9 +30,10 @@ from counter.store.db import Database
 from counter.store.tables import CaseEvent
 from counter.text import Text
 
-__all__ = ["CASE_ROLES", "READ_ALL_ROLES", "SYSTEM", "CaseReader"]
+__all__ = ["CASE_ROLES", "OWN_CASE_ROLES", "READ_ALL_ROLES", "SYSTEM", "CaseReader"]
 
-CASE_ROLES = frozenset({"teller", "supervisor"})  # may open cases and act on them (own branch)
+CASE_ROLES = frozenset({"teller", "supervisor", "reviewer", "service_agent"})  # own branch
+OWN_CASE_ROLES = frozenset({"merchant"})  # may open cases; reads and acts on its own only
 READ_ALL_ROLES = frozenset({"auditor", "admin", "system"})  # may read any branch's cases
 SYSTEM = "system"
 RECENT_ROWS = 1024  # cases kept in memory between two steps of the same caller
@@ -95,15 +96,24 @@ class CaseReader:
             Text(zh=f"没有案件 {reference}", en=f"No case {reference}"), case=reference
         )
 
-    def _check_read(self, branch: str, reference: str, actor: Actor) -> None:
-        if actor.roles & READ_ALL_ROLES:
+    @staticmethod
+    def _own(actor: Actor, opened_by: str | None) -> bool:
+        """A merchant's own case: one they opened."""
+        return bool(actor.roles & OWN_CASE_ROLES) and opened_by == actor.username
+
+    def _check_read(
+        self, branch: str, reference: str, actor: Actor, opened_by: str | None = None
+    ) -> None:
+        if actor.roles & READ_ALL_ROLES or self._own(actor, opened_by):
             return
         if not actor.roles & CASE_ROLES or actor.branch != branch:
             raise self._not_found(reference)
 
-    def _check_change(self, branch: str, reference: str, actor: Actor) -> None:
-        self._check_read(branch, reference, actor)
-        if SYSTEM in actor.roles:
+    def _check_change(
+        self, branch: str, reference: str, actor: Actor, opened_by: str | None = None
+    ) -> None:
+        self._check_read(branch, reference, actor, opened_by)
+        if SYSTEM in actor.roles or self._own(actor, opened_by):
             return
         if not actor.roles & CASE_ROLES or actor.branch != branch:
             raise PermissionDenied(
@@ -187,9 +197,10 @@ class CaseReader:
     ) -> CaseView:
         workflow = self.workflow_of(snapshot.definition_hash).definition
         final = workflow.states[snapshot.state].final
-        may_act = bool(actor.roles & (CASE_ROLES | {SYSTEM})) and (
-            SYSTEM in actor.roles or actor.branch == row.branch
-        )
+        may_act = (
+            bool(actor.roles & (CASE_ROLES | {SYSTEM}))
+            and (SYSTEM in actor.roles or actor.branch == row.branch)
+        ) or self._own(actor, row.opened_by)
         return CaseView(
             reference=snapshot.reference,
             workflow=snapshot.workflow,
@@ -220,7 +231,7 @@ class CaseReader:
             row = conn.execute(records.load_case, {"reference": reference}).first()
             if row is None:
                 raise self._not_found(reference)
-            self._check_read(row.branch, reference, actor)
+            self._check_read(row.branch, reference, actor, row.opened_by)
             findings = conn.execute(_last_step_findings, {"stream": reference}).scalar()
             approval = (
                 conn.execute(_open_approval, {"reference": reference}).first()
@@ -241,14 +252,14 @@ class CaseReader:
     def snapshot(self, *, reference: str, actor: Actor) -> CaseSnapshot:
         """The case as the engine sees it (for presenters that need its definition)."""
         row = self._row(reference)
-        self._check_read(row.branch, reference, actor)
+        self._check_read(row.branch, reference, actor, row.opened_by)
         return self._snapshot(row)
 
     def journal(self, *, reference: str, actor: Actor | None = None) -> list[JournalEntryView]:
         """The case's journal, oldest first (``actor`` None: no access check, internal use)."""
         row = self._row(reference)
         if actor is not None:
-            self._check_read(row.branch, reference, actor)
+            self._check_read(row.branch, reference, actor, row.opened_by)
         with self.db.read() as conn:
             entries = journal.entries(conn, reference)
         return [
@@ -268,9 +279,12 @@ class CaseReader:
         cases = records.cases
         query = select(cases).order_by(cases.c.updated_at.desc(), cases.c.id.desc()).limit(limit)
         if not actor.roles & READ_ALL_ROLES:
-            if not actor.roles & CASE_ROLES or actor.branch is None:
+            if actor.roles & CASE_ROLES and actor.branch is not None:
+                query = query.where(cases.c.branch == actor.branch)
+            elif actor.roles & OWN_CASE_ROLES:
+                query = query.where(cases.c.opened_by == actor.username)
+            else:
                 return []
-            query = query.where(cases.c.branch == actor.branch)
         if state is not None:
             query = query.where(cases.c.state == state)
         with self.db.read() as conn:

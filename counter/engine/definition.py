@@ -166,6 +166,7 @@ class WorkflowDefinition(_Located):
     title: Text
     initial: str
     slip: Name | None = None
+    channel: Name = "counter"  # recorded on every case: counter, online, phone
     states: dict[Name, StateDefinition] = Field(min_length=1)
     transitions: tuple[TransitionDefinition, ...] = ()
 

@@ -32,7 +32,9 @@ __all__ = [
     "verify_password",
 ]
 
-ROLES = frozenset({"teller", "supervisor", "auditor", "admin"})
+ROLES = frozenset(
+    {"teller", "supervisor", "auditor", "admin", "merchant", "reviewer", "service_agent"}
+)
 MIN_PASSWORD_LENGTH = 8
 
 _hasher = PasswordHasher()

@@ -148,10 +148,6 @@ def test_the_workflow_itself_refuses_another_merchant(desk: Counter) -> None:
         assert [(f.code, f.field) for f in caught.value.findings] == [("merchant_not_own", field)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the Desk does not yet keep a merchant to the cases they opened (docs/channels.md)",
-)
 def test_a_merchant_cannot_read_another_merchants_application(desk: Counter) -> None:
     case = applied(desk)
     with pytest.raises(NotFound):
