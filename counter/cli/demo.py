@@ -27,6 +27,7 @@ import typer
 
 from counter.adapters import LocalSmsGateway
 from counter.adapters.demo import load_demo
+from counter.adapters.demo.channels import load_channel_demo
 from counter.banking.masking import mask_id, mask_name, mask_phone
 from counter.cases.views import CaseView, FindingView
 from counter.cases.wiring import Wired, wire
@@ -87,6 +88,7 @@ def ensure_demo_data(db: Database, config: Settings) -> list[str]:
     merchants, people = load_demo(db)
     done.append(f"商户登记簿 / merchant registry: {merchants.rows} rows")
     done.append(f"身份核验名单 / identity list: {people.rows} rows")
+    done.extend(load_channel_demo(db, password=config.demo_password))
     return done
 
 

@@ -42,6 +42,10 @@ def test_demo_data_is_idempotent(invoke: CliRunner, db: Database) -> None:
         assert user.branch == "BJ001"
         assert verify_password(user.password_hash, "demo-password-for-tests")
     assert get_user(db, username="auditor1").roles == ["auditor"]
+    # the other two doors to an unbind: a merchant user, a reviewer, a service agent
+    assert get_user(db, username="merchant1").merchant_no
+    assert get_user(db, username="reviewer1").roles == ["reviewer"]
+    assert get_user(db, username="agent1").roles == ["service_agent"]
 
 
 def test_demo_data_refuses_outside_demo_mode(
