@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from counter.cli import admin, demo, journal, registry, serve, slips, timers, workflows
+from counter.cli import admin, branchday, demo, journal, registry, serve, slips, timers, workflows
 
 __all__ = ["app", "main"]
 
@@ -19,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (admin, workflows, registry, slips, demo, serve, timers, journal):
+for module in (admin, workflows, registry, slips, demo, serve, timers, journal, branchday):
     module.register(app)
 
 
