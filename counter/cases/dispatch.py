@@ -31,7 +31,15 @@ from counter.cases.services import Services
 from counter.engine.types import Actor
 from counter.errors import CounterError, StaleVersion
 
-__all__ = ["Dispatcher", "Handler", "OutboxMessage", "Refused"]
+__all__ = [
+    "REDACTED",
+    "REDACT_KEY",
+    "Dispatcher",
+    "Handler",
+    "OutboxMessage",
+    "Refused",
+    "redacted",
+]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +66,7 @@ _finish = (
         result=bindparam("result"),
         delivered_at=bindparam("delivered_at"),
         last_error=bindparam("last_error"),
+        payload=bindparam("payload"),
     )
 )
 _retry_later = (
@@ -65,6 +74,10 @@ _retry_later = (
     .where(_outbox.c.id == bindparam("b_id"), _outbox.c.status == "pending")
     .values(next_attempt_at=bindparam("next_attempt_at"), last_error=bindparam("last_error"))
 )
+
+
+REDACT_KEY = "redact_after_delivery"
+REDACTED = "[已删除 / redacted]"
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,14 @@ class OutboxMessage:
     attempt: int  # 1 for the first delivery
     on_success: str | None
     on_failure: str | None
+
+
+def redacted(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload as kept once its message is settled: keys it lists under
+    ``REDACT_KEY`` (a one-time code's SMS text, say) are blanked, so the
+    database does not keep a secret that only the delivery needed."""
+    secret = set(payload.get(REDACT_KEY) or ())
+    return {key: REDACTED if key in secret else value for key, value in payload.items()}
 
 
 @dataclass(frozen=True)
@@ -235,6 +256,7 @@ class Dispatcher:
                     "result": dict(result) if result is not None else None,
                     "delivered_at": self.services.now() if status == "delivered" else None,
                     "last_error": note,
+                    "payload": redacted(message.payload),
                 },
             )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from counter.cases.views import CaseView
 from counter.errors import FourEyesViolation, InvalidTrigger
@@ -115,8 +116,9 @@ def test_cancel_from_an_open_state_with_a_reason(counter: Counter) -> None:
 
 
 def test_cancel_while_waiting_for_a_supervisor_empties_the_queue(counter: Counter) -> None:
-    case = counter.identify(counter.open(), ZHAO_LIU, acting_as="agent", principal=FENG_ER,
-                            mandate_ref="WT-1")
+    case = counter.identify(
+        counter.open(), ZHAO_LIU, acting_as="agent", principal=FENG_ER, mandate_ref="WT-1"
+    )
     assert counter.desk.approvals(actor=counter.actors["supervisor1"])
     case = counter.fire(case, "cancel", {"reason": "the agent left"})
     assert case.state == "cancelled" and case.pending is None
@@ -170,14 +172,32 @@ def test_four_eyes_the_teller_who_raised_it_cannot_approve_even_as_supervisor(
 def test_a_teller_cannot_approve(counter: Counter) -> None:
     from counter.errors import PermissionDenied
 
-    case = counter.identify(counter.open(), ZHAO_LIU, acting_as="agent", principal=FENG_ER,
-                            mandate_ref="WT-1")
+    case = counter.identify(
+        counter.open(), ZHAO_LIU, acting_as="agent", principal=FENG_ER, mandate_ref="WT-1"
+    )
     with pytest.raises(PermissionDenied):
         counter.fire(case, "approve", {}, actor="teller2")
 
 
 def test_supervisor_rejects_with_a_reason(counter: Counter) -> None:
-    case = counter.identify(counter.open(), ZHAO_LIU, acting_as="agent", principal=FENG_ER,
-                            mandate_ref="WT-1")
+    case = counter.identify(
+        counter.open(), ZHAO_LIU, acting_as="agent", principal=FENG_ER, mandate_ref="WT-1"
+    )
     case = counter.fire(case, "reject", {"reason": "mandate not notarised"}, actor="supervisor1")
     assert case.state == "rejected" and case.final
+
+
+def test_the_code_is_not_kept_in_the_outbox_once_delivered(counter: Counter) -> None:
+    case = at_code(counter)
+    code = counter.last_code(PHONE)
+    with counter.desk.db.read() as conn:
+        payloads = conn.execute(
+            text(
+                "SELECT status, payload FROM outbox WHERE case_reference = :r AND kind = 'sms.send'"
+            ),
+            {"r": case.reference},
+        ).all()
+    assert payloads and {row.status for row in payloads} == {"delivered"}
+    stored = " ".join(str(row.payload) for row in payloads)
+    assert code not in stored
+    assert "redacted" in stored

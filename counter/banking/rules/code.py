@@ -212,6 +212,8 @@ def send_unbind_code(ctx: ActionContext) -> None:
                     f"结算账户业务(业务编号{ctx.case.reference}),验证码{code},"
                     "5分钟内有效。请仅告知办理柜员。"
                 ),
+                # the dispatcher blanks the text (it holds the code) once delivered
+                "redact_after_delivery": ["text"],
             },
             key=f"code-{sends}",
         )
