@@ -20,6 +20,8 @@ from counter.store.migrate import import_table_modules
 from counter.web.app import create_app
 from counter.web.context import WebContext, build_context
 
+from .browser import browser, page, server  # noqa: F401  (the browser tests' fixtures)
+
 PASSWORD = "counter-test-2026"
 # username -> (roles, branch)
 PEOPLE: dict[str, tuple[list[str], str]] = {
@@ -112,10 +114,10 @@ def csrf_from(html: str) -> str:
 
 
 def console_login(client: TestClient, username: str, password: str = PASSWORD) -> None:
-    page = client.get("/login")
+    login_page = client.get("/login")
     answer = client.post(
         "/login",
-        data={"username": username, "password": password, "csrf_token": csrf_from(page.text)},
+        data={"username": username, "password": password, "csrf_token": csrf_from(login_page.text)},
         follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text

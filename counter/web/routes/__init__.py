@@ -14,6 +14,7 @@ from counter.web.routes import (
     audit_pages,
     auth_pages,
     case_pages,
+    floor,
     status_pages,
     supervisor_pages,
 )
@@ -26,6 +27,7 @@ api_router.include_router(api_workflows.router)
 api_router.include_router(api_cases.router)
 api_router.include_router(api_approvals.router)
 api_router.include_router(api_status.router)
+api_router.include_router(floor.router)  # no route unless COUNTER_BENCH_FLOOR=1
 
 page_router = APIRouter()
 page_router.include_router(auth_pages.router)

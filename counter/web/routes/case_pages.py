@@ -97,6 +97,8 @@ def accepted_sections(
                 continue
             value = values[spec.name]
             label = next((c.label for c in spec.choices if c.value == value), None)
+            if spec.type == "date_or_long_term" and value == LONG_TERM:
+                label = catalog().text("form.long_term")
             rows.append({"label": spec.label, "value": label if label is not None else value})
         sections.append({"title": form.title, "rows": rows})
     return sections
