@@ -9,12 +9,13 @@ from sqlalchemy import Table
 from counter.cases import records
 from counter.store.branchday_tables import BranchDay, CaseHandover, CaseSession, CounterSession
 from counter.store.db import as_utc
-from counter.store.tables import CaseEvent, User
+from counter.store.tables import Branch, CaseEvent, User
 
 __all__ = [
     "BRANCH_ZONE",
     "approvals",
     "branch_days",
+    "branches",
     "case_sessions",
     "cases",
     "day_bounds",
@@ -33,6 +34,7 @@ handovers: Table = CaseHandover.__table__  # type: ignore[attr-defined]
 branch_days: Table = BranchDay.__table__  # type: ignore[attr-defined]
 events: Table = CaseEvent.__table__  # type: ignore[attr-defined]
 users: Table = User.__table__  # type: ignore[attr-defined]
+branches: Table = Branch.__table__  # type: ignore[attr-defined]
 cases = records.cases
 approvals = records.approvals
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,6 +24,7 @@ from counter.branchday import handover, sessions
 from counter.cases.records import REFERENCE_ZONE
 from counter.cli._common import database, fail, friendly_errors
 from counter.engine.types import Actor
+from counter.progress import ProgressBar
 from counter.store.db import Database, utcnow
 from counter.store.users import get_user
 
@@ -145,6 +147,73 @@ _decision("decline", handover.decline_handover, "Decline a case handed to you.")
 _decision("withdraw", handover.withdraw_handover, "Withdraw a handover you offered.")
 
 
+@day_app.command("close")
+@friendly_errors
+def close_day(
+    branch: Annotated[str, typer.Option("--branch", help="网点代码 / branch code")],
+    supervisor: Annotated[str, typer.Option("--as", help="主管用户名 / the supervisor")],
+    day: Annotated[
+        datetime | None,
+        typer.Option("--day", formats=_DAY, help="营业日(默认今日)/ business day, default today"),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="报告 PDF 写入此文件 / write the report PDF here")
+    ] = None,
+) -> None:
+    """Close the branch's business day: refused while a case, an approval or a counter is open."""
+    from counter.branchday.closing import close_day as close
+    from counter.branchday.wiring import wire_counter
+
+    db = database()
+    try:
+        wired = wire_counter(db, attach=False)
+        with ProgressBar("校验日志 / verifying the journal") as bar:
+            closed = close(
+                db,
+                branch=branch,
+                actor=actor_of(db, supervisor),
+                describe=wired.desk.workflow_of,
+                now=utcnow(),
+                day=day.date() if day is not None else None,
+                on_progress=bar.update,
+            )
+    finally:
+        db.dispose()
+    f = closed.figures
+    typer.echo(
+        f"网点 {branch} {closed.day} 已日终 / day closed: {f.cases} 笔业务 cases "
+        f"{dict(f.outcomes)}; 日志校验 / journal chain: {'OK' if f.chain.ok else 'BROKEN'}\n"
+        f"报告 SHA-256 / report SHA-256: {closed.report_sha256}"
+    )
+    if out is not None:
+        _write_pdf(out, closed.pdf)
+
+
+@day_app.command("report")
+@friendly_errors
+def day_report(
+    branch: Annotated[str, typer.Option("--branch", help="网点代码 / branch code")],
+    day: Annotated[datetime, typer.Option("--day", formats=_DAY, help="营业日 / business day")],
+    out: Annotated[Path, typer.Option("--out", help="报告 PDF 写入此文件 / PDF file to write")],
+) -> None:
+    """Write the stored end-of-day report of a closed day (the PDF whose hash was journaled)."""
+    from counter.branchday.closing import closed_day
+
+    db = database()
+    try:
+        closed = closed_day(db, branch=branch, day=day.date())
+    finally:
+        db.dispose()
+    _write_pdf(out, closed.pdf)
+
+
+def _write_pdf(out: Path, pdf: bytes) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(pdf)
+    typer.echo(f"日终报告 / end-of-day report: {out} ({len(pdf)} bytes)")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``session`` to ``app``."""
+    """Add ``session`` and ``day`` to ``app``."""
     app.add_typer(session_app, name="session")
+    app.add_typer(day_app, name="day")

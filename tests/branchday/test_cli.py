@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flagship.helpers import Counter
@@ -45,3 +47,26 @@ def test_session_open_handover_accept_close(cli: CliRunner, counter: Counter) ->
     closed = run(cli, "session", "close", "--user", "teller1")
     assert closed.exit_code == 0, closed.output
     assert "counter closed" in closed.output
+
+
+def test_day_close_writes_the_report_and_day_report_writes_it_again(
+    cli: CliRunner, counter: Counter, tmp_path: Path
+) -> None:
+    run(cli, "session", "open", "--user", "teller1", "--window", "3")
+    case = identified(counter)
+    refused = run(cli, "day", "close", "--branch", "BJ001", "--as", "supervisor1")
+    assert refused.exit_code == 1 and "still open" in refused.output
+    counter.fire(case, "cancel", {"reason": "客户离开"}, actor="teller1")
+    assert run(cli, "session", "close", "--user", "teller1").exit_code == 0
+    first = tmp_path / "eod.pdf"
+    closed = run(
+        cli, "day", "close", "--branch", "BJ001", "--as", "supervisor1", "--out", str(first)
+    )
+    assert closed.exit_code == 0, closed.output
+    sha = hashlib.sha256(first.read_bytes()).hexdigest()
+    assert sha in closed.output and "OK" in closed.output
+    day = closed.output.split("BJ001 ")[1].split(" ")[0]
+    again = tmp_path / "again.pdf"
+    written = run(cli, "day", "report", "--branch", "BJ001", "--day", day, "--out", str(again))
+    assert written.exit_code == 0, written.output
+    assert again.read_bytes() == first.read_bytes()
