@@ -36,6 +36,7 @@ from counter.banking.rules import CODES, PASSWORDS, CodeAnswer
 from counter.cases.desk import Desk
 from counter.cases.dispatch import Dispatcher, OutboxMessage, Refused
 from counter.cases.services import Services
+from counter.cases.slip_wiring import register_slip_handler
 from counter.config import Settings, get_settings
 from counter.engine.loader import Catalog
 from counter.engine.registry import Registry, default_registry
@@ -148,7 +149,7 @@ def register_handlers(dispatcher: Dispatcher) -> Dispatcher:
     dispatcher.register_handler("sms.send", deliver_sms)
     dispatcher.register_handler("acquirer.unbind", deliver_unbind)
     dispatcher.register_handler("acquirer.bind", deliver_bind)
-    return dispatcher
+    return register_slip_handler(dispatcher)
 
 
 @dataclass(frozen=True)
