@@ -61,13 +61,39 @@ def _hidden(name: str) -> bool:
     return any(word in lowered for word in _HIDDEN)
 
 
+# Keys of values outside any form (workflow variables, outside systems' answers), by the
+# masking class their name says; anything else still has its long numbers masked.
+_KEY_CLASSES = (
+    (("id_number",), "id"),
+    (("phone", "mobile"), "phone"),
+    (("account_number", "card_number"), "card"),
+    (("holder", "legal_rep_name", "person_name", "customer_name"), "name"),
+)
+
+
+def kind_of_key(key: str) -> str | None:
+    lowered = key.lower()
+    for words, kind in _KEY_CLASSES:
+        if any(word in lowered for word in words):
+            return kind
+    if lowered == "name" or (lowered.endswith("_name") and "merchant" not in lowered):
+        return "name"
+    return None
+
+
 def masked_value(value: Any, kind: str | None, policy: MaskingPolicy) -> Any:
-    """``value`` as it may be shown: masked as ``kind``, or with any long number in it masked."""
+    """``value`` as it may be shown: masked as ``kind``, or with any long number in it masked.
+
+    Mappings are walked with each key's own class (``kind_of_key``); secret-looking
+    keys (hashes, nonces, tokens) are left out.
+    """
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, Mapping):
         return {
-            str(k): masked_value(v, None, policy) for k, v in value.items() if not _hidden(str(k))
+            str(k): masked_value(v, kind_of_key(str(k)), policy)
+            for k, v in value.items()
+            if not _hidden(str(k))
         }
     if isinstance(value, list | tuple):
         return [masked_value(v, kind, policy) for v in value]
@@ -77,17 +103,30 @@ def masked_value(value: Any, kind: str | None, policy: MaskingPolicy) -> Any:
     return mask_text(text, policy)
 
 
+def _field_value(spec: FieldDefinition, value: Any, policy: MaskingPolicy) -> Any:
+    """A form field's value by the form's own policy: its ``pii`` class decides.
+
+    Identifiers with a declared format (merchant number, credit code) are shown as
+    they are; free text still has any long number in it masked.
+    """
+    if spec.pii != "none":
+        return masked_value(value, spec.pii, policy)
+    if spec.type == "text" and not spec.validators:
+        return masked_value(value, None, policy)
+    return value
+
+
 def _masked_section(
     form: FormDefinition | None, values: Mapping[str, Any], policy: MaskingPolicy
 ) -> dict[str, Any]:
     shown: dict[str, Any] = {}
     for name, value in values.items():
         spec = form.field(name) if form is not None else None
-        if spec is not None and spec.secret:
-            continue
-        if spec is None and _hidden(name):
-            continue
-        shown[name] = masked_value(value, spec.pii if spec else None, policy)
+        if spec is not None:
+            if not spec.secret:
+                shown[name] = _field_value(spec, value, policy)
+        elif not _hidden(name):
+            shown[name] = masked_value(value, kind_of_key(name), policy)
     return shown
 
 
@@ -113,7 +152,11 @@ def finding_out(finding: FindingView | Any, policy: MaskingPolicy) -> FindingOut
         severity=finding.severity,
         message=finding.message,
         field=finding.field,
-        evidence={k: masked_value(v, None, policy) for k, v in finding.evidence.items()},
+        evidence={
+            k: masked_value(v, kind_of_key(k), policy)
+            for k, v in finding.evidence.items()
+            if not _hidden(k)
+        },
     )
 
 

@@ -93,3 +93,70 @@ def test_unknown_page_is_a_translated_404(client: TestClient, web: WebContext) -
     answer = client.get("/nowhere")
     assert answer.status_code == 404
     assert "未找到" in answer.text
+
+
+def test_stored_script_is_shown_as_text_on_every_page(client: TestClient) -> None:
+    from .conftest import AGENT_IDENTITY, bearer, console_login, fire
+
+    script = "<script>alert(1)</script>"
+    teller = bearer(client, "teller1")
+    opened = client.post("/api/cases", json={"workflow": "pos_unbind"}, headers=teller).json()
+    case = fire(
+        client, teller, opened, "submit_identity", {**AGENT_IDENTITY, "mandate_ref": script}
+    )
+    reference, approval = case["reference"], case["pending"]["id"]
+    pages = []
+    console_login(client, "teller1")
+    pages.append(client.get(f"/cases/{reference}").text)
+    # Echoed back into a refused form, too.
+    client.cookies.clear()
+    console_login(client, "supervisor1")
+    pages.append(client.get(f"/approvals/{approval}").text)
+    pages.append(client.get("/approvals").text)
+    client.cookies.clear()
+    console_login(client, "auditor1")
+    pages.append(client.get(f"/audit/cases/{reference}").text)
+    for html in pages:
+        assert script not in html
+    assert any("&lt;script&gt;alert(1)&lt;/script&gt;" in html for html in pages)
+    api = client.get(f"/api/cases/{reference}", headers=teller)
+    assert api.headers["content-type"].startswith("application/json")
+
+
+def test_refused_form_echoes_script_escaped(client: TestClient) -> None:
+    import re
+
+    from .conftest import CLEAN_IDENTITY, console_login, csrf_from
+
+    console_login(client, "teller1")
+    page = client.get("/cases/new")
+    opened = client.post(
+        "/cases",
+        data={"csrf_token": csrf_from(page.text), "workflow": "pos_unbind"},
+        follow_redirects=False,
+    )
+    reference = opened.headers["location"].rsplit("/", 1)[1]
+    page = client.get(f"/cases/{reference}")
+    answer = client.post(
+        f"/cases/{reference}/steps/submit_identity",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "version": re.search(r'name="version" value="(\d+)"', page.text).group(1),  # type: ignore[union-attr]
+            **CLEAN_IDENTITY,
+            "id_expiry": "",
+            "name": '"><script>alert(1)</script>',
+        },
+    )
+    assert answer.status_code == 422
+    assert "<script>alert(1)</script>" not in answer.text
+    assert "&#34;&gt;&lt;script&gt;" in answer.text
+
+
+def test_sql_in_search_is_just_a_reference_that_does_not_exist(client: TestClient) -> None:
+    from .conftest import console_login
+
+    console_login(client, "teller1")
+    for attempt in ("' OR '1'='1", "x'; DROP TABLE teller_case; --", "%' OR 1=1 --"):
+        answer = client.get("/search", params={"reference": attempt})
+        assert answer.status_code == 404
+    assert client.get("/").status_code == 200
