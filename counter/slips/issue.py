@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from counter.cases import records
@@ -113,15 +113,23 @@ def _sha256(pdf: bytes) -> str:
     return hashlib.sha256(pdf).hexdigest()
 
 
-def _note(slip: StoredSlip, **extra: str) -> str:
-    return journal.canonical_json(
-        {
-            "copy_number": slip.copy_number,
-            "fmt": slip.fmt,
-            "sha256": slip.sha256,
-            "template_version": slip.template_version,
-            **extra,
-        }
+def _journal(conn: Connection, slip: StoredSlip, kind: str, **extra: str) -> None:
+    """Journal a print in the case's stream: the PDF's SHA-256, and what was printed how."""
+    details = {
+        "copy_number": slip.copy_number,
+        "fmt": slip.fmt,
+        "sha256": slip.sha256,
+        "template_version": slip.template_version,
+        **extra,
+    }
+    journal.append(
+        conn,
+        stream=slip.reference,
+        actor=slip.issued_by,
+        kind=kind,
+        at=slip.issued_at,
+        data_digest=slip.sha256,
+        note=journal.canonical_json(details),
     )
 
 
@@ -366,15 +374,7 @@ def issue_case_slip(
         keep_sources(conn, digest=slip.template_version, slip=slip_name, sources=sources, now=now)
         inserted = insert_slip(conn, slip, ignore_existing=True)
         if inserted:
-            journal.append(
-                conn,
-                stream=reference,
-                actor=_SYSTEM.username,
-                kind="slip",
-                at=now,
-                data_digest=slip.sha256,
-                note=_note(slip),
-            )
+            _journal(conn, slip, "slip")
     if inserted:
         log.info("slip of %s issued (%s, %s)", reference, chosen, slip.sha256[:12])
         return slip
@@ -467,15 +467,7 @@ def reprint_slip(
         try:
             with desk.db.transaction() as conn:
                 insert_slip(conn, slip, ignore_existing=False)
-                journal.append(
-                    conn,
-                    stream=reference,
-                    actor=actor.username,
-                    kind="reprint",
-                    at=now,
-                    data_digest=slip.sha256,
-                    note=_note(slip, original_sha256=original.sha256),
-                )
+                _journal(conn, slip, "reprint", original_sha256=original.sha256)
         except (IntegrityError, StaleVersion):
             continue  # another reprint took this number meanwhile: render the next one
         log.info("slip of %s reprinted (no. %s) for %s", reference, number, actor.username)

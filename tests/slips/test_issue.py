@@ -114,6 +114,7 @@ def teller(counter: Counter) -> Actor:
     return counter.actors["teller1"]
 
 
+@pytest.mark.postgres
 def test_completion_issues_the_slip_stored_hashed_and_journaled(counter: Counter) -> None:
     case = completed_clean(counter)
     slip = get_slip(counter.desk, reference=case.reference, actor=teller(counter))
@@ -180,6 +181,7 @@ def test_three_approvals_and_a_photo_score_still_fit_one_page_a_copy(counter: Co
     assert CHEN_SAN.id_number not in text and PILOT.account_number not in text
 
 
+@pytest.mark.postgres
 def test_a_second_delivery_issues_no_second_slip(counter: Counter) -> None:
     case = completed_clean(counter)
     first = get_slip(counter.desk, reference=case.reference, actor=teller(counter))
@@ -210,6 +212,7 @@ def test_a_second_delivery_issues_no_second_slip(counter: Counter) -> None:
     assert statuses == ["delivered"]
 
 
+@pytest.mark.postgres
 def test_a_reprint_is_marked_counted_and_journaled(counter: Counter) -> None:
     case = completed_clean(counter)
     original = get_slip(counter.desk, reference=case.reference, actor=teller(counter))
