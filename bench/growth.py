@@ -1,17 +1,17 @@
 """Trigger cost as the database fills: the engine benchmark over 10^3, 10^4 and 10^5 old cases.
 
-    python -m bench.growth [--sizes 1000,10000,100000] [--cases N] [--rounds R] [--json]
+    python -m bench.growth [--sizes 1000,10000,100000] [--cases N] [--json]
 
 For each size, a fresh database gets that many finished cases with their
 journal entries, journal heads and outbox messages, copied in bulk with SQL
 from one case the desk has just completed (so that the rows look exactly
 like the ones the desk writes, but no runtime is involved). Then the engine
 benchmark (``bench.engine.EngineRun``: whole parcel cases through ``Desk``
-on SQLite, ``synchronous=FULL``) runs on every size, alternating in rounds
-with each other and with the raw durable-transaction floor.
+on SQLite, ``synchronous=FULL``) runs on every size, the sizes and the raw
+durable-transaction floor taking turns case by case.
 
 Flat means the smallest database and the largest cost the same per trigger:
-the ``ratio`` is the median of the rounds' ``largest ÷ smallest``
+the ``ratio`` is the median of the per-turn ``largest ÷ smallest``
 triggers/s, and ``slope`` is the change in cost per trigger (relative to
 the floor) per tenfold growth, from a least-squares fit over the sizes.
 The run also asks SQLite for the plan of every statement one case sends and
@@ -21,6 +21,7 @@ names any that scans a whole table.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import re
 import sqlite3
@@ -28,7 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from sqlalchemy import event
 
 from bench._floor import DurableSqlite, rate
 from bench.engine import STEPS_PER_CASE, EngineRun
-from bench.report import Result, python_command
+from bench.report import Result, alternate, python_command
 
 __all__ = ["TARGET", "fill", "main", "measure", "scans"]
 
@@ -150,9 +151,7 @@ def _slope(sizes: Sequence[int], costs: Sequence[float]) -> float:
     return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
 
 
-def measure(*, sizes: Sequence[int], cases: int, rounds: int, work_dir: Path) -> Result:
-    per_round = max(1, cases // rounds)
-    transactions = per_round * STEPS_PER_CASE
+def measure(*, sizes: Sequence[int], cases: int, work_dir: Path) -> Result:
     runs: dict[int, EngineRun] = {}
     fill_seconds: dict[int, float] = {}
     floor = DurableSqlite(work_dir / "floor.db")
@@ -164,17 +163,15 @@ def measure(*, sizes: Sequence[int], cases: int, rounds: int, work_dir: Path) ->
             fill(path, size - 1)
             fill_seconds[size] = time.perf_counter() - started
         statements, full_scans = scans(runs[max(sizes)])
-        rates: dict[int | str, list[float]] = {size: [] for size in sizes}
-        rates["floor"] = []
-        order: list[int | str] = [*sizes, "floor"]
-        for number in range(rounds):
-            shift = number % len(order)
-            for side in order[shift:] + order[:shift]:
-                if side == "floor":
-                    seconds = floor.run(transactions)
-                else:
-                    seconds = runs[int(side)].run(per_round)
-                rates[side].append(rate(transactions, seconds))
+        sides: dict[str, Callable[[], float]] = {
+            **{str(size): functools.partial(runs[size].run, 1) for size in sizes},
+            "floor": functools.partial(floor.run, STEPS_PER_CASE),
+        }
+        seconds = alternate(sides, turns=cases)
+        rates: dict[int | str, list[float]] = {
+            (name if name == "floor" else int(name)): [rate(STEPS_PER_CASE, t) for t in spent]
+            for name, spent in seconds.items()
+        }
     finally:
         for run in runs.values():
             run.close()
@@ -201,11 +198,10 @@ def measure(*, sizes: Sequence[int], cases: int, rounds: int, work_dir: Path) ->
         f"query plans: {statements} distinct statements per case, "
         + (f"{len(full_scans)} scan a whole table" if full_scans else "none scans a whole table"),
         *(f"full scan: {line}" for line in full_scans),
-        f"{per_round * rounds} new cases per size ({STEPS_PER_CASE} triggers each) in "
-        f"{rounds} alternating rounds",
+        f"{cases} new cases per size ({STEPS_PER_CASE} triggers each), the sizes "
+        "and the floor taking turns case by case",
     ]
-    args = ["--sizes", ",".join(str(s) for s in sizes), "--cases", str(cases),
-            "--rounds", str(rounds)]
+    args = ["--sizes", ",".join(str(s) for s in sizes), "--cases", str(cases)]
     return Result(
         name="growth",
         title="trigger cost as the database grows",
@@ -240,13 +236,11 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=_sizes, default=list(DEFAULT_SIZES))
     parser.add_argument("--cases", type=int, default=150, help="new cases per size")
-    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--dir", type=Path, default=None, help="where the database files go")
     parser.add_argument("--json", action="store_true", help="end with the result as JSON")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="counter-bench-growth-", dir=args.dir) as tmp:
-        result = measure(sizes=args.sizes, cases=args.cases, rounds=args.rounds,
-                         work_dir=Path(tmp))
+        result = measure(sizes=args.sizes, cases=args.cases, work_dir=Path(tmp))
     result.print(as_json=args.json)
     return 0
 

@@ -27,6 +27,7 @@ from typing import Any
 
 __all__ = [
     "Result",
+    "alternate",
     "describe_machine",
     "profile",
     "summarise_profile",
@@ -94,6 +95,26 @@ class Result:
     def from_json(cls, raw: Mapping[str, Any]) -> Result:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in raw.items() if k in names})
+
+
+# --- taking turns -----------------------------------------------------------
+
+
+def alternate(sides: Mapping[str, Callable[[], float]], *, turns: int) -> dict[str, list[float]]:
+    """Seconds of each turn for each side: every side does one unit of work per turn.
+
+    Each callable does one unit (one case, or the floor's transactions for
+    one case) and returns its seconds; the order rotates from turn to turn.
+    A neighbour's burst of disk writes then falls on neighbouring units of
+    every side alike, and a median of per-turn ratios shrugs it off.
+    """
+    names = list(sides)
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    for turn in range(turns):
+        shift = turn % len(names)
+        for name in names[shift:] + names[:shift]:
+            seconds[name].append(sides[name]())
+    return seconds
 
 
 # --- the machine ------------------------------------------------------------

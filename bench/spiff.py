@@ -1,6 +1,6 @@
 """Completed cases per second: counter against SpiffWorkflow doing the same six user tasks.
 
-    python -m bench.spiff [--cases N] [--rounds R] [--dir DIR] [--profile] [--json]
+    python -m bench.spiff [--cases N] [--dir DIR] [--profile] [--json]
 
 The flagship's shape (identity, merchant information, unbind code, an
 exclusive gateway to the supervisor's approval, sign-off, hand-over) as
@@ -12,10 +12,10 @@ SQLite transaction on both sides (WAL, ``synchronous=FULL``): counter's
 the SpiffWorkflow application restores the workflow, completes the task and
 writes its serialization back (``bench/peers/spiff_runner.py``).
 
-All sides alternate in rounds, with a disk floor: seven raw durable sqlite3
+All sides take turns case by case, with a disk floor: seven raw durable sqlite3
 transactions per case (one UPDATE and one INSERT each), the least any engine
 that persists every step can pay. The headline ``ratio`` is the median of
-the rounds' ratios of counter to SpiffWorkflow with its spec stored apart
+the per-turn ratios of counter to SpiffWorkflow with its spec stored apart
 (the fastest storage SpiffWorkflow's documentation describes for a process
 that may restart); the other storages are printed beside it.
 """
@@ -36,7 +36,7 @@ from bench._floor import DurableSqlite, rate
 from bench.peers.cases import STEPS, Step
 from bench.peers.counter_runner import CounterPeer
 from bench.peers.spiff_runner import STORAGES, SpiffCounter, spiff_version
-from bench.report import Result, profile, python_command
+from bench.report import Result, alternate, profile, python_command
 
 __all__ = ["TARGET", "main", "measure"]
 
@@ -116,33 +116,36 @@ def _limits(ours: float, peer: float, floor: float) -> list[str]:
 
 
 def measure(
-    *, cases: int, rounds: int, work_dir: Path, with_profile: bool = False
+    *, cases: int, work_dir: Path, with_profile: bool = False
 ) -> Result:
-    """Run every side in alternating rounds and return the headline with the variants."""
-    per_round = max(1, cases // rounds)
+    """Run every side ``cases`` times, taking turns, and return the headline with the variants."""
     counter = CounterPeer(work_dir / "counter.db")
     peers = {name: SpiffCounter(work_dir / f"spiff-{name}.db", storage=name) for name in STORAGES}
     floor = DurableSqlite(work_dir / "floor.db")
     apps: dict[str, CaseApp[Any]] = {"counter": counter, **peers}
-    sides: dict[str, Callable[[int], float]] = {
-        **{name: functools.partial(run_cases, app) for name, app in apps.items()},
-        "floor": lambda n: floor.run(n * TRANSACTIONS_PER_CASE),
+    units: dict[str, Callable[[], float]] = {
+        **{name: functools.partial(run_cases, app, 1) for name, app in apps.items()},
+        "floor": functools.partial(floor.run, TRANSACTIONS_PER_CASE),
     }
-    cpu: dict[str, float] = {name: 0.0 for name in sides}  # process CPU seconds, disk waits out
+    cpu: dict[str, float] = dict.fromkeys(units, 0.0)  # process CPU seconds, disk waits out
+
+    def with_cpu(name: str) -> float:
+        cpu_before = time.process_time()
+        seconds = units[name]()
+        cpu[name] += time.process_time() - cpu_before
+        return seconds
+
+    sides = {name: functools.partial(with_cpu, name) for name in units}
     try:
-        for run in sides.values():  # warm: compiled machines, statements, parsed spec
-            run(1)
-        rates: dict[str, list[float]] = {name: [] for name in sides}
-        order = list(sides)
-        for number in range(rounds):
-            shift = number % len(order)
-            for name in order[shift:] + order[:shift]:
-                cpu_before = time.process_time()
-                rates[name].append(rate(per_round, sides[name](per_round)))
-                cpu[name] += time.process_time() - cpu_before
+        for unit in units.values():  # warm: compiled machines, statements, parsed spec
+            unit()
+        rates = {
+            name: [rate(1, t) for t in spent]
+            for name, spent in alternate(sides, turns=cases).items()
+        }
         ours_profile = peer_profile = None
         if with_profile:
-            batch = max(2, per_round)
+            batch = max(2, cases // 5)
             ours_profile = profile(lambda: run_cases(counter, batch))
             peer_profile = profile(lambda: run_cases(peers[HEADLINE_PEER], batch))
     finally:
@@ -168,11 +171,11 @@ def measure(
             for name in STORAGES
         ),
         f"{LABELS['floor']}: {figures['floor']:,.1f} cases/s",
-        f"{per_round * rounds} cases per side ({TRANSACTIONS_PER_CASE} durable transactions "
-        f"each) in {rounds} alternating rounds; SpiffWorkflow {spiff_version()}",
+        f"{cases} cases per side ({TRANSACTIONS_PER_CASE} durable transactions "
+        f"each), the sides taking turns case by case; "
+        f"SpiffWorkflow {spiff_version()}",
     ]
-    cases_run = per_round * rounds
-    cpu_ms = {name: 1000 * seconds / cases_run for name, seconds in cpu.items()}
+    cpu_ms = {name: 1000 * seconds / cases for name, seconds in cpu.items()}
     lines.insert(-1, (
         f"CPU time per case (process time, waiting for the disk excluded): counter "
         f"{cpu_ms['counter']:.2f} ms, "
@@ -185,8 +188,8 @@ def measure(
         f"By CPU alone (the disk out of the picture), counter spends {cpu_ms['counter']:.2f} ms "
         f"per case and SpiffWorkflow {cpu_ms[HEADLINE_PEER]:.2f} ms; {TARGET:.0f}x would need "
         f"counter at {cpu_ms[HEADLINE_PEER] / TARGET:.2f} ms, "
-        f"{cpu_ms[HEADLINE_PEER] / TARGET / len(STEPS):.2f} ms per step. Where counter's CPU "
-        "time goes is in the profile below."
+        f"{cpu_ms[HEADLINE_PEER] / TARGET / TRANSACTIONS_PER_CASE:.2f} ms per transaction "
+        "(the open and six steps). Where counter's CPU time goes is in the profile below."
     )
     return Result(
         name="spiff",
@@ -197,13 +200,12 @@ def measure(
         units="cases/s",
         figure_label="counter",
         floor_label="SpiffWorkflow",
-        command=python_command("bench.spiff", ["--cases", str(cases), "--rounds", str(rounds)]),
+        command=python_command("bench.spiff", ["--cases", str(cases)]),
         target=TARGET,
         lines=lines,
         extra={
             "figures": figures,
             "ratios": ratios,
-            "rounds": {name: rates[name] for name in sides},
             "cpu_ms_per_case": cpu_ms,
             "peer_profile": peer_profile,
             "limits": limits,
@@ -217,13 +219,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.spiff", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=100, help="cases per side (default 100)")
-    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--dir", type=Path, default=None, help="where the database files go")
     parser.add_argument("--profile", action="store_true", help="also profile one round of each")
     parser.add_argument("--json", action="store_true", help="end with the result as JSON")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="counter-bench-spiff-", dir=args.dir) as tmp:
-        result = measure(cases=args.cases, rounds=args.rounds, work_dir=Path(tmp),
+        result = measure(cases=args.cases, work_dir=Path(tmp),
                          with_profile=args.profile)
     result.print(as_json=args.json, extra_lines=result.extra["limits"])
     return 0

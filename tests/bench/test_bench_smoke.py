@@ -32,7 +32,7 @@ def run(*args: str, timeout: float = 180) -> str:
 
 
 def test_spiff_comparison_completes_both_sides_and_prints_its_ratio(tmp_path: Path) -> None:
-    out = run("bench.spiff", "--cases", "2", "--rounds", "2", "--dir", str(tmp_path), "--json")
+    out = run("bench.spiff", "--cases", "2", "--dir", str(tmp_path), "--json")
     assert RATIO.search(out)
     result = json.loads(out.splitlines()[-1])
     assert result["name"] == "spiff" and result["target"] == 2.0
@@ -43,7 +43,7 @@ def test_spiff_comparison_completes_both_sides_and_prints_its_ratio(tmp_path: Pa
 
 
 def test_spiff_profile_covers_our_side_and_the_peer(tmp_path: Path) -> None:
-    out = run("bench.spiff", "--cases", "2", "--rounds", "1", "--dir", str(tmp_path),
+    out = run("bench.spiff", "--cases", "2", "--dir", str(tmp_path),
               "--profile", "--json")
     result = json.loads(out.splitlines()[-1])
     ours = {name for name, _share in result["profile"]["by_package"]}
@@ -53,7 +53,7 @@ def test_spiff_profile_covers_our_side_and_the_peer(tmp_path: Path) -> None:
 
 
 def test_growth_fills_each_size_and_prints_its_slope(tmp_path: Path) -> None:
-    out = run("bench.growth", "--sizes", "10,100", "--cases", "2", "--rounds", "2",
+    out = run("bench.growth", "--sizes", "10,100", "--cases", "2",
               "--dir", str(tmp_path), "--json")
     assert RATIO.search(out)
     assert re.search(r"^slope: [+-][0-9.]+%", out, re.MULTILINE)
