@@ -61,8 +61,8 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=json_default)
+# One encoder for the process: json.dumps with options builds a new encoder per call.
+_dumps = json.JSONEncoder(ensure_ascii=False, default=json_default).encode
 
 
 def _write_lock(key: str) -> threading.Lock:

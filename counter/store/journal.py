@@ -59,11 +59,15 @@ _advance_head = Prepared(
 )
 
 
+_canonical = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=json_default
+).encode
+
+
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no spaces: the same bytes for the same value, always."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=json_default
-    )
+    text: str = _canonical(value)
+    return text
 
 
 def digest(value: Any) -> str:
