@@ -33,6 +33,7 @@ from counter.adapters import (
     verify_code,
 )
 from counter.banking.rules import CODES, PASSWORDS, CodeAnswer
+from counter.banking.rules.channels import CASES
 from counter.cases.desk import Desk
 from counter.cases.dispatch import Dispatcher, OutboxMessage, Refused
 from counter.cases.services import Services
@@ -41,6 +42,7 @@ from counter.config import Settings, get_settings
 from counter.engine.loader import Catalog
 from counter.engine.registry import Registry, default_registry
 from counter.engine.runtime import Runtime
+from counter.engine.types import Actor, CaseSnapshot
 from counter.errors import NotFound
 from counter.store.db import Database
 from counter.store.users import get_user, verify_password
@@ -48,6 +50,7 @@ from counter.store.users import get_user, verify_password
 __all__ = [
     "LocalCodes",
     "Wired",
+    "case_lookup",
     "deliver_bind",
     "deliver_sms",
     "deliver_unbind",
@@ -158,6 +161,22 @@ class Wired:
     dispatcher: Dispatcher
 
 
+def case_lookup(desk: Desk) -> Callable[[str], CaseSnapshot | None]:
+    """``services.extra["cases"]``: a case by reference, as the engine sees it (None: unknown).
+
+    A teller picking up a referral from another branch's channel (phone,
+    online) must find that case, which their own access would not show.
+    """
+
+    def find(reference: str) -> CaseSnapshot | None:
+        try:
+            return desk.snapshot(reference=reference, actor=Actor.system())
+        except NotFound:
+            return None
+
+    return find
+
+
 def wire(
     db: Database,
     *,
@@ -182,6 +201,7 @@ def wire(
     if services.db is None:
         services.db = db
     desk = Desk(db, Runtime(found, names), services)
+    services.extra.setdefault(CASES, case_lookup(desk))
     dispatcher = register_handlers(Dispatcher(desk, **dispatcher_options))
     if attach:
         dispatcher.attach()
