@@ -7,7 +7,7 @@ a fresh database, and a test compares the migrated schema with the models.
 from __future__ import annotations
 
 import importlib
-import importlib.util
+import pkgutil
 from pathlib import Path
 
 from alembic import command
@@ -21,19 +21,18 @@ __all__ = ["TABLE_MODULES", "alembic_config", "current_revision", "head_revision
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
-TABLE_MODULES = (
-    "counter.store.tables",
-    "counter.store.registry_tables",
-    "counter.store.web_tables",
+TABLE_MODULES = tuple(
+    f"counter.store.{module.name}"
+    for module in pkgutil.iter_modules([str(Path(__file__).resolve().parent)])
+    if module.name == "tables" or module.name.endswith("_tables")
 )
-"""Every module holding tables; those not (yet) written are skipped."""
+"""Every module holding tables: ``counter/store/tables.py`` and each ``*_tables.py``."""
 
 
 def import_table_modules() -> None:
     """Import every table module so that ``SQLModel.metadata`` holds all tables."""
     for name in TABLE_MODULES:
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name)
+        importlib.import_module(name)
 
 
 def alembic_config(db: Database) -> Config:
