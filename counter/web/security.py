@@ -13,7 +13,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from counter.web.errors import error_payload
 from counter.web.i18n import catalog
 
-__all__ = ["CONTENT_SECURITY_POLICY", "BodySizeLimit", "SecurityHeaders"]
+__all__ = ["CONTENT_SECURITY_POLICY", "FRAMEABLE", "BodySizeLimit", "SecurityHeaders"]
+
+FRAMEABLE = "x-counter-frameable"
+"""A route sets this header (removed before sending) on an answer our own pages may frame."""
 
 # No inline script or style anywhere: htmx and our own script come from /static.
 CONTENT_SECURITY_POLICY = (
@@ -49,9 +52,10 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                frameable = b"x-counter-frameable" in present
-                headers = [(n, v) for n, v in headers if n.lower() != b"x-counter-frameable"]
-                present.discard(b"x-counter-frameable")
+                marker = FRAMEABLE.encode()
+                frameable = marker in present
+                headers = [(n, v) for n, v in headers if n.lower() != marker]
+                present.discard(marker)
                 policy = FRAMEABLE_CSP if frameable else CONTENT_SECURITY_POLICY
                 extra = [
                     (b"content-security-policy", policy.encode()),

@@ -113,3 +113,9 @@ def test_status_page(client: TestClient, web: WebContext) -> None:
         client.post("/status", data={"reference": reference, "account_last4": "0128"}).status_code
         == 403
     )
+
+
+def test_the_slips_qr_link_opens_the_form_with_the_reference(client: TestClient) -> None:
+    page = client.get("/status/B001-20261126-000001")
+    assert page.status_code == 200
+    assert 'value="B001-20261126-000001"' in page.text

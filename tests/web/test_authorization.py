@@ -71,6 +71,7 @@ DECISIONS: dict[str, tuple[dict[str, str], list[int]]] = {
     "reject": ({"reason": "mandate unsigned"}, [401, 403, 403, 404, 200, 404, 403, 200]),
 }
 OPENING = [401, 201, 201, 201, 201, 201, 403, 201]
+SLIP = [401, 200, 200, 404, 200, 404, 200, 200]
 
 
 def cases_in_every_state(client: TestClient, web: WebContext) -> dict[str, dict[str, Any]]:
@@ -161,6 +162,14 @@ def test_every_role_against_every_endpoint(client: TestClient, web: WebContext) 
             answer = client.post(path, json=body, headers=headers[who])
             if answer.status_code != status:
                 wrong.append(("POST", path, who, status, answer.status_code))
+    done = case_to_code_step(client, teller, CLEAN_IDENTITY, CLEAN_BINDING)
+    done = fire(client, teller, done, "confirm_code", {"code": sent_code(web, "13800138000")})
+    done = fire(client, teller, done, "sign_off", {"password": PASSWORD})
+    for who, status in zip(WHO, SLIP, strict=True):
+        path = f"/api/cases/{done['reference']}/slip.pdf"
+        answer = client.get(path, headers=headers[who])
+        if answer.status_code != status:
+            wrong.append(("GET", path, who, status, answer.status_code))
     for who, status in zip(WHO, OPENING, strict=True):
         answer = client.post("/api/cases", json={"workflow": "pos_unbind"}, headers=headers[who])
         if answer.status_code != status:

@@ -143,6 +143,17 @@ def test_agent_case_approved_by_supervisor1_then_finished(page: Page, server: Se
     binding_by_keyboard(page, AGENT_BINDING)
     finish_by_keyboard(page, server, "15900159000")
 
+    tab_to(page, f"a[href='/cases/{reference}/slip']")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/cases/{reference}/slip")
+    expect(page.locator("#print-button")).to_be_visible()
+    frame = page.locator("#slip-frame")
+    expect(frame).to_have_attribute("src", f"/cases/{reference}/slip.pdf?copy=0")
+    pdf = page.request.get(f"{server.url}/cases/{reference}/slip.pdf?copy=0")
+    assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+    page.wait_for_timeout(1500)  # let the PDF viewer draw the page for the screenshot
+    screenshot(page, "slip-preview.png")
+
 
 def test_teller_cannot_approve_their_own_case(page: Page, server: Server) -> None:
     keyboard_login(page, server, "teller1", PASSWORD)

@@ -13,8 +13,10 @@ from counter.web.routes import (
     api_workflows,
     audit_pages,
     auth_pages,
+    branchday,
     case_pages,
     floor,
+    slip_pages,
     status_pages,
     supervisor_pages,
 )
@@ -32,6 +34,8 @@ api_router.include_router(floor.router)  # no route unless COUNTER_BENCH_FLOOR=1
 page_router = APIRouter()
 page_router.include_router(auth_pages.router)
 page_router.include_router(case_pages.router)
+page_router.include_router(slip_pages.router)
 page_router.include_router(supervisor_pages.router)
 page_router.include_router(audit_pages.router)
 page_router.include_router(status_pages.router)
+page_router.include_router(branchday.router)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import APIRouter, Header, Path, Query, Response
 
 from counter.cases.views import CaseView
+from counter.slips.issue import get_slip
 from counter.web.context import WebContext
 from counter.web.deps import ApiUser, WebDep
 from counter.web.present import case_out, case_summary_out, journal_out
+from counter.web.routes.slip_pages import pdf_response
 from counter.web.schemas import CaseCreateIn, CaseOut, CaseSummaryOut, JournalEntryOut, TriggerIn
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -92,3 +94,19 @@ def fire_trigger(
 def case_journal(reference: Reference, principal: ApiUser, web: WebDep) -> list[JournalEntryOut]:
     entries = web.desk.journal(reference=reference, actor=principal.actor)
     return journal_out(entries, web.settings.masking)
+
+
+@router.get(
+    "/{reference}/slip.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The slip as PDF."}},
+)
+def case_slip(
+    reference: Reference,
+    principal: ApiUser,
+    web: WebDep,
+    copy: Annotated[int, Query(ge=0, le=10_000, description="0: the original; n: reprint n")] = 0,
+) -> Response:
+    """The case's printed slip as stored when it completed (404 until it is issued)."""
+    slip = get_slip(web.desk, reference=reference, actor=principal.actor, copy_number=copy)
+    return pdf_response(slip.pdf, reference, slip.copy_number)

@@ -25,6 +25,12 @@ def status_page(request: Request, principal: MaybeConsoleUser, reference: str = 
     )
 
 
+@router.get("/{reference}")
+def status_page_for(request: Request, reference: str, principal: MaybeConsoleUser) -> Response:
+    """Where the QR code on a slip points: the form with the reference filled in."""
+    return status_page(request, principal, reference)
+
+
 @router.post("")
 def status_lookup(
     request: Request,
