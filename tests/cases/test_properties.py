@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from engine.parcel import AUDITOR, BOTH, GOOD_CODE, IDENTITY, SUPERVISOR, TELLER, TELLER2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -49,6 +50,7 @@ def _roles_for(desk: Desk, definition_hash: str, state: str, trigger: str) -> se
     return roles
 
 
+@pytest.mark.postgres
 @settings(
     max_examples=30,
     deadline=None,
