@@ -13,7 +13,6 @@ from counter.web.routes import (
     api_workflows,
     audit_pages,
     auth_pages,
-    branchday,
     case_pages,
     floor,
     slip_pages,
@@ -38,4 +37,3 @@ page_router.include_router(slip_pages.router)
 page_router.include_router(supervisor_pages.router)
 page_router.include_router(audit_pages.router)
 page_router.include_router(status_pages.router)
-page_router.include_router(branchday.router)
