@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from counter.branchday._tables import local_day
 from counter.branchday.closing import Blockers, ClosedDay, close_day, closed_day
 from counter.branchday.figures import DayFigures, day_figures
 from counter.branchday.handover import (
@@ -48,6 +49,7 @@ __all__ = [
     "current_session",
     "day_figures",
     "decline_handover",
+    "local_day",
     "offer_handover",
     "open_counter",
     "pending_handovers",

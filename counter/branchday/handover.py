@@ -31,6 +31,7 @@ from counter.text import Text
 __all__ = [
     "HandoverView",
     "accept_handover",
+    "branch_tellers",
     "decline_handover",
     "offer_handover",
     "pending_handovers",
@@ -270,6 +271,17 @@ def _decide(conn: Connection, handover_id: int, status: str, now: datetime) -> N
 def _decided(row: Any, status: str, now: datetime) -> HandoverView:
     view = HandoverView.from_row(row)
     return HandoverView(**{**view.__dict__, "status": status, "decided_at": now})
+
+
+def branch_tellers(db: Database, *, branch: str) -> list[str]:
+    """The active tellers of ``branch`` (who may receive a handover), by username."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(t.users.c.username, t.users.c.roles)
+            .where(t.users.c.branch == branch, t.users.c.active.is_(True))
+            .order_by(t.users.c.username)
+        ).all()
+    return [r.username for r in rows if "teller" in r.roles]
 
 
 def pending_handovers(

@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from counter.branchday import _tables as t
 from counter.branchday.charts import Bar, Chart, Strip, bar_chart, strip_chart
@@ -29,6 +30,7 @@ __all__ = [
     "STYLESHEET",
     "ReportCharts",
     "report_charts",
+    "report_fragment",
     "report_html",
     "report_pdf",
 ]
@@ -112,6 +114,11 @@ def report_html(figures: DayFigures, *, closed_by: str | None, fragment: bool = 
         "fragment": fragment,
     }
     return _environment().get_template(TEMPLATE).render(context)
+
+
+def report_fragment(figures: DayFigures, *, closed_by: str | None) -> Markup:
+    """The report's ``<article>`` for a console page (already escaped by its template)."""
+    return Markup(report_html(figures, closed_by=closed_by, fragment=True))  # noqa: S704
 
 
 def stylesheet_text() -> str:

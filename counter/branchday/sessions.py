@@ -44,6 +44,7 @@ __all__ = [
     "current_session",
     "open_cases_of",
     "open_counter",
+    "responsible_cases",
 ]
 
 MAX_WINDOW = 99
@@ -219,6 +220,12 @@ def open_cases_of(conn: Connection, *, teller: str, branch: str) -> list[str]:
         .order_by(t.cases.c.reference)
     )
     return list(conn.execute(query).scalars())
+
+
+def responsible_cases(db: Database, *, teller: str, branch: str) -> list[str]:
+    """References of the open cases ``teller`` answers for (see ``open_cases_of``)."""
+    with db.read() as conn:
+        return open_cases_of(conn, teller=teller, branch=branch)
 
 
 def close_counter(db: Database, *, actor: Actor, now: datetime) -> CounterSessionView:

@@ -15,6 +15,8 @@ from sqlalchemy import select
 from counter.branchday import _tables as t
 from counter.branchday import close_counter, open_counter
 from counter.branchday.closing import ClosedDay, close_day, closed_day
+from counter.branchday.figures import day_figures
+from counter.branchday.report import report_html
 from counter.engine.types import Actor
 from counter.errors import InvalidInput, PermissionDenied
 from counter.slips.issue import reprint_slip
@@ -235,3 +237,18 @@ def test_the_pdf_holds_the_chinese_title_and_the_figures(counter: Counter) -> No
     for needle in ("teller1", "teller2", "supervisor1", "客户资料不全", "2026-11-25"):
         assert needle in squeezed, needle
     assert "校验通过" in squeezed
+
+
+def test_the_report_escapes_what_people_typed(counter: Counter) -> None:
+    open_at(counter)
+    cancelled(counter, reason='<img src=x onerror="alert(1)">')
+    figures = day_figures(
+        counter.desk.db,
+        branch="BJ001",
+        day=counter.today(),
+        describe=counter.desk.workflow_of,
+        now=counter.clock.now,
+    )
+    html = report_html(figures, closed_by=None)
+    assert "<img" not in html and "&lt;img src=x" in html
+    assert "预览" in html  # not closed: a preview
