@@ -13,8 +13,10 @@ from counter.web.routes import (
     api_workflows,
     audit_pages,
     auth_pages,
+    branchday,
     case_pages,
     floor,
+    portal,
     slip_pages,
     status_pages,
     supervisor_pages,
@@ -37,3 +39,5 @@ page_router.include_router(slip_pages.router)
 page_router.include_router(supervisor_pages.router)
 page_router.include_router(audit_pages.router)
 page_router.include_router(status_pages.router)
+page_router.include_router(branchday.router)
+page_router.include_router(portal.router)
