@@ -201,3 +201,31 @@ def test_open_redirect_after_login_is_refused(client: TestClient) -> None:
         follow_redirects=False,
     )
     assert answer.headers["location"] == "/"
+
+
+def test_a_session_from_one_process_works_in_another(web: WebContext) -> None:
+    """Nothing lives in process memory: a second app over the same database knows the token."""
+    from counter.web.app import create_app
+    from counter.web.context import build_context
+
+    other = build_context(web.settings)
+    try:
+        with (
+            TestClient(create_app(web.settings, context=web)) as first,
+            TestClient(create_app(other.settings, context=other)) as second,
+        ):
+            token = api_token(first, "teller1")
+            headers = {"Authorization": f"Bearer {token}"}
+            assert second.get("/api/workflows", headers=headers).status_code == 200
+            for _ in range(5):
+                first.post("/api/session", json={"username": "teller2", "password": "x"})
+            locked = second.post("/api/session", json={"username": "teller2", "password": PASSWORD})
+            assert locked.status_code == 401
+    finally:
+        other.db.dispose()
+
+
+def test_public_api_of_the_package() -> None:
+    import counter.web
+
+    assert counter.web.__all__ == ["create_app"]
