@@ -1,0 +1,50 @@
+"""The dashboard's figures: open cases per state, the queue, today against the usual day."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flagship.helpers import Counter
+
+from counter.branchday import close_counter
+from counter.branchday.dashboard import Dashboard, dashboard
+
+from .helpers import awaiting_approval, cancelled, identified, open_at
+
+
+def _board(counter: Counter) -> Dashboard:
+    return dashboard(
+        counter.desk.db,
+        branch="BJ001",
+        approvals=counter.desk.approvals(actor=counter.actors["supervisor1"]),
+        describe=counter.desk.workflow_of,
+        now=counter.clock.now,
+    )
+
+
+def test_today_against_the_usual_day_and_the_branch_now(counter: Counter) -> None:
+    # Two earlier business days: 10:xx Beijing (02:xx UTC), three cases then one.
+    for back, cases in ((2, 3), (1, 1)):
+        counter.clock.now -= timedelta(days=back)
+        open_at(counter, "teller2", window=2)
+        for _ in range(cases):
+            cancelled(counter, "teller2")
+        close_counter(counter.desk.db, actor=counter.actors["teller2"], now=counter.clock.now)
+        counter.clock.now += timedelta(days=back)
+    open_at(counter, "teller1", window=1)
+    waiting = awaiting_approval(counter)
+    counter.clock.advance(minutes=12)
+    identified(counter)
+    board = _board(counter)
+    assert board.today_per_hour[10] == 2 and board.opened_today == 2
+    assert board.usual_days == 2 and board.usual_per_hour[10] == 2.0  # (3 + 1) / 2
+    assert {(s.state, s.count) for s in board.open_states} == {
+        ("supervisor_review", 1),
+        ("info_check", 1),
+    }
+    assert [(w.approval.case_reference, w.waiting_minutes) for w in board.approvals] == [
+        (waiting.reference, 12)
+    ]
+    assert [c.teller for c in board.counters] == ["teller1"]
+    assert board.slowest[0].median >= board.slowest[-1].median
+    assert board.charts.hourly.svg.startswith("<svg")
