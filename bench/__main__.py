@@ -21,7 +21,6 @@ import json
 import os
 import pstats
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -116,6 +115,22 @@ def _from_text(bench: Benchmark, stdout: str, command: str) -> Result:
     )
 
 
+def _parse(bench: Benchmark, stdout: str, command: str) -> Result | None:
+    """The result a run printed: its JSON line if it has one, else its ``ratio:`` line."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith("{"):
+            try:
+                result = Result.from_json(json.loads(line))
+            except (ValueError, TypeError):
+                break  # not a result: read the lines instead
+            result.command = command
+            return result
+    try:
+        return _from_text(bench, stdout, command)
+    except RunFailed:
+        return None
+
+
 def _run_once(bench: Benchmark, args: Sequence[str], work_dir: Path) -> Result:
     command = python_command(bench.module, args)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -129,14 +144,16 @@ def _run_once(bench: Benchmark, args: Sequence[str], work_dir: Path) -> Result:
             raise RunFailed(f"{command} took more than {RUN_TIMEOUT} s") from exc
         if done.returncode == 2 and "--json" in done.stderr and extra:
             continue
+        result = _parse(bench, done.stdout, command)
         if done.returncode != 0:
-            raise RunFailed(f"{command} exited {done.returncode}:\n{done.stderr[-3000:]}")
-        for line in reversed(done.stdout.splitlines()):
-            if line.startswith("{"):
-                result = Result.from_json(json.loads(line))
-                result.command = command
-                return result
-        return _from_text(bench, done.stdout, command)
+            said = (done.stderr.strip() or done.stdout.strip())[-3000:]
+            if result is None:
+                raise RunFailed(f"{command} exited {done.returncode}:\n{said}")
+            result.lines.append(f"**the run exited with status {done.returncode}**: the "
+                                "module reports a failure (see its lines above)")
+        if result is None:
+            raise RunFailed(f"{command} printed no 'ratio:' line:\n{done.stdout[-2000:]}")
+        return result
     raise RunFailed(f"{command}: no result")
 
 
@@ -170,20 +187,21 @@ def run_benchmark(bench: Benchmark, *, runs: int, quick: bool, work_dir: Path,
               flush=True)
         results.append(result)
         if number + 1 < runs and time.perf_counter() + took > deadline:
-            result.lines.append(f"only {number + 1} of {runs} runs: the next would have "
-                                "passed the time budget of `make bench`")
             break
-    results.sort(key=lambda r: r.ratio)
-    median = results[(len(results) - 1) // 2] if len(results) % 2 == 0 else results[
-        len(results) // 2]
+    # The middle run by ratio; of two, the one less favourable to us.
+    results.sort(key=lambda r: r.ratio, reverse=not bench.higher_is_better)
+    median = results[(len(results) - 1) // 2]
     median.target = bench.target if median.target is None else median.target
     median.higher_is_better = bench.higher_is_better
     median.title = median.title or bench.title
+    if len(results) < runs:
+        median.lines.append(f"only {len(results)} of {runs} runs: another would have passed "
+                            "the time budget of `make bench`")
     if len(results) > 1:
-        ratios = ", ".join(f"{r.ratio:.2f}" for r in results)
-        median.lines.append(f"ratios of the {len(results)} runs: {ratios} (median "
-                            f"{statistics.median(r.ratio for r in results):.2f}; the page "
-                            "shows the median run)")
+        ratios = ", ".join(f"{r.ratio:.2f}" for r in sorted(results, key=lambda r: r.ratio))
+        median.lines.append(f"ratios of the {len(results)} runs: {ratios} (the page shows the "
+                            + ("median run)" if len(results) % 2 else
+                               "less favourable of the middle two)"))
     if median.met is False and median.profile is None:
         median.profile = _profile(bench, args, work_dir)
     return median
