@@ -26,6 +26,8 @@ from .helpers import awaiting_approval, cancelled, completed, identified, open_a
 
 DAY_PREFIX = "BJ001-20261125-"
 
+pytestmark = pytest.mark.postgres  # SQLite and PostgreSQL
+
 
 def _close(counter: Counter, who: str = "supervisor1") -> ClosedDay:
     return close_day(

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from flagship.helpers import Counter
 
 from counter.branchday import close_counter
 from counter.branchday.dashboard import Dashboard, dashboard
 
 from .helpers import awaiting_approval, cancelled, identified, open_at
+
+pytestmark = pytest.mark.postgres  # SQLite and PostgreSQL
 
 
 def _board(counter: Counter) -> Dashboard:

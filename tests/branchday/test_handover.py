@@ -18,6 +18,8 @@ from counter.store import journal
 
 from .helpers import identified, open_at
 
+pytestmark = pytest.mark.postgres  # SQLite and PostgreSQL
+
 
 def _offer(counter: Counter, reference: str, to: str = "teller2") -> None:
     offer_handover(

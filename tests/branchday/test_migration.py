@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
@@ -33,6 +34,7 @@ def _table_of(difference: object) -> str | None:
     return None
 
 
+@pytest.mark.postgres
 def test_upgrade_builds_the_branch_day_tables_as_modelled(empty_db: Database) -> None:
     upgrade(empty_db)
     assert current_revision(empty_db) == head_revision(empty_db)

@@ -15,6 +15,8 @@ from counter.store import journal
 
 from .helpers import cancelled, completed, identified, open_at
 
+pytestmark = pytest.mark.postgres  # SQLite and PostgreSQL
+
 
 def test_a_teller_cannot_open_a_case_with_the_counter_closed(counter: Counter) -> None:
     with pytest.raises(PermissionDenied) as refused:
