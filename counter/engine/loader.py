@@ -37,7 +37,7 @@ class Workflow:
     hash: str
     definition: WorkflowDefinition
     forms: Mapping[str, FormDefinition]
-    slip_files: Mapping[str, str]  # file name -> text, from forms/slips/<slip>*
+    slip_files: Mapping[str, str]  # file name -> text: forms/slips/<slip>.html.j2 and .css
     bundle: str  # canonical JSON of every source text; its SHA-256 is ``hash``
 
     @property
@@ -123,7 +123,11 @@ def _slip_files(forms_dir: Path, slip: str | None) -> dict[str, str]:
     if slip is None:
         return {}
     slips = forms_dir / "slips"
-    found = sorted({*slips.glob(f"{slip}*.j2"), *slips.glob(f"{slip}*.css")})
+    # Exactly this slip's files (``pos_unbind.html.j2``, ``pos_unbind.css``), not
+    # another slip whose name merely starts the same (``pos_unbind_online``).
+    found = sorted(
+        path for path in slips.glob(f"{slip}.*") if path.suffix in {".j2", ".css"}
+    )
     return {path.name: path.read_text(encoding="utf-8") for path in found}
 
 
