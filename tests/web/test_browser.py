@@ -85,7 +85,9 @@ def expect_state(page: Page, state: str) -> None:
         expect(page.locator("#case-state")).to_have_attribute("data-state", state)
     except AssertionError:
         alert = page.locator("[role=alert]")
-        raise AssertionError(f"not in {state}: {alert.all_inner_texts()}") from None
+        raise AssertionError(
+            f"not in {state} at {page.url}: {alert.all_inner_texts()} {page.content()[:3000]}"
+        ) from None
 
 
 def finish_by_keyboard(page: Page, server: Server, phone: str) -> None:

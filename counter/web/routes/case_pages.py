@@ -55,9 +55,25 @@ def trigger_title(
     key = f"trigger.{trigger}"
     if key in catalog():
         return catalog().text(key)
+    if form is None:
+        wf = web.workflow_of(definition_hash)
+        declared = next((t for t in workflow.transitions if t.trigger == trigger), None)
+        sources = workflow.expand_sources(declared) if declared is not None else []
+        name = workflow.form_of(declared, sources[0]) if declared and sources else None
+        form = wf.forms.get(name) if name else None
     if form is not None:
         return form.title
     return Text(zh=trigger, en=trigger)
+
+
+def entry_title(web: WebContext, definition_hash: str, kind: str, trigger: str | None) -> Text:
+    """A journal entry's name for people: its trigger's, or its kind's (open, slip, reprint)."""
+    key = f"journal.{kind}"
+    if kind not in ("trigger", "approval") and key in catalog():
+        return catalog().text(key)
+    if trigger:
+        return trigger_title(web, definition_hash, trigger, None)
+    return Text(zh=kind, en=kind)
 
 
 def step_forms(
@@ -131,6 +147,7 @@ def render_case(
             "steps": step_forms(web, principal, reference, view.available_triggers),
             "sections": accepted_sections(web, view.definition_hash, view.data),
             "journal": entries,
+            "entry_title": lambda e: entry_title(web, view.definition_hash, e.kind, e.trigger),
             "state_title": lambda state: (
                 definition.state_title(state) if state in definition.states else None
             ),
@@ -158,15 +175,24 @@ def home(request: Request, web: WebDep, principal: ConsoleUser) -> Response:
         for c in web.desk.list_cases(actor=principal.actor)
         if c.closed_at is None and c.opened_by == principal.username
     ]
-    titles = {
-        c.reference: (
-            web.desk.runtime.catalog.current(c.workflow).definition.title
-            if c.workflow in web.desk.runtime.catalog.names()
-            else Text(zh=c.workflow, en=c.workflow)
+    catalog_ = web.desk.runtime.catalog
+    current = {name: catalog_.current(name).definition for name in catalog_.names()}
+    titles: dict[str, Text] = {}
+    states: dict[str, Text] = {}
+    for c in cases:
+        definition = current.get(c.workflow)
+        titles[c.reference] = definition.title if definition else Text(zh=c.workflow, en=c.workflow)
+        known = definition is not None and c.state in definition.states
+        states[c.reference] = (
+            definition.state_title(c.state)
+            if definition and known
+            else Text(zh=c.state, en=c.state)
         )
-        for c in cases
-    }
-    return render(request, "home.html", {"cases": cases, "titles": titles, "not_found": None})
+    return render(
+        request,
+        "home.html",
+        {"cases": cases, "titles": titles, "states": states, "not_found": None},
+    )
 
 
 @router.get("/search")
@@ -186,7 +212,10 @@ def search(
         else:
             return RedirectResponse(f"/cases/{wanted}", status_code=303)
     return render(
-        request, "home.html", {"cases": [], "titles": {}, "not_found": reference}, status_code=404
+        request,
+        "home.html",
+        {"cases": [], "titles": {}, "states": {}, "not_found": reference},
+        status_code=404,
     )
 
 
