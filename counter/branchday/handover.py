@@ -13,10 +13,10 @@ it). Every step is journaled on the case's own stream (kinds
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -39,9 +39,10 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class HandoverView:
+class HandoverView(BaseModel):
     """One handover as people see it."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     case_reference: str
@@ -141,16 +142,16 @@ def offer_handover(
             if to_teller == actor.username:
                 raise InvalidInput(Text(zh="不能移交给自己", en="A case is not handed to oneself"))
             _teller(conn, to_teller, case.branch)
+            offer = {
+                "case_reference": reference,
+                "from_teller": actor.username,
+                "to_teller": to_teller,
+                "offered_at": now,
+                "note": note,
+                "status": "pending",
+            }
             key = conn.execute(
-                insert(t.handovers).values(
-                    case_reference=reference,
-                    from_teller=actor.username,
-                    to_teller=to_teller,
-                    offered_at=now,
-                    note=note,
-                    status="pending",
-                    pending_case=reference,
-                )
+                insert(t.handovers).values(**offer, pending_case=reference)
             ).inserted_primary_key
             assert key is not None
             journal.append(
@@ -169,9 +170,7 @@ def offer_handover(
             ),
             case=reference,
         ) from exc
-    return HandoverView(
-        int(key[0]), reference, actor.username, to_teller, now, note, "pending", None
-    )
+    return HandoverView(id=int(key[0]), decided_at=None, **offer)
 
 
 def accept_handover(db: Database, *, reference: str, actor: Actor, now: datetime) -> HandoverView:
@@ -270,7 +269,7 @@ def _decide(conn: Connection, handover_id: int, status: str, now: datetime) -> N
 
 def _decided(row: Any, status: str, now: datetime) -> HandoverView:
     view = HandoverView.from_row(row)
-    return HandoverView(**{**view.__dict__, "status": status, "decided_at": now})
+    return view.model_copy(update={"status": status, "decided_at": now})
 
 
 def branch_tellers(db: Database, *, branch: str) -> list[str]:

@@ -18,10 +18,10 @@ no rule here is weakened by it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, Connection, Select, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -50,9 +50,10 @@ __all__ = [
 MAX_WINDOW = 99
 
 
-@dataclass(frozen=True)
-class CounterSessionView:
+class CounterSessionView(BaseModel):
     """A counter session as people see it."""
+
+    model_config = ConfigDict(frozen=True)
 
     id: int
     branch: str
@@ -62,7 +63,7 @@ class CounterSessionView:
     closed_at: datetime | None
 
     @property
-    def open(self) -> bool:
+    def is_open(self) -> bool:
         return self.closed_at is None
 
     @classmethod

@@ -169,3 +169,49 @@ def test_end_of_day_from_the_console(client: TestClient) -> None:
     login(client, "auditor1")
     assert client.get(closed.headers["location"]).status_code == 200
     assert client.get("/branch-day").status_code == 403
+
+
+def test_the_json_api_of_the_branch_day(client: TestClient) -> None:
+    teller1, teller2 = bearer(client, "teller1"), bearer(client, "teller2")
+    supervisor, auditor = bearer(client, "supervisor1"), bearer(client, "auditor1")
+    assert client.get("/api/counter", headers=teller1).json()["session"] is None
+    assert client.post("/api/counter", json={"window": 0}, headers=teller1).status_code == 422
+    opened = client.post("/api/counter", json={"window": 7}, headers=teller1)
+    assert opened.status_code == 201 and opened.json()["window"] == 7
+    assert client.post("/api/counter", json={"window": 8}, headers=supervisor).status_code == 403
+    case = client.post("/api/cases", json={"workflow": "pos_unbind"}, headers=teller1).json()
+    reference = case["reference"]
+    assert client.delete("/api/counter", headers=teller1).status_code == 422
+    offer = client.post(
+        f"/api/cases/{reference}/handover", json={"to_teller": "teller2"}, headers=teller1
+    )
+    assert offer.status_code == 201 and offer.json()["status"] == "pending"
+    assert client.post("/api/counter", json={"window": 8}, headers=teller2).status_code == 201
+    mine = client.get("/api/counter", headers=teller2).json()
+    assert [h["case_reference"] for h in mine["handovers_to_me"]] == [reference]
+    wrong = client.post(f"/api/cases/{reference}/handover/accept", headers=teller1)
+    assert wrong.status_code == 403
+    taken = client.post(f"/api/cases/{reference}/handover/accept", headers=teller2)
+    assert taken.status_code == 200 and taken.json()["status"] == "accepted"
+    assert client.delete("/api/counter", headers=teller1).status_code == 200
+    assert client.get("/api/counter", headers=teller2).json()["cases"] == [reference]
+    assert client.post("/api/branch-day/close", headers=supervisor).status_code == 422
+    client.post(
+        f"/api/cases/{reference}/triggers/cancel",
+        json={"data": {"reason": "客户离开"}, "version": case["version"]},
+        headers=teller2,
+    )
+    assert client.delete("/api/counter", headers=teller2).status_code == 200
+    assert client.post("/api/branch-day/close", headers=teller1).status_code == 403
+    closed = client.post("/api/branch-day/close", headers=supervisor)
+    assert closed.status_code == 201, closed.text
+    day = closed.json()["day"]
+    assert closed.json()["figures"]["cases"] == 1
+    read = client.get(f"/api/branch-day/{day}", headers=auditor)
+    sha = closed.json()["report_sha256"]
+    assert read.status_code == 200 and read.json()["report_sha256"] == sha
+    pdf = client.get(f"/api/branch-day/{day}/report.pdf", headers=auditor)
+    assert hashlib.sha256(pdf.content).hexdigest() == sha
+    assert client.get(f"/api/branch-day/{day}", headers=teller1).status_code == 403
+    assert client.get("/api/branch-day/2000-01-01", headers=supervisor).status_code == 404
+    assert client.get("/api/counter").status_code == 401

@@ -30,6 +30,7 @@ api_router.include_router(api_workflows.router)
 api_router.include_router(api_cases.router)
 api_router.include_router(api_approvals.router)
 api_router.include_router(api_status.router)
+api_router.include_router(branchday.api_router)
 api_router.include_router(floor.router)  # no route unless COUNTER_BENCH_FLOOR=1
 
 page_router = APIRouter()

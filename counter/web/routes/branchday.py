@@ -6,7 +6,10 @@
   part htmx fetches every 15 seconds (no inline script: the CSP forbids it);
 * ``/branch-day`` (supervisors): what keeps the day open, the close, the
   closed days; ``/branch-day/{day}`` the report (supervisors and auditors of
-  the branch), ``/branch-day/{day}/report.pdf`` the stored PDF.
+  the branch), ``/branch-day/{day}/report.pdf`` the stored PDF;
+* ``api_router`` (under ``/api``): the same for branch systems, with a bearer
+  token: ``/api/counter`` (GET, POST, DELETE), ``/api/cases/{reference}/handover``,
+  ``/api/branch-day/close``, ``/api/branch-day/{day}`` and its ``report.pdf``.
 
 Every rule is ``counter.branchday``'s; these routes only call it. The words
 are in ``templates/branchday/messages.yaml``, merged with the console's
@@ -15,27 +18,29 @@ catalog for these pages.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from counter.branchday import closing, dashboard, handover, local_day, sessions
 from counter.branchday import report as eod_report
-from counter.branchday.figures import day_figures
+from counter.branchday.figures import DayFigures, day_figures
 from counter.errors import InvalidInput, NotFound, PermissionDenied
 from counter.text import Text
 from counter.web.auth import Principal
 from counter.web.context import WebContext
-from counter.web.deps import ConsoleUser, CsrfChecked, WebDep
+from counter.web.deps import ApiUser, ConsoleUser, CsrfChecked, WebDep
 from counter.web.i18n import MessageCatalog, Translator, catalog
 from counter.web.templating import TEMPLATES_DIR, render
 
-__all__ = ["router"]
+__all__ = ["api_router", "router"]
 
 router = APIRouter(include_in_schema=False)
+Reference = Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
 
 WORDS_FILE = TEMPLATES_DIR / "branchday" / "messages.yaml"
 
@@ -182,7 +187,7 @@ _DECISIONS = {
 @router.post("/counter/handover/{reference}/{decision}")
 def answer_handover(
     request: Request,
-    reference: str,
+    reference: Reference,
     decision: Literal["accept", "decline", "withdraw"],
     web: WebDep,
     principal: ConsoleUser,
@@ -315,7 +320,10 @@ def report_page(request: Request, day: date, web: WebDep, principal: ConsoleUser
 
 @router.get("/branch-day/{day}/report.pdf")
 def report_pdf(day: date, web: WebDep, principal: ConsoleUser) -> Response:
-    branch = _branch_of(principal, "supervisor", "auditor")
+    return _pdf(web, _branch_of(principal, "supervisor", "auditor"), day)
+
+
+def _pdf(web: WebContext, branch: str, day: date) -> Response:
     closed = closing.closed_day(web.db, branch=branch, day=day)
     name = f"end-of-day-{branch}-{day.isoformat()}.pdf"
     return Response(
@@ -323,3 +331,129 @@ def report_pdf(day: date, web: WebDep, principal: ConsoleUser) -> Response:
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+# --- the JSON API (under /api) -----------------------------------------------------
+
+api_router = APIRouter(tags=["branch day"])
+
+
+class WindowIn(BaseModel):
+    window: int = Field(ge=1, le=sessions.MAX_WINDOW, description="窗口号 / window number")
+
+
+class HandoverIn(BaseModel):
+    to_teller: str = Field(max_length=64)
+    note: str | None = Field(default=None, max_length=200)
+
+
+class CounterOut(BaseModel):
+    """The caller's counter: the open session (or none), their open cases, offers to them."""
+
+    session: sessions.CounterSessionView | None
+    cases: list[str]
+    handovers_to_me: list[handover.HandoverView]
+
+
+class ClosedDayOut(BaseModel):
+    """A closed day without its PDF (``/api/branch-day/{day}/report.pdf``)."""
+
+    branch: str
+    day: date
+    closed_at: datetime
+    closed_by: str
+    report_sha256: str
+    figures: DayFigures
+
+
+def _closed_out(closed: closing.ClosedDay) -> ClosedDayOut:
+    return ClosedDayOut(
+        branch=closed.branch,
+        day=closed.day,
+        closed_at=closed.closed_at,
+        closed_by=closed.closed_by,
+        report_sha256=closed.report_sha256,
+        figures=closed.figures,
+    )
+
+
+@api_router.get("/counter", response_model=CounterOut)
+def api_counter(principal: ApiUser, web: WebDep) -> CounterOut:
+    """Your counter session, the open cases you answer for, the handovers offered to you."""
+    branch = _branch_of(principal, "teller")
+    me = principal.username
+    return CounterOut(
+        session=sessions.current_session(web.db, teller=me),
+        cases=sessions.responsible_cases(web.db, teller=me, branch=branch),
+        handovers_to_me=handover.pending_handovers(web.db, branch=branch, to_teller=me),
+    )
+
+
+@api_router.post("/counter", response_model=sessions.CounterSessionView, status_code=201)
+def api_open_counter(body: WindowIn, principal: ApiUser, web: WebDep) -> Any:
+    """Open your counter at a window (a teller takes cases only at an open counter)."""
+    now = web.desk.services.now()
+    return sessions.open_counter(web.db, actor=principal.actor, window=body.window, now=now)
+
+
+@api_router.delete("/counter", response_model=sessions.CounterSessionView)
+def api_close_counter(principal: ApiUser, web: WebDep) -> Any:
+    """Close your counter: 422 while you answer for an open case."""
+    return sessions.close_counter(web.db, actor=principal.actor, now=web.desk.services.now())
+
+
+@api_router.post(
+    "/cases/{reference}/handover", response_model=handover.HandoverView, status_code=201
+)
+def api_offer_handover(
+    reference: Reference, body: HandoverIn, principal: ApiUser, web: WebDep
+) -> Any:
+    """Offer an open case you answer for to another teller of the branch."""
+    return handover.offer_handover(
+        web.db,
+        reference=reference,
+        actor=principal.actor,
+        to_teller=body.to_teller,
+        note=body.note,
+        now=web.desk.services.now(),
+    )
+
+
+@api_router.post("/cases/{reference}/handover/{decision}", response_model=handover.HandoverView)
+def api_answer_handover(
+    reference: Reference,
+    decision: Literal["accept", "decline", "withdraw"],
+    principal: ApiUser,
+    web: WebDep,
+) -> Any:
+    """Accept or decline a case offered to you, or withdraw your own offer."""
+    return _DECISIONS[decision](
+        web.db, reference=reference, actor=principal.actor, now=web.desk.services.now()
+    )
+
+
+@api_router.post("/branch-day/close", response_model=ClosedDayOut, status_code=201)
+def api_close_day(principal: ApiUser, web: WebDep) -> ClosedDayOut:
+    """Close today's business day of your branch (supervisors); 422 while anything is open."""
+    branch = _branch_of(principal, "supervisor")
+    closed = closing.close_day(
+        web.db,
+        branch=branch,
+        actor=principal.actor,
+        describe=web.desk.workflow_of,
+        now=web.desk.services.now(),
+    )
+    return _closed_out(closed)
+
+
+@api_router.get("/branch-day/{day}", response_model=ClosedDayOut)
+def api_closed_day(day: date, principal: ApiUser, web: WebDep) -> ClosedDayOut:
+    """A closed day's figures and report hash (supervisors and auditors of the branch)."""
+    branch = _branch_of(principal, "supervisor", "auditor")
+    return _closed_out(closing.closed_day(web.db, branch=branch, day=day))
+
+
+@api_router.get("/branch-day/{day}/report.pdf", response_class=Response)
+def api_report_pdf(day: date, principal: ApiUser, web: WebDep) -> Response:
+    """The stored end-of-day report PDF (its SHA-256 is in the journal)."""
+    return _pdf(web, _branch_of(principal, "supervisor", "auditor"), day)
