@@ -160,3 +160,33 @@ def test_other_branch_cannot_see_the_case(client: TestClient) -> None:
     client.cookies.clear()
     console_login(client, "teller9")
     assert client.get(f"/cases/{reference}").status_code == 404
+
+
+def test_every_input_has_a_label(client: TestClient) -> None:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    page = client.get(f"/cases/{reference}").text
+    inputs = re.findall(r"<(?:input|select|textarea)\b([^>]*)>", page)
+    labelled = set(re.findall(r'<label for="([^"]+)"', page))
+    for attributes in inputs:
+        if 'type="hidden"' in attributes:
+            continue
+        found = re.search(r'id="([^"]+)"', attributes)
+        assert found, attributes
+        assert found.group(1) in labelled, attributes
+
+
+def test_the_case_page_in_english(client: TestClient) -> None:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    page = client.get(f"/cases/{reference}")
+    client.post(
+        "/lang",
+        data={"csrf_token": csrf_from(page.text), "lang": "en", "next": f"/cases/{reference}"},
+    )
+    english = client.get(f"/cases/{reference}").text
+    assert 'lang="en"' in english
+    assert (
+        "Current step" in english and "Identity check" in english and "Document number" in english
+    )
+    assert "当前环节" not in english and "证件号码" not in english
