@@ -7,6 +7,10 @@ CSRF token. A new token is issued at every login, so a token planted
 before login (session fixation) is worthless. Forms shown before login
 (login, status lookup) carry a token bound by HMAC to a random
 ``counter_pre`` cookie instead.
+
+A ``merchant`` user signs in on the same page but belongs to the merchant
+portal (``/portal``): the staff console refuses them (403), and their actor
+carries the merchant number bound to their user.
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ log = logging.getLogger(__name__)
 
 PRE_COOKIE = "counter_pre"
 LANG_COOKIE = "counter_lang"
+MERCHANT_ROLE = "merchant"
+PORTAL = "/portal"
+# Besides the portal, a merchant may sign in and out, switch language, change password.
+_MERCHANT_PAGES = frozenset({"/login", "/logout", "/lang", "/password"})
 
 
 @dataclass(frozen=True)
@@ -60,12 +68,16 @@ class Principal:
     lang: str
     session_id: str
     csrf_token: str
+    merchant_no: str | None = None  # a merchant user's own merchant number
 
     @property
     def actor(self) -> Actor:
         from counter.engine.types import Actor
 
-        return Actor(username=self.username, roles=self.roles, branch=self.branch)
+        attributes = {"merchant_no": self.merchant_no} if self.merchant_no else {}
+        return Actor(
+            username=self.username, roles=self.roles, branch=self.branch, attributes=attributes
+        )
 
     def has(self, role: str) -> bool:
         return role in self.roles
@@ -124,6 +136,8 @@ def start_console_session(request: Request, response: Response, account: account
         path="/",
     )
     response.delete_cookie(PRE_COOKIE, path="/")
+    if MERCHANT_ROLE in account.roles and not _in_portal(response.headers.get("location", "")):
+        response.headers["location"] = PORTAL
 
 
 def _principal(web: WebContext, record: sessions.SessionRecord) -> Principal | None:
@@ -139,7 +153,29 @@ def _principal(web: WebContext, record: sessions.SessionRecord) -> Principal | N
         lang=account.lang if account.lang in LANGS else DEFAULT_LANG,
         session_id=record.id,
         csrf_token=record.csrf_token,
+        merchant_no=_merchant_no(web, account),
     )
+
+
+def _merchant_no(web: WebContext, account: accounts.Account) -> str | None:
+    if MERCHANT_ROLE not in account.roles:
+        return None
+    from counter.store.users import get_user
+
+    return get_user(web.db, username=account.username).merchant_no
+
+
+def _in_portal(path: str) -> bool:
+    return path == PORTAL or path.startswith(PORTAL + "/")
+
+
+def _keep_to_portal(request: Request, principal: Principal | None) -> None:
+    """Refuse (403) a merchant user any console page but the portal's and their own account's."""
+    if principal is None or not principal.has(MERCHANT_ROLE):
+        return
+    path = request.url.path
+    if not (_in_portal(path) or path in _MERCHANT_PAGES or path.startswith("/status")):
+        raise PermissionDenied(catalog().text("portal.staff_only"))
 
 
 def console_principal(request: Request) -> Principal | None:
@@ -158,6 +194,7 @@ def console_principal(request: Request) -> Principal | None:
             principal = _principal(web, record)
     request.state.principal = principal
     request.state.lang = principal.lang if principal else _anonymous_lang(request)
+    _keep_to_portal(request, principal)
     return principal
 
 
