@@ -177,7 +177,7 @@ def approval_out(approval: ApprovalView, policy: MaskingPolicy) -> ApprovalOut:
         decided_by=approval.decided_by,
         decided_at=approval.decided_at,
         decision=approval.decision,
-        reason=approval.reason,
+        reason=mask_text(approval.reason, policy) if approval.reason else None,
     )
 
 

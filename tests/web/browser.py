@@ -164,5 +164,9 @@ def keyboard_login(page: Page, server: Server, username: str, password: str) -> 
 
 
 def screenshot(page: Page, name: str) -> None:
+    """A full-page screenshot for the README, once every image on the page has loaded."""
+    page.wait_for_function(
+        "() => Array.from(document.images).every(image => image.complete && image.naturalWidth > 0)"
+    )
     IMAGES.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(IMAGES / name), full_page=True)
