@@ -15,9 +15,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_a_tiny_load_completes_cases_with_no_unexpected_answer(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COUNTER_")}
     env.update({"PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "error"})

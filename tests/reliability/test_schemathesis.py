@@ -64,6 +64,7 @@ def bearer(web: WebContext, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", [*USERS, "nobody"])
 def test_no_server_error_and_every_answer_fits_its_schema(
     role: str, api_schema: Any, web: WebContext
