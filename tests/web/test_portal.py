@@ -406,3 +406,19 @@ def test_the_tellers_case_list_shows_the_counter_channel(
     assert opened.status_code == 303, opened.text
     home = other_client.get("/").text
     assert 'data-channel="counter"' in home and "柜面" in home
+
+
+def test_the_portal_reads_in_english_after_the_switch(merchant: TestClient) -> None:
+    reference = start(merchant)
+    answer = merchant.post(
+        "/lang",
+        data={"lang": "en", "next": f"/portal/cases/{reference}", "csrf_token": token(merchant)},
+        follow_redirects=False,
+    )
+    assert (answer.status_code, answer.headers["location"]) == (
+        303,
+        f"/portal/cases/{reference}",
+    )
+    page = merchant.get(f"/portal/cases/{reference}").text
+    assert '<html lang="en">' in page and "Not submitted yet" in page
+    assert "Merchant services" in page and "Send me the code" in page
