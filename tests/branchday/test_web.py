@@ -215,3 +215,21 @@ def test_the_json_api_of_the_branch_day(client: TestClient) -> None:
     assert client.get(f"/api/branch-day/{day}", headers=teller1).status_code == 403
     assert client.get("/api/branch-day/2000-01-01", headers=supervisor).status_code == 404
     assert client.get("/api/counter").status_code == 401
+
+
+def test_every_key_the_pages_name_is_in_their_catalog_in_both_languages() -> None:
+    import re
+
+    from counter.web.routes.branchday import WORDS_FILE, words
+    from counter.web.templating import TEMPLATES_DIR
+
+    used: set[str] = set()
+    for template in (TEMPLATES_DIR / "branchday").glob("*.html"):
+        text = template.read_text("utf-8")
+        assert not re.search(r"[\u4e00-\u9fff]", text), template.name
+        used |= set(re.findall(r"""_\(\s*["']([a-z0-9_.]*[a-z0-9_])["']""", text))
+    assert used and sorted(key for key in used if key not in words()) == []
+    mine = [line.split(":")[0] for line in WORDS_FILE.read_text("utf-8").splitlines()]
+    for key in (k for k in mine if k.startswith("bd.")):
+        text = words().text(key)
+        assert text.zh.strip() and text.en.strip(), key
