@@ -237,3 +237,23 @@ def test_openapi_describes_the_api(client: TestClient) -> None:
     assert "CaseOut" in schema["components"]["schemas"]
     assert "ErrorResponse" in schema["components"]["schemas"]
     assert not any(p.startswith("/login") for p in paths)
+
+
+def test_two_tellers_at_the_same_moment_one_wins_the_other_reloads(
+    app: object, client: TestClient
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    first = bearer(client, "teller1")
+    second = bearer(client, "teller2")
+    case = client.post("/api/cases", json={"workflow": "pos_unbind"}, headers=first).json()
+    url = f"/api/cases/{case['reference']}/triggers/submit_identity"
+    body = {"data": CLEAN_IDENTITY, "version": case["version"]}
+
+    def send(headers: dict[str, str]) -> int:
+        with TestClient(app) as own:  # type: ignore[arg-type]
+            return own.post(url, json=body, headers=headers).status_code
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        statuses = sorted(pool.map(send, [first, second]))
+    assert statuses == [200, 409]

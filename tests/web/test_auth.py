@@ -229,3 +229,22 @@ def test_public_api_of_the_package() -> None:
     import counter.web
 
     assert counter.web.__all__ == ["create_app"]
+
+
+def test_idle_console_session_goes_back_to_login(client: TestClient, web: WebContext) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from counter.store.db import utcnow
+    from counter.store.web_tables import WebSession
+
+    console_login(client, "teller1")
+    assert client.get("/password").status_code == 200
+    table = WebSession.__table__  # type: ignore[attr-defined]
+    idle = timedelta(minutes=web.settings.session_idle_minutes + 1)
+    with web.db.transaction() as conn:
+        conn.execute(update(table).values(last_seen_at=utcnow() - idle))
+    answer = client.get("/password", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/login?next=")
