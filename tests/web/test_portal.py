@@ -422,3 +422,20 @@ def test_the_portal_reads_in_english_after_the_switch(merchant: TestClient) -> N
     page = merchant.get(f"/portal/cases/{reference}").text
     assert '<html lang="en">' in page and "Not submitted yet" in page
     assert "Merchant services" in page and "Send me the code" in page
+
+
+def test_without_a_session_the_portal_sends_to_the_login_page(
+    merchant: TestClient, other_client: TestClient
+) -> None:
+    reference = start(merchant)
+    page = other_client.get("/portal", follow_redirects=False)
+    assert (page.status_code, page.headers["location"]) == (303, "/login?next=%2Fportal")
+    answer = other_client.post(
+        f"/portal/cases/{reference}/steps/withdraw",
+        data={"version": "1", "reason": "x"},
+        follow_redirects=False,
+    )
+    assert (answer.status_code, answer.headers["location"]) == (
+        303,
+        f"/login?next=/portal/cases/{reference}",
+    )
