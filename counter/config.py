@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     acquirer_adapter: str = "local"
     sms_adapter: str = "local"
     case_idle_hours: int = 8
+    # Each web process also expires idle cases and delivers due outbox retries this often
+    # (seconds; 0 turns it off, e.g. when `counter sweep` runs as its own service).
+    housekeeping_seconds: float = 10.0
     masking: MaskingPolicy = Field(default_factory=MaskingPolicy)
 
     def check_secret(self) -> None:

@@ -51,6 +51,7 @@ _due = (
     .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
     .limit(bindparam("limit"))
 )
+_due_for_case = _due.where(_outbox.c.case_reference == bindparam("reference"))
 _claim = (
     update(_outbox)
     .where(_outbox.c.id == bindparam("b_id"), _outbox.c.status == "pending",
@@ -147,21 +148,27 @@ class Dispatcher:
         self._handlers[kind] = handler
 
     def attach(self) -> None:
-        """Deliver right after every step that writes outbox messages (the local adapters)."""
+        """Deliver right after every step that writes outbox messages (the local adapters).
+
+        Only that case's messages: a teller's request never waits on other
+        cases' deliveries or retries, which ``run_once()`` on a timer (the
+        web app's housekeeping thread, ``counter sweep``) takes care of.
+        """
         self.desk.add_commit_listener(self._after_commit)
 
     def _after_commit(self, reference: str) -> None:
         if getattr(self._local, "running", False):
             return  # the loop already running in this thread picks the new message up
-        self.run_once()
+        self.run_once(reference=reference)
 
     def backoff(self, attempt: int) -> timedelta:
         """How long to wait after failed attempt number ``attempt`` (1, 2, ...)."""
         delay: timedelta = self.base_delay * (2 ** (attempt - 1))
         return min(delay, self.max_delay)
 
-    def run_once(self, *, limit: int = 100) -> int:
-        """Deliver every message due now; returns how many were finished (either way)."""
+    def run_once(self, *, limit: int = 100, reference: str | None = None) -> int:
+        """Deliver every message due now (of one case, given ``reference``);
+        returns how many were finished (either way)."""
         if not self._handlers:
             return 0
         self._local.running = True
@@ -170,9 +177,16 @@ class Dispatcher:
             for _ in range(10):  # messages written by follow-ups are due at once: go again
                 now = self.services.now()
                 with self.db.read() as conn:
+                    query = _due if reference is None else _due_for_case
                     ids = list(
                         conn.execute(
-                            _due, {"now": now, "kinds": sorted(self._handlers), "limit": limit}
+                            query,
+                            {
+                                "now": now,
+                                "kinds": sorted(self._handlers),
+                                "limit": limit,
+                                "reference": reference,
+                            },
                         ).scalars()
                     )
                 if not ids:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -39,11 +40,21 @@ from sqlalchemy import bindparam, select
 
 from counter.cases import records
 from counter.cases.desk import Desk
+from counter.cases.dispatch import Dispatcher
 from counter.engine.definition import WorkflowDefinition
 from counter.engine.types import Actor, CaseSnapshot
 from counter.errors import CounterError, StaleVersion
 
-__all__ = ["EXPIRE", "REASON_FIELD", "SweepReport", "Sweeper", "expirable_states"]
+__all__ = [
+    "EXPIRE",
+    "REASON_FIELD",
+    "Echo",
+    "SweepReport",
+    "Sweeper",
+    "expirable_states",
+    "run_rounds",
+    "sweep_round",
+]
 
 log = logging.getLogger(__name__)
 
@@ -209,3 +220,44 @@ class Sweeper:
             return
         log.info("case %s expired from %s", reference, snapshot.state)
         report.expired.append(reference)
+
+
+Echo = Callable[[str], None]
+
+
+def sweep_round(sweeper: Sweeper, dispatcher: Dispatcher | None, echo: Echo) -> None:
+    """One round: expire idle cases, then deliver the outbox messages due."""
+    report = sweeper.run_once()
+    line = f"过期处理 / sweep: {report}"
+    if dispatcher is not None:
+        line += f"; 外发消息 / outbox: {dispatcher.run_once()} finished"
+    echo(line)
+    for reference, why in sorted(report.refused.items()):
+        echo(f"  未过期 / not expired {reference}: {why}")
+
+
+def run_rounds(
+    sweeper: Sweeper,
+    dispatcher: Dispatcher | None,
+    *,
+    interval: float,
+    stop: threading.Event,
+    echo: Echo,
+    wait_first: bool = False,
+) -> int:
+    """Run rounds every ``interval`` seconds until ``stop`` is set; returns how many ran.
+
+    A round that fails (the database restarting, say) is logged and the
+    next one runs as usual: a long-running sweeper should outlive that.
+    """
+    rounds = 0
+    if wait_first:
+        stop.wait(interval)
+    while not stop.is_set():
+        try:
+            sweep_round(sweeper, dispatcher, echo)
+        except Exception:
+            log.exception("sweep round failed; trying again in %s s", interval)
+        rounds += 1
+        stop.wait(interval)
+    return rounds

@@ -16,59 +16,20 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Annotated
 
 import typer
 
-from counter.cases.dispatch import Dispatcher
-from counter.cases.sweeper import Sweeper
+from counter.cases.sweeper import Sweeper, run_rounds, sweep_round
 from counter.cases.wiring import wire
 from counter.cli._common import database, friendly_errors, settings
 
 __all__ = ["register", "run_rounds", "sweep_round"]
 
 log = logging.getLogger(__name__)
-
-Echo = Callable[[str], None]
-
-
-def sweep_round(sweeper: Sweeper, dispatcher: Dispatcher | None, echo: Echo) -> None:
-    """One round: expire idle cases, then deliver the outbox messages due."""
-    report = sweeper.run_once()
-    line = f"过期处理 / sweep: {report}"
-    if dispatcher is not None:
-        line += f"; 外发消息 / outbox: {dispatcher.run_once()} finished"
-    echo(line)
-    for reference, why in sorted(report.refused.items()):
-        echo(f"  未过期 / not expired {reference}: {why}")
-
-
-def run_rounds(
-    sweeper: Sweeper,
-    dispatcher: Dispatcher | None,
-    *,
-    interval: float,
-    stop: threading.Event,
-    echo: Echo,
-) -> int:
-    """Run rounds every ``interval`` seconds until ``stop`` is set; returns how many ran.
-
-    A round that fails (the database restarting, say) is logged and the
-    next one runs as usual: a long-running sweeper should outlive that.
-    """
-    rounds = 0
-    while not stop.is_set():
-        try:
-            sweep_round(sweeper, dispatcher, echo)
-        except Exception:
-            log.exception("sweep round failed; trying again in %s s", interval)
-        rounds += 1
-        stop.wait(interval)
-    return rounds
-
 
 @contextmanager
 def _stop_on_signals(stop: threading.Event) -> Iterator[None]:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from counter.cases.sweeper import Sweeper, run_rounds
 from counter.config import Settings, get_settings
 from counter.web.context import WebContext, build_context
 from counter.web.errors import install_error_handlers
@@ -14,6 +19,8 @@ from counter.web.routes import api_router, page_router
 from counter.web.security import BodySizeLimit, SecurityHeaders
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
+
+log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).with_name("static")
 MAX_BODY_BYTES = 64 * 1024
@@ -31,6 +38,7 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        lifespan=_housekeeping,
     )
     app.state.web = context or build_context(settings)
     install_error_handlers(app)
@@ -40,3 +48,33 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     return app
+
+
+@asynccontextmanager
+async def _housekeeping(app: FastAPI) -> AsyncIterator[None]:
+    """While the app serves, a thread expires idle cases and delivers due outbox retries.
+
+    A step's own messages are delivered right after it commits; this is what
+    comes back for a retry due minutes later or a delivery whose process
+    died. Safe in every worker: each case expires once, each message is
+    claimed by one process.
+    """
+    web: WebContext = app.state.web
+    interval = web.settings.housekeeping_seconds
+    stop = threading.Event()
+    worker: threading.Thread | None = None
+    if interval > 0:
+        worker = threading.Thread(
+            target=run_rounds,
+            args=(Sweeper(web.desk), web.dispatcher),
+            kwargs={"interval": interval, "stop": stop, "echo": log.debug, "wait_first": True},
+            name="counter-housekeeping",
+            daemon=True,
+        )
+        worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=30)
