@@ -395,6 +395,7 @@ def write_chart(path: Path, results: Sequence[Result]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "counter-bench"  # stable ids: small diffs in git
     import matplotlib.pyplot as plt
 
     shown = list(results)
