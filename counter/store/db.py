@@ -85,6 +85,7 @@ class Database:
             self.engine: Engine = create_engine(
                 url,
                 echo=echo,
+                hide_parameters=True,  # bound values are ID, card and phone numbers
                 json_serializer=_dumps,
                 connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
             )
@@ -92,7 +93,11 @@ class Database:
             self._lock: threading.Lock | None = _write_lock(str(self.path or id(self)))
         else:
             self.engine = create_engine(
-                url, echo=echo, json_serializer=_dumps, pool_pre_ping=True
+                url,
+                echo=echo,
+                hide_parameters=True,  # bound values are ID, card and phone numbers
+                json_serializer=_dumps,
+                pool_pre_ping=True,
             )
             self._lock = None
         self._local = threading.local()

@@ -156,12 +156,6 @@ def test_no_full_number_in_any_application_log_line(
     assert leaks(lines, walk.secrets) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: counter.store.db.Database creates its engines without hide_parameters=True, "
-    "so SQLAlchemy's statement log (sqlalchemy.engine at INFO) and every logged database "
-    "error print the bound parameters: full ID, card and phone numbers",
-)
 def test_no_full_number_in_the_sql_statement_log(
     web: WebContext, caplog: pytest.LogCaptureFixture
 ) -> None:
