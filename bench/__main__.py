@@ -86,7 +86,8 @@ BENCHMARKS = (
               units="triggers/s"),
     # The longest last: when the time budget runs short, slip gets fewer runs. Load and slip
     # take about two minutes a run and aggregate thousands of requests or renders inside one.
-    Benchmark("load", "HTTP load, 50 tellers", (), (), target=None, max_runs=1),
+    Benchmark("load", "HTTP load, 50 tellers", (), ("--tellers", "3", "--duration", "3"),
+              target=None, max_runs=1),
     Benchmark("slip", "slip rendering (two-page slip vs one-line page)",
               ("--renders", "20"), ("--renders", "2", "--memory-renders", "10"),
               target=6.0, higher_is_better=False, units="ms per render",
