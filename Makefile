@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 export COUNTER_DEMO_MODE ?= true
 
 .PHONY: run test lint typecheck pytest bench bench-engine bench-slip system-deps system-deps-test \
-        readme-images clean demo
+        readme-images clean demo diagrams
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,3 +61,6 @@ readme-images: system-deps-test $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+diagrams: $(STAMP)
+	$(BIN)/python scripts/diagrams.py
