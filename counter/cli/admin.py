@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import text
 
+from counter.cases.records import REFERENCE_ZONE
 from counter.cli._common import database, fail, friendly_errors
 from counter.store import journal, migrate
+from counter.store.db import Database, utcnow
 from counter.store.users import create_branch, create_user, list_users
 
 __all__ = ["register"]
@@ -33,6 +36,15 @@ def db_upgrade() -> None:
         db.dispose()
 
 
+def _database_file(db: Database, file: Path, *, postgres_refusal: str) -> Path:
+    """The SQLite database's file; refuses PostgreSQL and a ``file`` that is the database."""
+    if not db.is_sqlite or db.path is None:
+        raise fail(postgres_refusal)
+    if file.resolve() == db.path.resolve():
+        raise fail("备份文件不能是数据库本身 / the backup cannot be the database itself")
+    return db.path
+
+
 @db_app.command("backup")
 @friendly_errors
 def db_backup(
@@ -41,15 +53,14 @@ def db_backup(
     """Copy the SQLite database while it is in use (SQLite's online backup)."""
     db = database()
     try:
-        if not db.is_sqlite or db.path is None:
-            raise fail(
-                "仅支持 SQLite;PostgreSQL 请用 pg_dump / "
-                "only for SQLite; back PostgreSQL up with pg_dump"
-            )
-        if file.resolve() == db.path.resolve():
-            raise fail("备份文件不能是数据库本身 / the backup cannot be the database itself")
+        database_file = _database_file(
+            db,
+            file,
+            postgres_refusal="仅支持 SQLite;PostgreSQL 请用 pg_dump / "
+            "only for SQLite; back PostgreSQL up with pg_dump",
+        )
         file.parent.mkdir(parents=True, exist_ok=True)
-        source = sqlite3.connect(db.path)
+        source = sqlite3.connect(database_file)
         target = sqlite3.connect(file)
         try:
             with target:
@@ -60,6 +71,98 @@ def db_backup(
         typer.echo(f"已备份到 {file} / backed up to {file}")
     finally:
         db.dispose()
+
+
+RESTORE_GAP = 100_000
+"""How far today's case numbers move on after a restore (see :func:`db_restore`)."""
+
+_NEEDED_TABLES = ("branches", "case_sequences", "case_events")
+_MOVE_NUMBERING = text(
+    "INSERT INTO case_sequences (branch, day, last) VALUES (:b, :d, :gap) "
+    "ON CONFLICT (branch, day) DO UPDATE SET last = case_sequences.last + :gap"
+)
+
+
+@db_app.command("restore")
+@friendly_errors
+def db_restore(
+    file: Annotated[
+        Path,
+        typer.Argument(help="a copy made by counter db backup", exists=True, dir_okay=False),
+    ],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+) -> None:
+    """Replace the SQLite database with a backup; stop the app and the sweeper first.
+
+    The backup is written through SQLite's backup API, never copied over the
+    file: a ``-wal`` left by a killed app would be replayed onto a copy.
+    Today's case numbers then move on by RESTORE_GAP for every branch, since
+    numbers given out after the backup must not be given out again (the
+    acquirer and the SMS gateway take the case reference as idempotency key).
+    """
+    db = database()
+    try:
+        database_file = _database_file(
+            db,
+            file,
+            postgres_refusal="仅支持 SQLite;PostgreSQL 请用 pg_restore(见 docs/operations.md)/ "
+            "only for SQLite; restore PostgreSQL with pg_restore (see docs/operations.md)",
+        )
+        _write_backup_into(file, database_file, yes=yes)
+        today = utcnow().astimezone(REFERENCE_ZONE).strftime("%Y%m%d")
+        with db.transaction() as conn:
+            branches = conn.execute(
+                text("SELECT code FROM branches UNION SELECT branch FROM case_sequences")
+            ).scalars().all()
+            for branch in branches:
+                conn.execute(_MOVE_NUMBERING, {"b": branch, "d": today, "gap": RESTORE_GAP})
+        report = journal.verify(db)
+    finally:
+        db.dispose()
+    typer.echo(f"已从 {file} 恢复 / restored from {file}")
+    first = report.first_broken
+    if first is not None:
+        raise fail(f"恢复后日志校验失败 / the restored journal does not verify: {first}")
+    typer.echo(f"日志完整 / the journal verifies: {report.entries} entries, {report.cases} cases")
+
+
+def _write_backup_into(file: Path, database_file: Path, *, yes: bool) -> None:
+    """Check ``file`` (opened read-only), ask unless ``yes``, then write it over the database."""
+    try:
+        source = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise fail(f"无法打开备份文件 / cannot open {file}: {exc}") from None
+    try:
+        try:
+            healthy = source.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            tables = {
+                name
+                for (name,) in source.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+        except sqlite3.DatabaseError as exc:
+            raise fail(
+                f"备份文件不是 SQLite 数据库 / {file} is not a SQLite database ({exc})"
+            ) from None
+        if not healthy:
+            raise fail(f"备份文件已损坏 / {file} fails SQLite's integrity check")
+        missing = [name for name in _NEEDED_TABLES if name not in tables]
+        if missing:
+            raise fail(
+                f"备份文件不是 counter 数据库 / {file} is not a counter database "
+                f"(no {', '.join(missing)})"
+            )
+        if not yes:
+            typer.confirm(
+                f"用 {file} 替换 {database_file}? / replace {database_file} with {file}?",
+                abort=True,
+            )
+        target = sqlite3.connect(database_file)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    finally:
+        source.close()
 
 
 @branches_app.command("add")

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from counter.cases.desk import Desk
 from counter.cases.services import Services
+from counter.config import get_settings
 from counter.store.db import Database
 from counter.store.users import get_user, verify_password
 
@@ -108,3 +109,75 @@ def test_audit_verify_fails_on_a_deleted_row(counter: Invoke, db: Database) -> N
 
 def test_audit_verify_of_an_unknown_case_fails(counter: Invoke) -> None:
     assert counter("audit", "verify", "--case", "BJ001-20260101-000001").exit_code == 1
+
+
+def _branches(db: Database) -> list[str]:
+    with db.read() as conn:
+        return list(conn.execute(text("SELECT code FROM branches ORDER BY code")).scalars())
+
+
+def test_db_restore_asks_then_writes_the_backup_and_moves_numbering_on(
+    counter: Invoke, db: Database, tmp_path: Path
+) -> None:
+    assert counter(*ADD_BRANCH).exit_code == 0
+    backup = tmp_path / "backups" / "copy.db"
+    assert counter("db", "backup", str(backup)).exit_code == 0
+    assert counter("branches", "add", "SH002", "--name-zh", "上海",
+                   "--name-en", "Shanghai").exit_code == 0
+
+    declined = counter("db", "restore", str(backup), input="n\n")
+    assert declined.exit_code == 1 and _branches(db) == ["BJ001", "SH002"]
+
+    result = counter("db", "restore", str(backup), input="y\n")
+    assert result.exit_code == 0, result.output
+    assert "restored from" in result.output and "the journal verifies" in result.output
+    assert _branches(db) == ["BJ001"]
+    with db.read() as conn:
+        numbering = conn.execute(text("SELECT branch, last FROM case_sequences")).all()
+    assert [tuple(row) for row in numbering] == [("BJ001", 100_000)]
+
+
+def test_db_restore_refuses_what_is_not_a_counter_backup(
+    counter: Invoke, db: Database, tmp_path: Path
+) -> None:
+    assert counter(*ADD_BRANCH).exit_code == 0
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database at all " * 100)
+    foreign = tmp_path / "foreign.db"
+    with sqlite3.connect(foreign) as other:
+        other.execute("CREATE TABLE notes (body TEXT)")
+    other.close()
+    assert db.path is not None
+    for backup, said in [(db.path, "cannot be the database itself"),
+                         (junk, "is not a SQLite database"),
+                         (foreign, "is not a counter database")]:
+        result = counter("db", "restore", str(backup), "--yes")
+        assert result.exit_code == 1 and said in result.output, result.output
+        assert "Traceback" not in result.output
+    assert _branches(db) == ["BJ001"]
+
+
+def test_db_restore_sends_postgresql_to_pg_restore(
+    counter: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backup = tmp_path / "copy.dump"
+    backup.write_bytes(b"PGDMP")
+    monkeypatch.setenv("COUNTER_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:9/none")
+    get_settings.cache_clear()
+    result = counter("db", "restore", str(backup), "--yes")
+    assert result.exit_code == 1
+    assert "pg_restore" in result.output and "docs/operations.md" in result.output
+
+
+def test_db_restore_fails_when_the_restored_journal_does_not_verify(
+    counter: Invoke, db: Database, tmp_path: Path
+) -> None:
+    _walked_case(db)
+    backup = tmp_path / "copy.db"
+    assert counter("db", "backup", str(backup)).exit_code == 0
+    with sqlite3.connect(backup) as copy:
+        copy.execute("UPDATE case_events SET to_state = 'hand_over' WHERE seq = 2")
+    copy.close()
+    result = counter("db", "restore", str(backup), "--yes")
+    assert result.exit_code == 1
+    assert "the restored journal does not verify" in result.output

@@ -226,8 +226,6 @@ def test_the_documented_restore_gives_no_case_number_out_twice(
     assert open_errand(errand_desk(db, utcnow)) not in issued_after
 
 
-@pytest.mark.xfail(strict=True, reason="there is no `counter db restore` yet; when there is, it "
-                   "must move today's case numbering on as docs/operations.md says")
 def test_counter_db_restore_gives_no_case_number_out_twice(
     db: Database, tmp_path: Path, cli_on: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
