@@ -272,7 +272,7 @@ class Desk(CaseReader):
         same transaction as the follow-up trigger.
         """
         row = self._row(reference, version)
-        self._check_change(row.branch, reference, actor, row.opened_by)
+        self.check_change(row.branch, reference, actor, row.opened_by)
         if version is not None and version != row.version:
             raise StaleVersion(records.STALE, reference=reference, version=version)
         snapshot = self._snapshot(row)

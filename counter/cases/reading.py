@@ -109,9 +109,14 @@ class CaseReader:
         if not actor.roles & CASE_ROLES or actor.branch != branch:
             raise self._not_found(reference)
 
-    def _check_change(
+    def check_change(
         self, branch: str, reference: str, actor: Actor, opened_by: str | None = None
     ) -> None:
+        """Raise unless ``actor`` may act on the case (not only read it).
+
+        Unreadable cases are "not found" (their existence is not disclosed);
+        readable ones that the actor may not change raise ``PermissionDenied``.
+        """
         self._check_read(branch, reference, actor, opened_by)
         if SYSTEM in actor.roles or self._own(actor, opened_by):
             return

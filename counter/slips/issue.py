@@ -422,7 +422,7 @@ def _check_may_reprint(desk: CaseReader, reference: str, actor: Actor) -> None:
             actor=actor.username,
         )
     case = desk.snapshot(reference=reference, actor=actor)
-    desk._check_change(case.branch or "", reference, actor, case.opened_by)  # the Desk's rule
+    desk.check_change(case.branch or "", reference, actor, case.opened_by)  # the Desk's rule
 
 
 def reprint_slip(
