@@ -53,8 +53,9 @@ PRE_COOKIE = "counter_pre"
 LANG_COOKIE = "counter_lang"
 MERCHANT_ROLE = "merchant"
 PORTAL = "/portal"
-# Besides the portal, a merchant may sign in and out, switch language, change password.
-_MERCHANT_PAGES = frozenset({"/login", "/logout", "/lang", "/password"})
+# Besides the portal, a merchant may sign in and out, switch language, change password,
+# and open "/", whose home route sends them on to the portal.
+_MERCHANT_PAGES = frozenset({"/", "/login", "/logout", "/lang", "/password"})
 
 
 @dataclass(frozen=True)

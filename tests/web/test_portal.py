@@ -352,7 +352,6 @@ def test_a_merchant_is_refused_from_the_console(
 ) -> None:
     reference = start(merchant)
     for path in (
-        "/",
         "/cases/new",
         f"/cases/{reference}",
         f"/cases/{reference}/diagram.svg",
@@ -374,6 +373,12 @@ def test_a_merchant_is_refused_from_the_console(
     # Their own account's pages stay open.
     assert merchant.get("/password").status_code == 200
     assert merchant.get("/status").status_code == 200
+
+
+def test_a_merchant_at_the_tellers_home_is_sent_to_the_portal(merchant: TestClient) -> None:
+    answer = merchant.get("/", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/portal"
+    assert merchant.get("/").url.path == "/portal"
 
 
 # --- the channel as a column of the staff lists ---------------------------------------------

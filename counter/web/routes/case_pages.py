@@ -23,7 +23,7 @@ from counter.engine.diagram import diagram
 from counter.engine.forms import LONG_TERM
 from counter.errors import BlockedByFindings, InvalidInput, InvalidTrigger, NotFound, StaleVersion
 from counter.text import Text
-from counter.web.auth import Principal, check_csrf, console_principal
+from counter.web.auth import MERCHANT_ROLE, PORTAL, Principal, check_csrf, console_principal
 from counter.web.context import WebContext
 from counter.web.deps import ConsoleUser, CsrfChecked, WebDep
 from counter.web.errors import fields_of, message_for
@@ -165,6 +165,8 @@ def render_case(
 
 @router.get("/")
 def home(request: Request, web: WebDep, principal: ConsoleUser) -> Response:
+    if principal.has(MERCHANT_ROLE):  # a merchant's home is the portal (bookmarks, old links)
+        return RedirectResponse(PORTAL, status_code=303)
     if not principal.has("teller"):
         if principal.has("supervisor"):
             return RedirectResponse("/approvals", status_code=303)
