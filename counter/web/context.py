@@ -31,9 +31,13 @@ class WebContext:
 
 
 def build_context(settings: Settings, *, db: Database | None = None) -> WebContext:
-    """The desk over the settings' workflows, delivering outbox messages right after commit."""
-    from counter.cases.wiring import wire
+    """The desk over the settings' workflows, delivering outbox messages right after commit.
+
+    The desk is a ``CounterDesk``: a teller opens a counter-channel case only
+    while their counter (window) is open.
+    """
+    from counter.branchday.wiring import wire_counter
 
     db = db or Database.from_settings(settings)
-    wired = wire(db, settings=settings)
+    wired = wire_counter(db, settings=settings)
     return WebContext(settings=settings, db=db, desk=wired.desk, dispatcher=wired.dispatcher)

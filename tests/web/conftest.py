@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import SQLModel
 
 from counter.adapters.demo import load_demo
+from counter.branchday import open_counter
 from counter.config import Settings
+from counter.engine.types import Actor
 from counter.store import users
 from counter.store.db import Database
 from counter.store.migrate import import_table_modules
@@ -33,6 +36,10 @@ PEOPLE: dict[str, tuple[list[str], str]] = {
     "auditor1": (["auditor"], "B001"),
     "lead1": (["teller", "supervisor"], "B001"),
 }
+# The tellers whose counter (window) the seeded database has open: a teller opens
+# counter cases only at an open counter. A counter stays open until it is closed,
+# whatever the day, so a database seeded once serves the whole test session.
+WINDOWS = {"teller1": 1, "teller2": 2, "teller9": 1, "lead1": 3}
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -55,6 +62,15 @@ def seed_people_in(db: Database) -> None:
         )
 
 
+def open_counters_in(db: Database) -> None:
+    """Open the counter of every teller in ``WINDOWS``, now."""
+    now = datetime.now(UTC)
+    for name, window in WINDOWS.items():
+        roles, branch = PEOPLE[name]
+        actor = Actor(username=name, roles=frozenset(roles), branch=branch)
+        open_counter(db, actor=actor, window=window, now=now)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
@@ -62,12 +78,13 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database file with every table, the test users and the demo registry, made once."""
+    """A database file with every table, the users (tellers at open counters), the demo registry."""
     folder = tmp_path_factory.mktemp("seed")
     db = Database(f"sqlite:///{folder / 'counter.db'}")
     import_table_modules()
     SQLModel.metadata.create_all(db.engine)
     seed_people_in(db)
+    open_counters_in(db)
     load_demo(db)
     with db.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

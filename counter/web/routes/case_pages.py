@@ -18,6 +18,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from counter.branchday.sessions import current_session
 from counter.engine.definition import BUILTIN_TRIGGERS, FormDefinition
 from counter.engine.diagram import diagram
 from counter.engine.forms import LONG_TERM
@@ -193,8 +194,19 @@ def home(request: Request, web: WebDep, principal: ConsoleUser) -> Response:
     return render(
         request,
         "home.html",
-        {"cases": cases, "titles": titles, "states": states, "not_found": None},
+        {
+            "cases": cases,
+            "titles": titles,
+            "states": states,
+            "not_found": None,
+            "counter_closed": _counter_closed(web, principal),
+        },
     )
+
+
+def _counter_closed(web: WebContext, principal: Principal) -> bool:
+    """Whether a teller's counter is closed (the home page then sends them to ``/counter``)."""
+    return principal.has("teller") and current_session(web.db, teller=principal.username) is None
 
 
 @router.get("/search")
@@ -216,7 +228,13 @@ def search(
     return render(
         request,
         "home.html",
-        {"cases": [], "titles": {}, "states": {}, "not_found": reference},
+        {
+            "cases": [],
+            "titles": {},
+            "states": {},
+            "not_found": reference,
+            "counter_closed": _counter_closed(web, principal),
+        },
         status_code=404,
     )
 
@@ -225,7 +243,11 @@ def search(
 def new_case_page(request: Request, web: WebDep, principal: ConsoleUser) -> Response:
     catalog_ = web.desk.runtime.catalog
     workflows = [catalog_.current(name) for name in catalog_.names()]
-    return render(request, "new_case.html", {"workflows": workflows})
+    return render(
+        request,
+        "new_case.html",
+        {"workflows": workflows, "counter_closed": _counter_closed(web, principal)},
+    )
 
 
 @router.post("/cases")
