@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from fastapi.testclient import TestClient
 
 from .conftest import bearer, console_login, csrf_from
@@ -34,7 +37,7 @@ def test_a_supervisor_who_is_no_teller_needs_no_counter(client: TestClient) -> N
 def test_the_console_sends_a_teller_with_a_closed_counter_to_open_it(client: TestClient) -> None:
     console_login(client, "teller1")
     home = client.get("/")
-    assert 'id="counter-closed"' not in home.text
+    assert 'href="/counter"' in home.text and 'id="counter-closed"' not in home.text
 
     closed = client.post("/counter/close", data={"csrf_token": csrf_from(home.text)})
     assert closed.status_code == 200, closed.text
@@ -53,3 +56,27 @@ def test_the_console_sends_a_teller_with_a_closed_counter_to_open_it(client: Tes
     opened = client.post("/counter/open", data={"window": "4", "csrf_token": csrf_from(home.text)})
     assert opened.status_code == 200, opened.text
     assert 'id="counter-closed"' not in client.get("/").text
+
+
+NAV = re.compile(r'<nav aria-label="[^"]*">(.*?)</nav>', re.S)
+
+
+@pytest.mark.parametrize(
+    ("username", "page", "links"),
+    [
+        ("teller1", "/", ["/", "/cases/new", "/counter"]),
+        ("supervisor1", "/approvals", ["/approvals", "/dashboard", "/branch-day"]),
+        ("auditor1", "/audit", ["/audit"]),
+        ("lead1", "/", ["/", "/cases/new", "/counter", "/approvals", "/dashboard", "/branch-day"]),
+    ],
+)
+def test_the_navigation_leads_each_role_to_its_branch_day_pages(
+    client: TestClient, username: str, page: str, links: list[str]
+) -> None:
+    console_login(client, username)
+    found = NAV.search(client.get(page).text)
+    assert found is not None
+    hrefs = re.findall(r'<a href="([^"]+)"', found.group(1))
+    assert hrefs == links
+    for href in hrefs:
+        assert client.get(href).status_code == 200, href
