@@ -6,11 +6,18 @@ acquirer registry and identity list (``counter.adapters.demo``). It refuses
 to run outside demo mode: it creates users with a password written in the
 documentation.
 
-``demo`` walks two ``pos_unbind`` cases through the ``Desk``, the runtime
-the web console uses: a legal representative in person, and an agent whose
-mandate supervisor1 approves. It prints every step and finding (masked),
-delivers the outbox after each step, writes the slips to ``var/`` when the
-slip integration is installed, and ends by verifying the journal.
+``demo`` runs a branch's day on the ``CounterDesk``, the desk the web
+console uses: teller1 opens their counter at window 1, walks two
+``pos_unbind`` cases (a legal representative in person, and an agent whose
+mandate supervisor1 approves) and closes the counter; supervisor1 then closes
+BJ001's business day. It prints every step and finding (masked), delivers the
+outbox after each step, writes the slips to ``var/`` when the slip integration
+is installed, verifies the journal, and writes the end-of-day report to
+``var/end-of-day-BJ001-DAY.pdf``.
+
+A day closes once and no counter opens on a closed day, so a second ``demo``
+on the same day takes no cases: it says so, writes the stored report of the
+day again, and succeeds.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import importlib.util
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +37,11 @@ from counter.adapters import LocalSmsGateway
 from counter.adapters.demo import load_demo
 from counter.adapters.demo.channels import load_channel_demo
 from counter.banking.masking import mask_id, mask_name, mask_phone
+from counter.branchday import close_counter, close_day, closed_day, local_day, open_counter
+from counter.branchday.closing import ClosedDay
+from counter.branchday.wiring import wire_counter
 from counter.cases.views import CaseView, FindingView
-from counter.cases.wiring import Wired, wire
+from counter.cases.wiring import Wired
 from counter.cli._common import database, fail, friendly_errors, settings
 from counter.config import Settings
 from counter.engine.types import Actor
@@ -49,6 +60,7 @@ DEMO_USERS: Mapping[str, tuple[str, ...]] = {
     "supervisor1": ("supervisor",),
     "auditor1": ("auditor",),
 }
+DEMO_WINDOW = 1  # teller1's counter
 # A slip integration that wants `counter demo` to write slips provides this:
 # ``write_case_slip(desk, reference, directory) -> Path``.
 SLIP_WRITER = ("counter.slips.issue", "write_case_slip")
@@ -211,16 +223,67 @@ def _write_slip(wired: Wired, reference: str, directory: Path) -> Path | None:
     return written
 
 
+def report_path(config: Settings, day: date) -> Path:
+    """Where the demo writes the end-of-day report of ``day``."""
+    return config.var_dir / f"end-of-day-{BRANCH}-{day.isoformat()}.pdf"
+
+
+def _write_report(closed: ClosedDay, config: Settings) -> None:
+    path = report_path(config, closed.day)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(closed.pdf)
+    typer.echo(f"日终报告 / end-of-day report: {path} (SHA-256 {closed.report_sha256})")
+
+
+def _closed_already(run: DemoRun) -> ClosedDay | None:
+    """Today's closed day of the demo branch, if a supervisor closed it already."""
+    try:
+        return closed_day(run.desk.db, branch=BRANCH, day=local_day(run.desk.services.now()))
+    except NotFound:
+        return None
+
+
+def _close_the_day(run: DemoRun) -> ClosedDay:
+    """teller1 closes the counter, then supervisor1 closes the branch's day."""
+    db, now = run.desk.db, run.desk.services.now
+    counter = close_counter(db, actor=run.actor("teller1"), now=now())
+    typer.echo(f"\n[teller1] 关闭柜台 / counter closed at window {counter.window}")
+    closed = close_day(
+        db, branch=BRANCH, actor=run.actor("supervisor1"), describe=run.desk.workflow_of, now=now()
+    )
+    figures = closed.figures
+    typer.echo(
+        f"[supervisor1] 网点 {BRANCH} {closed.day} 已日终 / day closed: {figures.cases} "
+        f"笔业务 cases {dict(figures.outcomes)}; 日志校验 / journal chain: "
+        f"{'OK' if figures.chain.ok else 'BROKEN'}"
+    )
+    return closed
+
+
 @friendly_errors
 def demo() -> None:
-    """Run a clean case and an agent case through the desk, then verify the journal."""
+    """teller1 takes a clean case and an agent case at their counter; supervisor1 closes the day."""
     config = settings()
     _require_demo_mode(config)
     db = database()
     try:
         ensure_demo_data(db, config)  # also puts the demo registry back as it was
-        run = DemoRun(wire(db, settings=config, attach=False), config)
+        run = DemoRun(wire_counter(db, settings=config, attach=False), config)
+        closed = _closed_already(run)
+        if closed is not None:
+            typer.echo(
+                f"网点 {BRANCH} 的 {closed.day} 已由 {closed.closed_by} 日终,今日不再受理业务;"
+                "明日再运行演示,或换用新的数据库 / "
+                f"{BRANCH} closed {closed.day} already ({closed.closed_by}): no case is taken "
+                "on a closed day. Run the demo again tomorrow, or on a fresh database."
+            )
+            _write_report(closed, config)
+            return
         today = run.desk.services.now().date()
+        counter = open_counter(
+            db, actor=run.actor("teller1"), window=DEMO_WINDOW, now=run.desk.services.now()
+        )
+        typer.echo(f"[teller1] 开启柜台 / counter open at window {counter.window}")
         cases = [
             run.walk(
                 "案件一:法定代表人本人办理 / case 1: the legal representative in person",
@@ -253,6 +316,7 @@ def demo() -> None:
         typer.echo(
             f"日志校验通过 / journal verified: {', '.join(c.reference for c in cases)} completed"
         )
+        _write_report(_close_the_day(run), config)
     finally:
         db.dispose()
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
+from counter.branchday import closed_day, current_session
+from counter.branchday.closing import closed_days
 from counter.cli import app
 from counter.config import get_settings
 from counter.store import journal
@@ -57,14 +60,33 @@ def test_demo_data_refuses_outside_demo_mode(
     assert result.exit_code == 1 and "demo mode" in result.output
 
 
-def test_demo_runs_both_cases_and_verifies_the_journal(invoke: CliRunner, db: Database) -> None:
+def test_demo_runs_both_cases_at_a_counter_and_closes_the_day(
+    invoke: CliRunner, db: Database, tmp_path: Path
+) -> None:
     result = run(invoke, "demo")
     assert result.exit_code == 0, result.output
+    assert "[teller1] 开启柜台 / counter open at window 1" in result.output
     assert result.output.count("-> completed") == 2
     assert "agent_with_mandate" in result.output and "[supervisor1] approve" in result.output
     assert "journal verified" in result.output
+    assert "counter closed at window 1" in result.output
     assert "110105198001010016" not in result.output  # masked: 110***********0016
     assert "13800138000" not in result.output
     assert journal.verify(db).ok
-    again = run(invoke, "demo")  # the demo registry is put back first: it runs again
+
+    assert current_session(db, teller="teller1") is None
+    [(day, _)] = closed_days(db, branch="BJ001")
+    closed = closed_day(db, branch="BJ001", day=day)
+    assert closed.closed_by == "supervisor1" and closed.figures.cases == 2
+    assert closed.figures.chain.ok
+    pdf = tmp_path / "var" / f"end-of-day-BJ001-{day.isoformat()}.pdf"
+    assert f"end-of-day report: {pdf}" in result.output
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert hashlib.sha256(pdf.read_bytes()).hexdigest() == closed.report_sha256
+
+    pdf.unlink()
+    again = run(invoke, "demo")  # the day is closed: no case, the day's report again
     assert again.exit_code == 0, again.output
+    assert "closed" in again.output and "already" in again.output
+    assert "-> completed" not in again.output
+    assert hashlib.sha256(pdf.read_bytes()).hexdigest() == closed.report_sha256
