@@ -50,7 +50,8 @@ __all__ = [
 ]
 
 FORMAT: Final = "counter-journal-export"
-VERSION: Final = 1
+VERSION: Final = 2
+"""2 added ``channel`` to entries; a version 1 file is refused, not misread."""
 FORMATS: Final = ("csv", "jsonl")
 START: Final = GENESIS
 BOM: Final = "\ufeff"
@@ -60,15 +61,17 @@ HEADER_KEYS: Final = (
     "record", "format", "version", "branch", "from", "to", "timezone", "created_at", "masking",
 )
 ENTRY_KEYS: Final = (
-    "record", "stream", "seq", "at", "actor", "kind", "trigger", "from_state", "to_state",
-    "findings", "data_digest", "note", "masked", "prev_hash", "hash",
+    "record", "stream", "channel", "seq", "at", "actor", "kind", "trigger", "from_state",
+    "to_state", "findings", "data_digest", "note", "masked", "prev_hash", "hash",
 )
 TRAILER_KEYS: Final = ("record", "entries", "streams", "withheld", "final_hash")
 KEYS: Final = {"header": HEADER_KEYS, "entry": ENTRY_KEYS, "trailer": TRAILER_KEYS}
 
 MASKABLE: Final = ("findings", "note")
 """The hashed fields of a journal entry that may hold personal data, in this order."""
-NULLABLE: Final = ("trigger", "from_state", "to_state", "data_digest", "note", "prev_hash", "hash")
+NULLABLE: Final = (
+    "channel", "trigger", "from_state", "to_state", "data_digest", "note", "prev_hash", "hash",
+)
 
 CSV_COLUMNS: Final = (
     *ENTRY_KEYS[:-1], "hash", "empty", "meta", "line_hash",

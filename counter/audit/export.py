@@ -128,6 +128,8 @@ class _Stream:
 
     name: str
     masker: CaseMasker
+    channel: str | None = None
+    """The case's channel (counter, online, phone); None for branch and user streams."""
     sealed: bool = False
     """A masked entry was exported: from there on the database's hashes are withheld."""
 
@@ -173,7 +175,9 @@ class _Exporter:
 
     def stream(self, name: str) -> _Stream:
         case = self.conn.execute(
-            select(_cases.c.data, _cases.c.definition_hash).where(_cases.c.reference == name)
+            select(_cases.c.data, _cases.c.definition_hash, _cases.c.channel).where(
+                _cases.c.reference == name
+            )
         ).first()
         if case is None:
             return _Stream(name, CaseMasker(self.policy))
@@ -182,7 +186,7 @@ class _Exporter:
             case.definition_hash, lambda: self.conn.execute(query).scalar()
         )
         data: Mapping[str, Any] = case.data or {}
-        return _Stream(name, CaseMasker.for_case(self.policy, workflow, data))
+        return _Stream(name, CaseMasker.for_case(self.policy, workflow, data), case.channel)
 
     @staticmethod
     def entry(row: Any, stream: _Stream, first_in_stream: bool) -> dict[str, Any]:
@@ -207,6 +211,7 @@ class _Exporter:
         return {
             "record": "entry",
             "stream": row.stream,
+            "channel": stream.channel,
             "seq": row.seq,
             "at": timestamp(row.at),
             "actor": row.actor,

@@ -13,7 +13,10 @@ What is checked, line by line, stopping at the first bad line:
   each database ``hash`` is recomputed from the entry's fields and each
   ``prev_hash`` equals the hash of the entry before it;
 - hashes are withheld only where the exporter withholds them: from the
-  first masked entry of a stream on (see ``counter.audit.export``).
+  first masked entry of a stream on (see ``counter.audit.export``);
+- ``channel`` (not in the database hash) is the same on every entry of a
+  case's stream and null on other streams, and on a case's ``open`` entry
+  equals its ``note``, where the journal records the channel under its hash.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ __all__ = ["ExportCheck", "Problem", "verify_export", "verify_export_file"]
 _PROGRESS_EVERY = 200
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _ZONE = re.compile(r"([+-])(\d\d):(\d\d)")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""What a ``str`` can hold and UTF-8 cannot (a lone surrogate): such a text was never a file."""
+_NOT_UTF8 = Text(zh="不是有效的 UTF-8 文本", en="not valid UTF-8 text")
 
 
 class _Bad(Exception):
@@ -99,6 +105,7 @@ class ExportCheck:
 @dataclass
 class _StreamState:
     name: str
+    channel: str | None
     seq: int
     hash: str | None
     sealed: bool
@@ -179,6 +186,10 @@ class _Checker:
             state = self._first_of_stream(record)
         else:
             self._next_in_stream(state, record)
+        if record["channel"] != state.channel or (
+            record["kind"] == "open" and record["channel"] != record["note"]
+        ):
+            raise _Bad("案件渠道不符", "the channel is not the one the case was opened through")
         if record["masked"] or state.sealed:
             if record["hash"] is not None:
                 raise _Bad("脱敏记录不应附数据库哈希", "a masked entry carries a database hash")
@@ -204,7 +215,11 @@ class _Checker:
             raise _Bad("缺少前一条记录的哈希(接续点)", "prev_hash, the stream's anchor, is missing")
         if record["seq"] > 1:
             self.report.anchored += 1
-        self.stream = _StreamState(record["stream"], record["seq"], None, False)
+        assert self.header is not None
+        is_case = str(record["stream"]).startswith(f"{self.header['branch']}-")
+        if (record["channel"] is not None) != is_case:
+            raise _Bad("渠道只属于案件的日志流", "a channel goes with a case's stream only")
+        self.stream = _StreamState(record["stream"], record["channel"], record["seq"], None, False)
         return self.stream
 
     @staticmethod
@@ -300,6 +315,10 @@ def verify_export(
 ) -> ExportCheck:
     """Check an export's text (see the module docstring); never raises for a bad file."""
     report = ExportCheck(format="csv" if text.startswith(BOM) else "jsonl")
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:  # it could not be hashed: UTF-8 has no spelling for it
+        report.problem = Problem(text.count("\n", 0, surrogate.start()) + 1, _NOT_UTF8)
+        return report
     checker = _Checker(report)
     records = csv_records(text) if report.format == "csv" else jsonl_records(text)
     try:
@@ -331,8 +350,7 @@ def verify_export_file(
     except UnicodeDecodeError as exc:
         return ExportCheck(
             problem=Problem(
-                raw.count(b"\n", 0, exc.start) + 1,
-                Text(zh="不是有效的 UTF-8 文本", en="not valid UTF-8 text"),
+                raw.count(b"\n", 0, exc.start) + 1, _NOT_UTF8
             )
         )
     return verify_export(text, on_progress=on_progress)

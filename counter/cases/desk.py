@@ -320,7 +320,7 @@ class Desk(CaseReader):
                     data_digest=hashlib.sha256(stored_text.encode("utf-8")).hexdigest(),
                     note=decision.note,
                 )
-                pending = self._write_approvals(conn, snapshot, decision, actor, now)
+                pending = self._write_approvals(conn, snapshot, row.channel, decision, actor, now)
                 wrote_outbox = self._write_outbox(conn, reference, decision, new_version, now)
                 view = self._view(
                     after,
@@ -367,6 +367,7 @@ class Desk(CaseReader):
     def _write_approvals(
         conn: Connection,
         before: CaseSnapshot,
+        channel: str,
         decision: Decision,
         actor: Actor,
         now: datetime,
@@ -396,5 +397,6 @@ class Desk(CaseReader):
         assert key is not None
         return ApprovalView(
             id=int(key[0]),
+            channel=channel,
             **{**values, "findings": finding_views(values["findings"])},
         )

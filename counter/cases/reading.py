@@ -249,7 +249,7 @@ class CaseReader:
             case,
             actor=actor,
             findings=finding_views(findings),
-            pending=approval_view(approval) if approval is not None else None,
+            pending=approval_view(approval, channel=row.channel) if approval is not None else None,
             updated_at=row.updated_at,
             closed_at=row.closed_at,
         )
@@ -301,6 +301,7 @@ class CaseReader:
                 state=r.state,
                 version=r.version,
                 branch=r.branch,
+                channel=r.channel,
                 opened_by=r.opened_by,
                 opened_at=r.opened_at,
                 updated_at=r.updated_at,
@@ -314,7 +315,7 @@ class CaseReader:
         """Approvals waiting (or, with ``include_decided``, all) in the actor's reach."""
         a, c = records.approvals, records.cases
         query = (
-            select(a, c.c.workflow, c.c.branch)
+            select(a, c.c.workflow, c.c.branch, c.c.channel)
             .join(c, c.c.reference == a.c.case_reference)
             .order_by(a.c.raised_at, a.c.id)
         )
@@ -326,4 +327,6 @@ class CaseReader:
             query = query.where(c.c.branch == actor.branch)
         with self.db.read() as conn:
             rows = conn.execute(query).all()
-        return [approval_view(r, workflow=r.workflow, branch=r.branch) for r in rows]
+        return [
+            approval_view(r, workflow=r.workflow, branch=r.branch, channel=r.channel) for r in rows
+        ]

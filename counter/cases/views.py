@@ -41,6 +41,7 @@ class ApprovalView(_View):
     raised_by: str
     raised_at: datetime
     findings: list[FindingView]
+    channel: str
     decided_by: str | None = None
     decided_at: datetime | None = None
     decision: str | None = None
@@ -80,6 +81,7 @@ class CaseSummary(_View):
     state: str
     version: int
     branch: str
+    channel: str
     opened_by: str
     opened_at: datetime
     updated_at: datetime

@@ -167,6 +167,7 @@ def approval_out(approval: ApprovalView, policy: MaskingPolicy) -> ApprovalOut:
         case_reference=approval.case_reference,
         workflow=approval.workflow,
         branch=approval.branch,
+        channel=approval.channel,
         trigger=approval.trigger,
         source=approval.source,
         dest=approval.dest,

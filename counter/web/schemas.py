@@ -123,6 +123,7 @@ class ApprovalOut(BaseModel):
     case_reference: str
     workflow: str | None
     branch: str | None
+    channel: str
     trigger: str
     source: str
     dest: str

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from engine.parcel import TELLER, parcel_runtime
+from sqlalchemy import text
 
 from counter.audit import export as export_module
 from counter.audit import export_journal, verify_export
@@ -205,3 +206,25 @@ def test_a_formula_for_a_name_never_reaches_a_cell_unescaped(
     assert all(not cell[:1] or cell[0] not in "=+-@\t\r" for cell in cells)
     assert FORMULA + " did not come" not in as_csv  # masked as a name, then escaped
     assert "'=" + "*" * (len(FORMULA) - 1) + " did not come" in cells
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_each_entry_of_a_case_carries_its_channel(
+    export: Export, branch_journal: Journal, fmt: str
+) -> None:
+    """Issue 9: the channel is a column of the export, outside the database's hash."""
+    with branch_journal.db.read() as conn:
+        stored = dict(conn.execute(text("SELECT reference, channel FROM teller_case")).all())
+    file_text = export(fmt)
+    assert verify_export(file_text).ok
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(file_text.removeprefix("\ufeff"))))
+        exported = [(r["stream"], r["channel"] or None) for r in rows if r["record"] == "entry"]
+    else:
+        exported = [(e["stream"], e["channel"]) for e in entries(file_text)]
+    assert {stream: channel for stream, channel in exported} == {
+        **{stream: stored[stream] for stream, _ in exported if stream in stored},
+        "branch:BJ001": None,
+        "user:tina": None,
+    }
+    assert "counter" in {channel for _, channel in exported}

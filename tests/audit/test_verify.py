@@ -152,3 +152,23 @@ def test_an_empty_file_fails(tmp_path: Path) -> None:
     assert first_bad_line("") == 1
     (tmp_path / "empty.csv").write_bytes(b"")
     assert not verify_export_file(tmp_path / "empty.csv").ok
+
+
+def test_a_channel_is_checked_against_the_case_and_its_open_entry(
+    export: Export, branch_journal: Journal
+) -> None:
+    """Outside the database hash, yet a rechained change of one entry's channel is caught."""
+    original = [json.loads(line) for line in lines(export())]
+
+    def forged(where: int, channel: str | None) -> str:
+        records = [dict(r) for r in original]
+        records[where]["channel"] = channel
+        return _rechain(records)
+
+    opened = next(i for i, r in enumerate(original) if r.get("kind") == "open")
+    later = next(i for i, r in enumerate(original)
+                 if r.get("stream") == branch_journal.clean and r["seq"] == 2)
+    user = next(i for i, r in enumerate(original) if r.get("stream") == "user:tina")
+    assert first_bad_line(forged(opened, "phone")) == opened + 1  # the open entry's note says
+    assert first_bad_line(forged(later, "online")) == later + 1  # one channel per case
+    assert first_bad_line(forged(user, "counter")) == user + 1  # no channel but a case's

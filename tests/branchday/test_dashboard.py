@@ -45,9 +45,9 @@ def test_today_against_the_usual_day_and_the_branch_now(counter: Counter) -> Non
         ("supervisor_review", 1),
         ("info_check", 1),
     }
-    assert [(w.approval.case_reference, w.waiting_minutes) for w in board.approvals] == [
-        (waiting.reference, 12)
-    ]
+    assert [
+        (w.approval.case_reference, w.approval.channel, w.waiting_minutes) for w in board.approvals
+    ] == [(waiting.reference, "counter", 12)]
     assert [c.teller for c in board.counters] == ["teller1"]
     assert board.slowest[0].median >= board.slowest[-1].median
     assert board.charts.hourly.svg.startswith("<svg")

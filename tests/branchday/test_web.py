@@ -133,6 +133,24 @@ def test_the_dashboard_is_for_supervisors_and_refreshes_a_partial(client: TestCl
     ET.fromstring(live.text[start : live.text.index("</svg>", start) + len("</svg>")])
 
 
+def test_the_dashboards_queue_shows_each_cases_channel(client: TestClient) -> None:
+    api = bearer(client, "teller1")
+    token = login(client, "teller1")
+    client.post("/counter/open", data={"window": "1", "csrf_token": token})
+    case = client.post("/api/cases", json={"workflow": "pos_unbind"}, headers=api).json()
+    raised = client.post(
+        f"/api/cases/{case['reference']}/triggers/submit_identity",
+        json={"data": {**IDENTITY, "id_number": "11010519491231002X", "name": "陈三"},
+              "version": case["version"]},
+        headers=api,
+    )
+    assert raised.json()["state"] == "supervisor_review", raised.text
+    login(client, "supervisor1")
+    live = client.get("/dashboard/live").text
+    row = live.split(case["reference"])[1].split("</tr>")[0]
+    assert 'data-channel="counter"' in row and "柜面" in row
+
+
 def test_end_of_day_from_the_console(client: TestClient) -> None:
     api = bearer(client, "teller1")
     token = login(client, "teller1")

@@ -156,3 +156,16 @@ def test_an_old_case_keeps_its_definition(desk: Desk) -> None:
     after = fresh.fire(reference=view.reference, trigger="submit_identity", actor=TELLER,
                        data=IDENTITY, version=view.version)
     assert after.definition_hash == view.definition_hash and after.state == "verify_code"
+
+
+def test_case_lists_and_the_queue_carry_the_stored_channel(desk: Desk) -> None:
+    """The channel the case was opened through, not the one its workflow declares."""
+    by_phone = desk.open_case(workflow="parcel_pickup", actor=TELLER, channel="phone")
+    at_counter = desk.open_case(workflow="parcel_pickup", actor=TELLER)
+    step(desk, by_phone, "submit_identity", TELLER, **{**IDENTITY, "recipient_name": "Nobody"})
+    assert {c.reference: c.channel for c in desk.list_cases(actor=TELLER)} == {
+        by_phone.reference: "phone",
+        at_counter.reference: "counter",
+    }
+    (waiting,) = desk.approvals(actor=SUPERVISOR)
+    assert (waiting.case_reference, waiting.channel) == (by_phone.reference, "phone")

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from counter.adapters.demo.channels import CHANNEL_BRANCH, DEMO_MERCHANT_NO, load_channel_demo
 from counter.store import users
@@ -399,18 +400,40 @@ def test_the_review_queue_and_the_audit_list_show_the_channel(
     assert 'data-channel="online"' in row
 
 
-def test_the_tellers_case_list_shows_the_counter_channel(
-    other_client: TestClient, channel_web: WebContext
-) -> None:
-    console_login(other_client, "teller1")
-    opened = other_client.post(
+def opened_by_teller1(client: TestClient) -> str:
+    """teller1 signs in and opens a counter case from the console: its reference."""
+    console_login(client, "teller1")
+    opened = client.post(
         "/cases",
-        data={"workflow": "pos_unbind", "csrf_token": token(other_client, "/cases/new")},
+        data={"workflow": "pos_unbind", "csrf_token": token(client, "/cases/new")},
         follow_redirects=False,
     )
     assert opened.status_code == 303, opened.text
+    return str(opened.headers["location"]).rsplit("/", 1)[-1]
+
+
+def test_the_tellers_case_list_shows_the_counter_channel(
+    other_client: TestClient, channel_web: WebContext
+) -> None:
+    opened_by_teller1(other_client)
     home = other_client.get("/").text
     assert 'data-channel="counter"' in home and "柜面" in home
+
+
+def test_the_staff_lists_show_the_channel_stored_with_the_case(
+    other_client: TestClient, channel_web: WebContext
+) -> None:
+    """Not the channel the workflow declares: a case opened for another channel shows that."""
+    reference = opened_by_teller1(other_client)
+    with channel_web.db.transaction() as conn:
+        conn.execute(text("UPDATE teller_case SET channel = 'phone' WHERE reference = :r"),
+                     {"r": reference})
+    row = other_client.get("/").text.split(reference)[2].split("</tr>")[0]
+    assert 'data-channel="phone"' in row and "电话" in row
+    other_client.post("/logout", data={"csrf_token": token(other_client, "/")})
+    console_login(other_client, "auditor1")
+    row = other_client.get("/audit").text.split(reference)[2].split("</tr>")[0]
+    assert 'data-channel="phone"' in row
 
 
 def test_the_portal_reads_in_english_after_the_switch(merchant: TestClient) -> None:

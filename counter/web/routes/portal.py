@@ -8,10 +8,6 @@ and starts and follows ``pos_unbind_online`` cases. Every case is read
 through the desk as the merchant, so another merchant's reference is not
 found, exactly as an unknown one. The merchant number an application names
 is always the user's own, never what the form posts.
-
-The staff lists show each case's channel through ``channel_of`` (a template
-global set here): the channel a workflow declares, which is what every case
-opened from the web records.
 """
 
 from __future__ import annotations
@@ -24,8 +20,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
-from jinja2 import pass_context
-from jinja2.runtime import Context
 
 from counter.cases.views import CaseSummary, CaseView
 from counter.errors import BlockedByFindings, InvalidInput, NotFound, PermissionDenied, StaleVersion
@@ -38,7 +32,7 @@ from counter.web.errors import fields_of, message_for
 from counter.web.i18n import catalog
 from counter.web.present import finding_out, masked_value
 from counter.web.routes.case_pages import accepted_sections, step_forms, submitted_values
-from counter.web.templating import render, templates
+from counter.web.templating import render
 
 __all__ = ["ONLINE_WORKFLOW", "PORTAL_STEPS", "router", "status_text"]
 
@@ -333,19 +327,3 @@ def application_slip(reference: str, web: WebDep, principal: MerchantUser) -> Re
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{case.reference}.pdf"'},
     )
-
-
-# --- the channel column of the staff lists ----------------------------------------
-
-
-@pass_context
-def channel_of(context: Context, workflow: str | None) -> str:
-    """The channel a workflow declares (``counter`` for one no longer in the catalog)."""
-    web: WebContext = context["request"].app.state.web
-    names = web.desk.runtime.catalog
-    if workflow and workflow in names.names():
-        return str(names.current(workflow).definition.channel)
-    return "counter"
-
-
-templates.env.globals["channel_of"] = channel_of
