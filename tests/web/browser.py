@@ -105,7 +105,11 @@ def server(seeded_database: Path, tmp_path: Path) -> Iterator[Server]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+# One Playwright per test module, not per session: the sync API keeps an asyncio
+# loop running in the main thread until it stops, and later tests that call
+# asyncio.run() (the load and crash tests), or another module's Playwright,
+# would find it still running.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     try:
         playwright = sync_playwright().start()
