@@ -1,6 +1,8 @@
 """Simulated tellers and supervisors on the JSON API (asyncio and httpx), and what they saw.
 
-Each teller signs in once, then walks whole ``pos_unbind`` cases, one
+Each teller signs in once, opens their counter at a window of their own
+(``POST /api/counter``: a teller takes cases only at an open counter), then
+walks whole ``pos_unbind`` cases, one
 merchant each: open, ``submit_identity``, ``submit_binding``,
 ``confirm_code`` (the code read from the local SMS gateway's table, as the
 customer would read it off their phone), ``sign_off``, then reads the case
@@ -291,9 +293,18 @@ class LoadRun:
 
     # --- the whole run -----------------------------------------------------
 
+    async def open_counters(self, tokens: Sequence[str]) -> None:
+        """Each teller opens their counter, at windows 1, 2, ... (at most 99 in a branch)."""
+        await asyncio.gather(*(
+            self.api.call("POST /api/counter", "POST", "/api/counter", token=token,
+                          body={"window": window}, expect=(201,))
+            for window, token in enumerate(tokens, start=1)))
+
     async def run(self, tellers: dict[str, str], supervisors: dict[str, str],
                   should_stop: Callable[[], bool], drain_limit: float = 60.0) -> float:
-        """Work until ``should_stop()``, finish the cases in hand; the seconds it all took."""
+        """Open the tellers' counters, work until ``should_stop()``, finish the cases in hand;
+        the seconds the work took (not the counters' opening)."""
+        await self.open_counters(list(tellers.values()))
         started = time.perf_counter()
         rng = random.Random(self.seed)
         workers = [asyncio.create_task(self.teller(name, token, should_stop,

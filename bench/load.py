@@ -142,7 +142,8 @@ def report(args: argparse.Namespace, floor_stats: Stats, stats: Stats, floor_sec
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tellers", type=int, default=50)
+    parser.add_argument("--tellers", type=int, default=50,
+                        help="at most 99: each opens a counter at a window of the one branch")
     parser.add_argument("--supervisors", type=int, default=0,
                         help="default: one per ten tellers, at least one")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of cases")
@@ -158,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=None, help="work directory (default: temp)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON last")
     args = parser.parse_args(argv)
+    if not 1 <= args.tellers <= 99:
+        parser.error("--tellers: 1 to 99 (a branch has windows 1 to 99)")
     args.supervisors = args.supervisors or max(1, args.tellers // 10)
     args.floor_duration = args.floor_duration or max(1.0, args.duration / 2)
     cases = int(args.duration * CASES_PER_SECOND_CEILING) + 4 * args.tellers

@@ -7,8 +7,10 @@ installed package) and adds what the tests need on top.
 
 PostgreSQL deployments get a database of their own on the server that
 ``COUNTER_TEST_POSTGRES_URL`` names (the ``postgres_database`` fixture's
-server, so that its skip-or-fail rules apply). :func:`demo_context` is the
-in-process alternative: the app's context over a SQLite file with the demo data.
+server, so that its skip-or-fail rules apply). A teller takes cases only at
+an open counter: :func:`sign_in_teller` opens it through the API.
+:func:`demo_context` is the in-process alternative: the app's context over a
+SQLite file with the demo data, the demo tellers' counters open.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-from counter.cli.demo import ensure_demo_data
+from counter.branchday import open_counter
+from counter.cli.demo import BRANCH, DEMO_USERS, ensure_demo_data
 from counter.config import Settings
-from counter.store.db import Database
+from counter.engine.types import Actor
+from counter.store.db import Database, utcnow
 from counter.store.migrate import import_table_modules
 from counter.web.context import WebContext, build_context
 
@@ -51,6 +55,7 @@ __all__ = [
     "demo_context",
     "deployed",
     "sign_in",
+    "sign_in_teller",
 ]
 
 
@@ -91,6 +96,15 @@ def sign_in(url: str, username: str, password: str = PASSWORD) -> dict[str, str]
     return {"Authorization": f"Bearer {token}"}
 
 
+def sign_in_teller(url: str, username: str, window: int) -> dict[str, str]:
+    """Bearer headers for teller ``username``, whose counter is then open at ``window``."""
+    headers = sign_in(url, username)
+    answer = httpx.post(f"{url}/api/counter", json={"window": window}, headers=headers,
+                        timeout=30)
+    assert answer.status_code == 201, answer.text
+    return headers
+
+
 @contextmanager
 def demo_context(folder: Path) -> Iterator[WebContext]:
     """The web app's context over a new SQLite file in ``folder`` holding the demo data."""
@@ -100,6 +114,10 @@ def demo_context(folder: Path) -> Iterator[WebContext]:
     import_table_modules()
     SQLModel.metadata.create_all(db.engine)
     ensure_demo_data(db, settings)
+    tellers = [name for name, roles in DEMO_USERS.items() if "teller" in roles]
+    for window, name in enumerate(tellers, start=1):
+        actor = Actor(username=name, roles=frozenset(DEMO_USERS[name]), branch=BRANCH)
+        open_counter(db, actor=actor, window=window, now=utcnow())
     try:
         yield build_context(settings, db=db)
     finally:

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ._server import Deployment, LoadMerchant, Staff, deployed, sign_in
+from ._server import Deployment, LoadMerchant, Staff, deployed, sign_in_teller
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 ROUNDS = 4
@@ -56,8 +56,8 @@ class Tellers:
 
     def __init__(self, deployment: Deployment, staff: Staff) -> None:
         self.urls = [s.url for s in deployment.servers] * (3 - len(deployment.servers))
-        self.headers = [sign_in(url, name) for url, name in zip(self.urls, staff.tellers,
-                                                                  strict=False)]
+        self.headers = [sign_in_teller(url, name, window) for window, (url, name) in
+                        enumerate(zip(self.urls, staff.tellers, strict=False), start=1)]
         self.merchants = staff.merchants
 
     def post(self, who: int, path: str, body: dict[str, Any], key: str | None = None,
