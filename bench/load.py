@@ -71,6 +71,9 @@ async def measure(urls: list[str], database_url: str, teller_names: list[str],
     return floor_stats, stats, floor_seconds, seconds
 
 
+P99_TARGET_MS = 50.0  # issue 7: a trigger's p99 with 50 tellers on SQLite, one process
+
+
 def _latency_lines(stats: Stats) -> list[str]:
     lines = [f"{'endpoint':<52} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"]
     for label in sorted(stats.latencies):
@@ -120,6 +123,18 @@ def report(args: argparse.Namespace, floor_stats: Stats, stats: Stats, floor_sec
     ]
     if stats.pool_exhausted:
         lines.append("note: the merchants ran out before the duration ended")
+    limits = [
+        f"Target (issue 7): a trigger's p99 under {P99_TARGET_MS:.0f} ms with 50 tellers. "
+        f"Measured {trigger_p99:.0f} ms with {args.tellers} tellers on {args.db}, "
+        f"{args.processes} process(es): "
+        + ("met." if trigger_p99 < P99_TARGET_MS else
+           f"missed, {trigger_p99 / P99_TARGET_MS:.1f} times the target. The bare one-commit "
+           f"endpoint under the same load has a p99 of {floor_p99:.0f} ms: on 2 cores, "
+           f"{args.tellers} callers queue for one Python process (and one SQLite writer), so a "
+           "request's p99 is mostly waiting its turn; a trigger does several commits' worth "
+           "of work (the step, its journal entry, the outbox delivery of its own messages and "
+           "their follow-up step) and waits in line for each.")
+    ]
     return Result(
         name="load", title=f"HTTP load, {args.tellers} tellers, {args.db}, "
         f"{args.processes} process(es)", figure=step_rate, floor=floor_rate,
@@ -130,7 +145,7 @@ def report(args: argparse.Namespace, floor_stats: Stats, stats: Stats, floor_sec
                "opened": stats.opened, "races": stats.races, "approvals": stats.approvals,
                "agent_cases": stats.agent_cases, "steps": stats.steps,
                "trigger_p99_ms": trigger_p99, "floor_p99_ms": floor_p99,
-               "p99_ratio": trigger_p99 / floor_p99, "errors": errors,
+               "p99_ratio": trigger_p99 / floor_p99, "errors": errors, "limits": limits,
                "unexpected_errors": beyond,
                "unexpected": unexpected, "latency_ms": {
                    label: {"n": len(v), "p50": percentile(v, 0.5), "p95": percentile(v, 0.95),
