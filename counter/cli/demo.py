@@ -114,8 +114,10 @@ def demo_data() -> None:
         for line in ensure_demo_data(db, config):
             typer.echo(line)
         typer.echo(
-            "演示用户密码为 COUNTER_DEMO_PASSWORD(仅供演示)/ "
-            "the demo users' password is COUNTER_DEMO_PASSWORD (demo only)"
+            "演示登录 / demo logins: teller1, teller2, supervisor1, auditor1 (BJ001); "
+            "merchant1, reviewer1, agent1 (RC001)\n"
+            f"演示密码 / demo password: {config.demo_password} "
+            "(COUNTER_DEMO_PASSWORD,仅供演示 / demo only)"
         )
     finally:
         db.dispose()

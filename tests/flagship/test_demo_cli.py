@@ -37,6 +37,7 @@ def test_demo_data_is_idempotent(invoke: CliRunner, db: Database) -> None:
     first = run(invoke, "demo-data")
     assert first.exit_code == 0, first.output
     assert "teller1" in first.output
+    assert "demo password: demo-password-for-tests" in first.output  # make run prints the logins
     again = run(invoke, "demo-data")
     assert again.exit_code == 0, again.output
     assert "用户 / user" not in again.output  # nobody new
