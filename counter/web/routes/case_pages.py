@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -315,6 +315,50 @@ def _fire_step(
             request, web, principal, reference, alert=message_for(refused), status_code=409
         )
     values = submitted_values(form, raw)
+    return fire_form_step(
+        request, web, principal, reference, trigger, raw, form, values,
+        render=render_case, done=f"/cases/{reference}",
+    )
+
+
+class StepPage(Protocol):
+    """How a page shows a case again: ``render_case`` here, the portal's application page."""
+
+    def __call__(
+        self,
+        request: Request,
+        web: WebContext,
+        principal: Principal,
+        reference: str,
+        *,
+        errors: Mapping[str, Text] | None = ...,
+        values: Mapping[str, Any] | None = ...,
+        active: str | None = ...,
+        alert: Text | None = ...,
+        blocked: list[Any] | None = ...,
+        status_code: int = ...,
+    ) -> Response: ...
+
+
+def fire_form_step(
+    request: Request,
+    web: WebContext,
+    principal: Principal,
+    reference: str,
+    trigger: str,
+    raw: Mapping[str, str],
+    form: FormDefinition | None,
+    values: Mapping[str, Any],
+    *,
+    render: StepPage,
+    done: str,
+) -> Response:
+    """Fire a step posted from a page: on to ``done``, or the page again with what went wrong.
+
+    A conflict shows the page with its message (409); refused input shows it
+    with each field's error next to the field and what was typed, secrets
+    (passwords, one-time codes) left out (422).
+    """
     try:
         version = int(raw.get("version", ""))
     except ValueError:
@@ -326,29 +370,28 @@ def _fire_step(
             actor=principal.actor,
             data=values,
             version=version,
-            idempotency_key=(raw.get("idempotency_key") or None),
+            idempotency_key=raw.get("idempotency_key") or None,
         )
     except (StaleVersion, InvalidTrigger) as conflict:
-        return render_case(
+        return render(
             request, web, principal, reference, alert=message_for(conflict), status_code=409
         )
     except InvalidInput as refused:
-        shown_back = {
-            name: value
-            for name, value in values.items()
-            if form is None
-            or not ((spec := form.field(name)) and (spec.secret or spec.type == "password"))
+        secret = {
+            spec.name
+            for spec in (form.fields if form is not None else ())
+            if spec.secret or spec.type in ("password", "code")
         }
-        return render_case(
+        return render(
             request,
             web,
             principal,
             reference,
             errors={f.field: f.message for f in fields_of(refused) if f.field},
-            values=shown_back,
+            values={name: value for name, value in values.items() if name not in secret},
             active=trigger,
             alert=refused.message,
             blocked=list(refused.findings) if isinstance(refused, BlockedByFindings) else None,
             status_code=422,
         )
-    return RedirectResponse(f"/cases/{reference}", status_code=303)
+    return RedirectResponse(done, status_code=303)

@@ -22,16 +22,20 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from counter.cases.views import CaseSummary, CaseView
-from counter.errors import BlockedByFindings, InvalidInput, NotFound, PermissionDenied, StaleVersion
+from counter.errors import NotFound, PermissionDenied
 from counter.slips.issue import get_slip
 from counter.text import Text
 from counter.web.auth import MERCHANT_ROLE, Principal, check_csrf, console_principal
 from counter.web.context import WebContext
 from counter.web.deps import ConsoleUser, CsrfChecked, WebDep
-from counter.web.errors import fields_of, message_for
 from counter.web.i18n import catalog
 from counter.web.present import finding_out, masked_value
-from counter.web.routes.case_pages import accepted_sections, step_forms, submitted_values
+from counter.web.routes.case_pages import (
+    accepted_sections,
+    fire_form_step,
+    step_forms,
+    submitted_values,
+)
 from counter.web.templating import render
 
 __all__ = ["ONLINE_WORKFLOW", "PORTAL_STEPS", "router", "status_text"]
@@ -279,42 +283,10 @@ def _step(
     values = submitted_values(form, raw)
     if form is not None and form.field("merchant_no") is not None:
         values["merchant_no"] = principal.merchant_no or ""
-    try:
-        version = int(raw.get("version", ""))
-    except ValueError:
-        version = -1
-    try:
-        web.desk.fire(
-            reference=reference,
-            trigger=trigger,
-            actor=principal.actor,
-            data=values,
-            version=version,
-            idempotency_key=raw.get("idempotency_key") or None,
-        )
-    except StaleVersion as conflict:
-        return render_application(
-            request, web, principal, reference, alert=message_for(conflict), status_code=409
-        )
-    except InvalidInput as refused:
-        secret = {
-            spec.name
-            for spec in (form.fields if form is not None else ())
-            if spec.secret or spec.type in ("password", "code")
-        }
-        return render_application(
-            request,
-            web,
-            principal,
-            reference,
-            values={k: v for k, v in values.items() if k not in secret},
-            errors={f.field: f.message for f in fields_of(refused) if f.field},
-            active=trigger,
-            alert=refused.message,
-            blocked=list(refused.findings) if isinstance(refused, BlockedByFindings) else None,
-            status_code=422,
-        )
-    return RedirectResponse(f"/portal/cases/{reference}", status_code=303)
+    return fire_form_step(
+        request, web, principal, reference, trigger, raw, form, values,
+        render=render_application, done=f"/portal/cases/{reference}",
+    )
 
 
 @router.get("/cases/{reference}/slip.pdf")
