@@ -41,7 +41,7 @@ def test_empty_charts_are_still_valid() -> None:
         strip_chart([], "none"),
         hourly_chart([0] * 24, [0.0] * 24, "none", legend=("a", "b")),
     ):
-        _parsed(chart.svg)
+        assert _parsed(chart.svg).attrib["aria-label"]
 
 
 def test_hourly_chart_draws_24_columns_and_the_usual_line() -> None:
