@@ -17,7 +17,9 @@ fail() {
 }
 if ! pg_lsclusters -h | awk -v v="$version" '$1==v && $2=="main" {print $4}' | grep -q online; then
     if [[ $(id -u) -eq 0 ]]; then
-        pg_ctlcluster "$version" main start || fail "PostgreSQL $version would not start"
+        # pg_ctlcluster prints notices such as "Removed stale pid file." on
+        # stdout; only the URL may go there.
+        pg_ctlcluster "$version" main start >&2 || fail "PostgreSQL $version would not start"
     else
         fail "PostgreSQL $version is stopped; start it with: sudo pg_ctlcluster $version main start"
     fi
