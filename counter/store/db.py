@@ -9,6 +9,9 @@ Readers use plain deferred transactions and never wait for the lock.
 The hot path (firing a trigger) uses :meth:`Database.transaction`, which
 yields a SQLAlchemy Core ``Connection``; cold paths (users, set-up) use
 :meth:`Database.session` for an ORM session in the same write discipline.
+Since SQLite writers take turns anyway, they share one connection kept out
+of the pool (the writer): checking a connection out of the pool and back in
+cost more Python than the rest of a transaction's bookkeeping together.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -101,6 +104,7 @@ class Database:
             )
             self._lock = None
         self._local = threading.local()
+        self._writer: Connection | None = None  # SQLite only; used under self._lock
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Database:
@@ -143,18 +147,32 @@ class Database:
         if getattr(self._local, "writing", False):
             raise RuntimeError("write transactions do not nest")
         lock = self._lock
-        if lock is not None:
-            lock.acquire()
-        self._local.writing = True
-        try:
-            with self.engine.connect() as conn:
-                conn.execution_options(**{_WRITE: True})
-                with conn.begin():
-                    yield conn
-        finally:
-            self._local.writing = False
-            if lock is not None:
-                lock.release()
+        with lock if lock is not None else nullcontext():
+            self._local.writing = True
+            try:
+                if lock is None:  # PostgreSQL: writers run side by side on pooled connections
+                    with self.engine.connect() as conn, conn.begin():
+                        yield conn
+                else:
+                    # A writer whose driver connection broke is invalidated by
+                    # SQLAlchemy and reconnects on its next use.
+                    with self._writer_connection().begin() as tx:
+                        yield tx.connection
+            finally:
+                self._local.writing = False
+
+    def _writer_connection(self) -> Connection:
+        conn = self._writer
+        if conn is None or conn.closed:
+            conn = self.engine.connect()
+            conn.execution_options(**{_WRITE: True})
+            self._writer = conn
+        return conn
+
+    def _close_writer(self) -> None:
+        conn, self._writer = self._writer, None
+        if conn is not None:
+            conn.close()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -185,4 +203,7 @@ class Database:
         SQLModel.metadata.create_all(self.engine)
 
     def dispose(self) -> None:
+        if self._lock is not None:
+            with self._lock:
+                self._close_writer()
         self.engine.dispose()

@@ -85,3 +85,20 @@ def test_writers_queue_instead_of_failing(db: Database) -> None:
     with db.read() as conn:
         count = conn.execute(select(text("count(*)")).select_from(text("teller_case"))).scalar()
     assert count == 40
+
+
+def test_the_writer_runs_full_sync_too(db: Database) -> None:
+    """Writes share one connection; it has the same durable settings as any other."""
+    with db.transaction() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_a_write_after_the_connection_broke_gets_a_new_one(db: Database) -> None:
+    with pytest.raises(Exception, match="closed database"), db.transaction() as conn:
+        conn.connection.driver_connection.close()  # type: ignore[union-attr]
+        conn.execute(text("SELECT 1"))
+    with db.session() as session:
+        session.add(Branch(code="BJ002", name_zh="北京二", name_en="Beijing 2"))
+    with db.read_session() as session:
+        assert session.get(Branch, "BJ002") is not None
