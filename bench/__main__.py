@@ -111,15 +111,22 @@ def _number(pattern: str, text: str) -> float:
 
 
 def _from_text(bench: Benchmark, stdout: str, command: str) -> Result:
-    """A result from a module that prints lines but no JSON: its ``ratio:`` and figures."""
+    """A result from a module that prints lines but no JSON: its ``ratio:`` and figures.
+
+    Lines starting ``limits:`` say what limits the figure; the page shows them when the
+    target is missed.
+    """
     ratio = _number(rf"^ratio:\s*{_N}", stdout)
     if ratio != ratio:  # NaN: no ratio line
         raise RunFailed(f"{bench.module} printed no 'ratio:' line:\n{stdout[-2000:]}")
+    lines = [line for line in stdout.splitlines() if line.strip()]
     return Result(
         name=bench.name, title=bench.title, figure=_number(bench.figure, stdout),
         floor=_number(bench.floor, stdout), ratio=ratio, units=bench.units,
         figure_label=bench.figure_label, floor_label=bench.floor_label, command=command,
-        lines=[line for line in stdout.splitlines() if line.strip()],
+        lines=[line for line in lines if not line.startswith("limits: ")],
+        extra={"limits": [line.removeprefix("limits: ") for line in lines
+                          if line.startswith("limits: ")]},
     )
 
 

@@ -52,6 +52,15 @@ def test_spiff_profile_covers_our_side_and_the_peer(tmp_path: Path) -> None:
     assert "SpiffWorkflow" in theirs
 
 
+def test_engine_ends_with_its_ratio_and_splits_cpu_from_commit(tmp_path: Path) -> None:
+    out = run("bench.engine", "--cases", "4", "--dir", str(tmp_path))
+    assert RATIO.match(out.strip().splitlines()[-1])
+    assert re.search(r"^limits: one trigger takes [0-9]+ us: [0-9]+ us of CPU work", out,
+                     re.MULTILINE)
+    pages = re.search(r"our commit writes ([0-9.]+) pages", out)
+    assert pages is not None and float(pages.group(1)) >= 2
+
+
 def test_growth_fills_each_size_and_prints_its_slope(tmp_path: Path) -> None:
     out = run("bench.growth", "--sizes", "10,100", "--cases", "2",
               "--dir", str(tmp_path), "--json")
