@@ -26,6 +26,7 @@ from counter.cases.reading import (
     CASE_ROLES,
     OWN_CASE_ROLES,
     READ_ALL_ROLES,
+    SYSTEM,
     CaseReader,
     finding_views,
     plain,
@@ -33,7 +34,7 @@ from counter.cases.reading import (
 from counter.cases.records import CaseRow
 from counter.cases.services import Services
 from counter.cases.views import ApprovalView, CaseView
-from counter.engine.definition import BUILTIN_TRIGGERS
+from counter.engine.definition import BUILTIN_TRIGGERS, WorkflowDefinition
 from counter.engine.loader import Workflow
 from counter.engine.runtime import Runtime
 from counter.engine.types import Actor, CaseSnapshot, Decision
@@ -72,6 +73,15 @@ class Desk(CaseReader):
 
     # --- opening -----------------------------------------------------------
 
+    def openable(self, actor: Actor) -> list[Workflow]:
+        """The current workflows ``actor`` may open a case of, in catalog order."""
+        catalog = self.runtime.catalog
+        return [
+            current
+            for current in (catalog.current(name) for name in catalog.names())
+            if actor.roles & _opening_roles(current.definition)
+        ]
+
     def open_case(
         self, *, workflow: str, actor: Actor, channel: str | None = None
     ) -> CaseView:
@@ -86,7 +96,20 @@ class Desk(CaseReader):
             )
         branch = actor.branch
         current = self.runtime.catalog.current(workflow)
-        channel = channel or current.definition.channel
+        definition = current.definition
+        opening = _opening_roles(definition)
+        if not actor.roles & opening:
+            raise PermissionDenied(
+                Text(
+                    zh=f"{actor.username} 不能开立“{definition.title.zh}”案件"
+                    f"(可开立的角色:{'、'.join(sorted(opening))})",
+                    en=f"{actor.username} may not open a '{definition.title.en}' case "
+                    f"(opened by: {', '.join(sorted(opening))})",
+                ),
+                actor=actor.username,
+                workflow=workflow,
+            )
+        channel = channel or definition.channel
         now = self.services.now()
         with self.db.transaction() as conn:
             self._store_definition(conn, current, now)
@@ -400,3 +423,8 @@ class Desk(CaseReader):
             channel=channel,
             **{**values, "findings": finding_views(values["findings"])},
         )
+
+
+def _opening_roles(definition: WorkflowDefinition) -> frozenset[str]:
+    """Who may open a case: the roles of its first state's transitions, ``system`` aside."""
+    return definition.opening_roles() - {SYSTEM}

@@ -180,6 +180,15 @@ class WorkflowDefinition(_Located):
     def approval_states(self) -> list[str]:
         return [name for name, s in self.states.items() if s.approval]
 
+    def opening_roles(self) -> frozenset[str]:
+        """Who may open a case: whoever may fire a transition from its initial state."""
+        return frozenset(
+            role
+            for t in self.transitions
+            if self.initial in self.expand_sources(t)
+            for role in t.roles
+        )
+
     def expand_sources(self, transition: TransitionDefinition) -> list[str]:
         """The states a transition leaves from, ``*`` expanded to every non-final state."""
         if transition.sources == (ANY_STATE,):

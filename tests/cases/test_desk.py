@@ -169,3 +169,15 @@ def test_case_lists_and_the_queue_carry_the_stored_channel(desk: Desk) -> None:
     }
     (waiting,) = desk.approvals(actor=SUPERVISOR)
     assert (waiting.case_reference, waiting.channel) == (by_phone.reference, "phone")
+
+
+def test_only_who_may_act_in_the_first_state_opens_a_case(desk: Desk) -> None:
+    """A service agent of the branch may not open a parcel case: nothing there is theirs."""
+    agent = Actor("sue", frozenset({"service_agent"}), branch="BJ001")
+    with pytest.raises(PermissionDenied) as caught:
+        desk.open_case(workflow="parcel_pickup", actor=agent)
+    assert caught.value.message.zh.endswith("(可开立的角色:supervisor、teller)")
+    assert "(opened by: supervisor, teller)" in caught.value.message.en
+    assert desk.list_cases(actor=AUDITOR) == []  # nothing was written, no number used
+    first = desk.open_case(workflow="parcel_pickup", actor=SUPERVISOR)
+    assert first.reference.endswith("-000001")

@@ -190,3 +190,21 @@ def test_the_case_page_in_english(client: TestClient) -> None:
         "Current step" in english and "Identity check" in english and "Document number" in english
     )
     assert "当前环节" not in english and "证件号码" not in english
+
+
+def test_new_case_lists_only_the_services_the_role_opens(client: TestClient) -> None:
+    console_login(client, "teller1")
+    page = client.get("/cases/new").text
+    offered = re.findall(r'name="workflow" value="([a-z_]+)"', page)
+    assert offered == ["pos_unbind", "settlement_card_change"]  # not the online or phone ones
+    answer = client.post(
+        "/cases", data={"csrf_token": csrf_from(page), "workflow": "pos_unbind_phone"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 403
+    assert "可开立的角色:service_agent" in answer.text
+    client.post("/logout", data={"csrf_token": csrf_from(page)})
+    console_login(client, "auditor1")
+    page = client.get("/cases/new").text
+    assert re.findall(r'name="workflow" value="([a-z_]+)"', page) == []
+    assert "您的角色不能开立任何业务" in page

@@ -321,6 +321,11 @@ def test_the_api_keeps_merchants_apart_too(merchant: TestClient, channel_web: We
     assert theirs.json()["error"]["code"] == unknown.json()["error"]["code"]
     assert merchant.get(f"/api/cases/{reference}/journal", headers=headers).status_code == 404
     assert merchant.get("/api/cases", headers=headers).json() == []
+    # Nor open a counter or phone case: their first steps are a teller's and an agent's.
+    for workflow in ("pos_unbind", "settlement_card_change", "pos_unbind_phone"):
+        answer = merchant.post("/api/cases", json={"workflow": workflow}, headers=headers)
+        assert answer.status_code == 403, workflow
+    assert merchant.get("/api/cases", headers=headers).json() == []
     answer = merchant.post(
         f"/api/cases/{reference}/triggers/withdraw",
         json={"data": {"reason": "x"}, "version": 3},

@@ -241,8 +241,7 @@ def search(
 
 @router.get("/cases/new")
 def new_case_page(request: Request, web: WebDep, principal: ConsoleUser) -> Response:
-    catalog_ = web.desk.runtime.catalog
-    workflows = [catalog_.current(name) for name in catalog_.names()]
+    workflows = web.desk.openable(principal.actor)
     return render(
         request,
         "new_case.html",
