@@ -176,12 +176,20 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read-only transaction seeing one consistent snapshot (rolled back at exit)."""
-        with self.engine.connect() as conn, conn.begin() as tx:
-            try:
-                yield conn
-            finally:
-                tx.rollback()
+        """A read-only transaction seeing one consistent snapshot (rolled back at exit).
+
+        SQLite (WAL) takes the snapshot at the first read; PostgreSQL needs
+        REPEATABLE READ for that, its default READ COMMITTED sees each
+        statement's own. Read-only, such a transaction never fails to serialize.
+        """
+        with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin() as tx:
+                try:
+                    yield conn
+                finally:
+                    tx.rollback()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -102,3 +102,18 @@ def test_a_write_after_the_connection_broke_gets_a_new_one(db: Database) -> None
         session.add(Branch(code="BJ002", name_zh="北京二", name_en="Beijing 2"))
     with db.read_session() as session:
         assert session.get(Branch, "BJ002") is not None
+
+
+@pytest.mark.postgres
+def test_a_read_sees_one_snapshot_while_others_commit(db: Database) -> None:
+    with db.session() as session:
+        session.add(Branch(code="BJ003", name_zh="北京三", name_en="Before"))
+    name = select(Branch.name_en).where(Branch.code == "BJ003")  # type: ignore[arg-type]
+    with db.read() as conn:
+        first = conn.execute(name).scalar()
+        with db.transaction() as writer:
+            writer.execute(text("UPDATE branches SET name_en = 'After' WHERE code = 'BJ003'"))
+        again = conn.execute(name).scalar()
+    assert first == again == "Before"
+    with db.read() as conn:
+        assert conn.execute(name).scalar() == "After"
