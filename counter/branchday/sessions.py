@@ -18,6 +18,7 @@ no rule here is weakened by it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -278,50 +279,64 @@ def close_counter(db: Database, *, actor: Actor, now: datetime) -> CounterSessio
     )
 
 
-def require_open_session(db: Database, actor: Actor) -> CounterSessionView:
-    """The actor's open session, or the bilingual refusal to open a case without one."""
-    session = current_session(db, teller=actor.username)
-    if session is None:
-        raise PermissionDenied(
-            Text(
-                zh="请先开启柜台(登记窗口号)再受理业务",
-                en="Open your counter (with its window number) before taking cases",
-            ),
-            actor=actor.username,
-            reason="counter_closed",
-        )
-    return session
+def _counter_closed(actor: Actor) -> PermissionDenied:
+    return PermissionDenied(
+        Text(
+            zh="请先开启柜台(登记窗口号)再受理业务",
+            en="Open your counter (with its window number) before taking cases",
+        ),
+        actor=actor.username,
+        reason="counter_closed",
+    )
 
 
-def record_case(db: Database, *, reference: str, teller: str, session_id: int | None) -> None:
-    """Map a new case to the session it was opened in (its teller answers for it)."""
-    with db.transaction() as conn:
-        conn.execute(
-            insert(t.case_sessions).values(
-                case_reference=reference,
-                session_id=session_id,
-                responsible=teller,
-                responsible_session_id=session_id,
-            )
+def _record_case(conn: Connection, *, reference: str, actor: Actor) -> None:
+    """Map a new case to the session it is opened in, inside the opening's transaction.
+
+    The session is read again there: a counter closed since the page was
+    shown refuses the case rather than leaving it without a session.
+    """
+    row = conn.execute(_open_session_query(actor.username)).first()
+    if row is None:
+        raise _counter_closed(actor)
+    conn.execute(
+        insert(t.case_sessions).values(
+            case_reference=reference,
+            session_id=row.id,
+            responsible=actor.username,
+            responsible_session_id=row.id,
         )
+    )
 
 
 class CounterDesk(Desk):
     """The ``Desk`` of a branch with counter sessions (the web and the CLI use this one).
 
     Everything is the desk's but opening a case: a teller at a counter must
-    have it open, and the case is mapped to that session.
+    have it open, and the case is mapped to that session in the same
+    transaction as it is opened.
     """
 
-    def open_case(self, *, workflow: str, actor: Actor, channel: str | None = None) -> CaseView:
+    def open_case(
+        self,
+        *,
+        workflow: str,
+        actor: Actor,
+        channel: str | None = None,
+        within: Callable[[Connection, str], None] | None = None,
+    ) -> CaseView:
         where = channel or self.runtime.catalog.current(workflow).definition.channel
-        session = require_open_session(self.db, actor) if at_counter(actor, where) else None
-        view = super().open_case(workflow=workflow, actor=actor, channel=channel)
-        if session is not None:
-            record_case(
-                self.db, reference=view.reference, teller=actor.username, session_id=session.id
-            )
-        return view
+        if not at_counter(actor, where):
+            return super().open_case(workflow=workflow, actor=actor, channel=channel, within=within)
+        if current_session(self.db, teller=actor.username) is None:
+            raise _counter_closed(actor)  # before a case number is taken
+
+        def record(conn: Connection, reference: str) -> None:
+            _record_case(conn, reference=reference, actor=actor)
+            if within is not None:
+                within(conn, reference)
+
+        return super().open_case(workflow=workflow, actor=actor, channel=channel, within=record)
 
 
 def session_cases(conn: Connection, *, session_id: int) -> int:

@@ -83,9 +83,18 @@ class Desk(CaseReader):
         ]
 
     def open_case(
-        self, *, workflow: str, actor: Actor, channel: str | None = None
+        self,
+        *,
+        workflow: str,
+        actor: Actor,
+        channel: str | None = None,
+        within: Callable[[Connection, str], None] | None = None,
     ) -> CaseView:
-        """Open a case of the current version of ``workflow`` at the actor's branch."""
+        """Open a case of the current version of ``workflow`` at the actor's branch.
+
+        ``within(conn, reference)`` joins the opening's transaction (the counter
+        session records the case there); if it raises, no case is opened.
+        """
         if not actor.roles & (CASE_ROLES | OWN_CASE_ROLES) or not actor.branch:
             raise PermissionDenied(
                 Text(
@@ -156,6 +165,8 @@ class Desk(CaseReader):
                 note=channel,
             )
             wrote_outbox = self._write_outbox(conn, reference, decision, 1, now)
+            if within is not None:
+                within(conn, reference)
         opened = dataclasses.replace(
             opened, id=case_id, data=plain(data), journal_head=(entry.seq, entry.hash)
         )

@@ -26,6 +26,7 @@ from counter.errors import (
     StaleVersion,
 )
 from counter.store import journal
+from counter.text import Text
 
 OTHER_BRANCH = Actor("olga", frozenset({"teller"}), branch="SH001")
 
@@ -181,3 +182,20 @@ def test_only_who_may_act_in_the_first_state_opens_a_case(desk: Desk) -> None:
     assert desk.list_cases(actor=AUDITOR) == []  # nothing was written, no number used
     first = desk.open_case(workflow="parcel_pickup", actor=SUPERVISOR)
     assert first.reference.endswith("-000001")
+
+
+def test_what_joins_the_opening_fails_with_it(desk: Desk) -> None:
+    """A ``within`` that raises (the counter closed meanwhile) leaves no case and no number."""
+    seen: list[str] = []
+
+    def refuse(conn: object, reference: str) -> None:
+        seen.append(reference)
+        raise PermissionDenied(Text(zh="柜台已关闭", en="counter closed"))
+
+    with pytest.raises(PermissionDenied):
+        desk.open_case(workflow="parcel_pickup", actor=TELLER, within=refuse)
+    assert seen == [seen[0]] and seen[0].endswith("-000001")
+    assert desk.list_cases(actor=AUDITOR) == []
+    with pytest.raises(NotFound):
+        desk.get(reference=seen[0], actor=AUDITOR)
+    assert desk.open_case(workflow="parcel_pickup", actor=TELLER).reference == seen[0]
