@@ -130,6 +130,7 @@ class Desk(CaseReader):
                 services=self.services,
                 now=now,
                 branch=branch,
+                channel=channel,
             )
             data = plain(decision.data)
             snapshot = dataclasses.replace(snapshot, data=data, version=1, opened_at=now)

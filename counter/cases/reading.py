@@ -187,6 +187,7 @@ class CaseReader:
             branch=row.branch,
             pending=PendingApproval.from_dict(row.pending) if row.pending else None,
             opened_at=row.opened_at,
+            channel=row.channel,
         )
 
     def _view(

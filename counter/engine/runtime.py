@@ -62,8 +62,11 @@ class Runtime:
         services: Any,
         now: datetime,
         branch: str | None = None,
+        channel: str | None = None,
     ) -> tuple[CaseSnapshot, Decision]:
         """A new case of the current version of ``workflow`` at its initial state.
+
+        ``channel`` defaults to the workflow's own.
 
         The initial state's ``on_enter`` actions run; their variables and
         effects are in the decision (trigger ``open``).
@@ -81,6 +84,7 @@ class Runtime:
             opened_by=actor.username,
             branch=branch if branch is not None else actor.branch,
             opened_at=now,
+            channel=channel or definition.channel,
         )
         ctx = ActionContext(
             case=snapshot, trigger=OPEN, actor=actor, form={}, services=services, now=now

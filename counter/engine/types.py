@@ -133,6 +133,7 @@ class CaseSnapshot:
     branch: str | None = None
     pending: PendingApproval | None = None
     opened_at: datetime | None = None
+    channel: str = "counter"  # where the customer is served: counter, online, phone
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,13 @@ def applied(desk: Counter, merchant: str = "merchant1", **changes: str) -> CaseV
     return case
 
 
+def test_the_code_message_says_where_and_to_tell_no_one(desk: Counter) -> None:
+    case = applied(desk)
+    [sms] = desk.sms.outbox(phone=PHONE)
+    assert case.reference in sms.text and "正在网上办理" in sms.text
+    assert "切勿告知任何人(包括银行工作人员)" in sms.text and "柜" not in sms.text
+
+
 def submitted(desk: Counter) -> CaseView:
     case = applied(desk)
     case = desk.fire(

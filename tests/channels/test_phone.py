@@ -37,6 +37,8 @@ def called(desk: Counter, form: dict[str, str]) -> CaseView:
 def test_a_clean_call_unbinds_once_the_code_is_read_back(desk: Counter) -> None:
     case = called(desk, call_form(CLEAN))
     assert case.state == "code_check"
+    [sms] = desk.sms.outbox(phone=PHONE)
+    assert "正在电话办理" in sms.text and "请仅告知本次通话中为您办理的客服人员" in sms.text
     case = desk.fire(case, "confirm_code", {"code": desk.last_code(PHONE)}, actor="agent1")
     assert (case.state, case.final) == ("completed", True)
     assert desk.acquirer.settlement_account(CLEAN.merchant_no, CLEAN.terminal_sn) is None

@@ -143,4 +143,5 @@ def test_the_code_goes_to_the_registered_phone_only(counter: Counter) -> None:
     [sms] = counter.sms.outbox()
     assert sms.phone == REGISTERED_PHONE[AGENT_ONLY.merchant_no]
     assert case.reference in sms.text
+    assert "正在柜面办理" in sms.text and sms.text.endswith("请仅告知办理柜员。")
     assert case.data["vars"]["unbind_code"]["sent_to"] == "159****9000"

@@ -178,6 +178,23 @@ def _live(kept: Mapping[str, Any] | None, ctx: ActionContext) -> bool:
     return code_helpers(ctx.services).verify(kept, "", ctx.now).outcome not in (EXPIRED, EXHAUSTED)
 
 
+# Where the customer is served, and whom they may give the code to there.
+_CODE_SMS_CHANNELS = {
+    "counter": ("柜面", "请仅告知办理柜员。"),
+    "online": ("网上", "请在办理页面输入,切勿告知任何人(包括银行工作人员)。"),
+    "phone": ("电话", "请仅告知本次通话中为您办理的客服人员。"),
+}
+
+
+def code_sms(*, bank: str, merchant_no: str, reference: str, code: str, channel: str) -> str:
+    """The text of the one-time code message, in the words of the case's channel."""
+    where, whom = _CODE_SMS_CHANNELS.get(channel, ("", "请勿告知他人。"))
+    return (
+        f"【{bank}】您的商户{merchant_no}正在{where}办理结算账户业务(业务编号{reference}),"
+        f"验证码{code},5分钟内有效。{whom}"
+    )
+
+
 @action("send_unbind_code")
 def send_unbind_code(ctx: ActionContext) -> None:
     """Send a fresh code to the merchant's registered phone, unless a live one is out."""
@@ -207,10 +224,12 @@ def send_unbind_code(ctx: ActionContext) -> None:
             kind="sms.send",
             payload={
                 "phone": merchant.registered_phone,
-                "text": (
-                    f"【{config.bank_name.zh}】您的商户{merchant.merchant_no}正在柜面办理"
-                    f"结算账户业务(业务编号{ctx.case.reference}),验证码{code},"
-                    "5分钟内有效。请仅告知办理柜员。"
+                "text": code_sms(
+                    bank=config.bank_name.zh,
+                    merchant_no=merchant.merchant_no,
+                    reference=ctx.case.reference,
+                    code=code,
+                    channel=ctx.case.channel,
                 ),
                 # the dispatcher blanks the text (it holds the code) once delivered
                 "redact_after_delivery": ["text"],
