@@ -14,6 +14,7 @@ journal: its ``version`` equals its number of step entries and its
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -364,33 +365,85 @@ def _check_case(case: Any, seen: Sequence[JournalEntry]) -> BrokenEntry | None:
     return None
 
 
-def verify(db: Database, stream: str | None = None) -> VerifyReport:
-    """Recompute every chain (or one stream's) and check the cases against their journals."""
+VERIFY_BATCH = 500
+"""Streams checked together: the memory verify needs is bounded by this, not the journal."""
+
+
+def verify(db: Database, stream: str | None = None, *, batch: int = VERIFY_BATCH) -> VerifyReport:
+    """Recompute every chain (or one stream's) and check the cases against their journals.
+
+    The entries are read once, in (stream, seq) order, through a streaming
+    cursor in one read snapshot; heads and cases are fetched ``batch``
+    streams at a time. Heads and cases that have no entry at all are found
+    by two anti-joins at the end.
+    """
     report = VerifyReport()
     with db.read() as conn:
-        head_query = select(_heads)
+        events = select(_events).order_by(_events.c.stream, _events.c.seq)
         if stream is not None:
-            head_query = head_query.where(_heads.c.stream == stream)
-        heads = {row.stream: (row.seq, row.hash) for row in conn.execute(head_query)}
-        event_query = select(_events).order_by(_events.c.stream, _events.c.seq)
-        case_query = select(_cases.c.reference, _cases.c.version, _cases.c.state)
-        if stream is not None:
-            event_query = event_query.where(_events.c.stream == stream)
-            case_query = case_query.where(_cases.c.reference == stream)
-        by_stream: dict[str, list[JournalEntry]] = {}
-        for row in conn.execute(event_query):
-            by_stream.setdefault(row.stream, []).append(_row_entry(row))
-        cases = list(conn.execute(case_query))
-    for name in sorted(set(by_stream) | set(heads)):
-        rows = by_stream.get(name, [])
+            events = events.where(_events.c.stream == stream)
+        pending: list[tuple[str, list[JournalEntry]]] = []
+        rows = conn.execute(events.execution_options(yield_per=batch))
+        for name, group in itertools.groupby(rows, key=lambda row: str(row.stream)):
+            pending.append((name, [_row_entry(row) for row in group]))
+            if len(pending) >= batch:
+                _verify_batch(conn, report, pending)
+                pending = []
+        _verify_batch(conn, report, pending)
+        _verify_without_entries(conn, report, stream)
+    return report
+
+
+def _verify_batch(
+    conn: Connection, report: VerifyReport, streams: list[tuple[str, list[JournalEntry]]]
+) -> None:
+    if not streams:
+        return
+    names = [name for name, _ in streams]
+    heads = {
+        row.stream: (row.seq, row.hash)
+        for row in conn.execute(select(_heads).where(_heads.c.stream.in_(names)))
+    }
+    cases = {
+        row.reference: row
+        for row in conn.execute(
+            select(_cases.c.reference, _cases.c.version, _cases.c.state).where(
+                _cases.c.reference.in_(names)
+            )
+        )
+    }
+    for name, entries in streams:
         report.streams += 1
-        report.entries += len(rows)
-        _, problem = _check_stream(name, rows, heads.get(name))
+        report.entries += len(entries)
+        _, problem = _check_stream(name, entries, heads.get(name))
         if problem is not None:
             report.broken.append(problem)
-    for case in cases:
-        report.cases += 1
-        problem = _check_case(case, by_stream.get(case.reference, []))
-        if problem is not None and all(b.stream != case.reference for b in report.broken):
+        case = cases.get(name)
+        if case is not None:
+            report.cases += 1
+            if problem is None:
+                problem = _check_case(case, entries)
+                if problem is not None:
+                    report.broken.append(problem)
+
+
+def _verify_without_entries(conn: Connection, report: VerifyReport, stream: str | None) -> None:
+    """Heads whose every entry was deleted, and cases with no journal at all."""
+    no_entry = ~select(_events.c.id).where(_events.c.stream == _heads.c.stream).exists()
+    heads = select(_heads).where(no_entry)
+    no_case_entry = ~select(_events.c.id).where(_events.c.stream == _cases.c.reference).exists()
+    cases = select(_cases.c.reference, _cases.c.version, _cases.c.state).where(no_case_entry)
+    if stream is not None:
+        heads = heads.where(_heads.c.stream == stream)
+        cases = cases.where(_cases.c.reference == stream)
+    headless = {row.stream: (row.seq, row.hash) for row in conn.execute(heads)}
+    for name, head in headless.items():
+        report.streams += 1
+        _, problem = _check_stream(name, [], head)
+        if problem is not None:
             report.broken.append(problem)
-    return report
+    for case in conn.execute(cases):
+        report.cases += 1
+        problem = _check_case(case, [])
+        if problem is not None and case.reference not in headless:
+            report.broken.append(problem)

@@ -105,3 +105,19 @@ def test_a_wrong_head_hint_still_chains_correctly(db: Database) -> None:
     assert (third.seq, third.prev_hash) == (3, second.hash)
     assert (fourth.seq, fourth.prev_hash) == (4, third.hash)
     assert journal.verify(db).ok
+
+
+@pytest.mark.postgres
+def test_verify_reads_in_batches_and_misses_nothing(db: Database) -> None:
+    """Batches of two streams: every break is found wherever it falls, headless ones too."""
+    written = {name: _write(db, name, 2) for name in ("user:a", "user:b", "user:c", "user:d")}
+    _write(db, "user:e", 1)
+    with db.transaction() as conn:
+        conn.execute(text("UPDATE case_events SET note = 'x' WHERE id = :id"),
+                     {"id": written["user:c"][1].id})
+        conn.execute(text("DELETE FROM case_events WHERE stream = 'user:d'"))
+    report = journal.verify(db, batch=2)
+    assert sorted((b.stream, b.seq) for b in report.broken) == [("user:c", 2), ("user:d", None)]
+    assert (report.streams, report.entries) == (5, 7)
+    assert journal.verify(db, stream="user:d", batch=2).first_broken is not None
+    assert journal.verify(db, stream="user:b", batch=2).ok
