@@ -19,6 +19,7 @@ from counter.slips import (
     shared_font_config,
     slip_sources,
 )
+from counter.slips.context import ApprovedFinding
 from counter.slips.sample import SAMPLE_SLIP, sample_context
 from counter.text import Text
 
@@ -125,6 +126,24 @@ def test_two_copies_on_separate_a5_pages(a5_pdf: bytes) -> None:
     for page_text in (customer, bank):
         assert "客户签名" in page_text and "网点业务章" in page_text
         assert "PU-20261125-0042" in page_text
+
+
+def test_seven_approved_findings_still_fit_each_copy_on_its_page(renderer: SlipRenderer) -> None:
+    approvals = [
+        ApprovedFinding(
+            code=f"finding_{i}",
+            message=Text(
+                zh=f"第{i}项核对事项已由主管确认", en=f"Check {i} confirmed by the supervisor"
+            ),
+            supervisor_id="S20017",
+        )
+        for i in range(1, 8)
+    ]
+    pdf = renderer.render(SAMPLE_SLIP, slip_context(approvals=approvals))
+    customer, bank = page_texts(pdf)
+    for page_text in (customer, bank):
+        assert "第7项核对事项已由主管确认" in page_text and "Check 7 confirmed" in page_text
+        assert "客户签名" in page_text and "网点业务章" in page_text
 
 
 def test_roll80_pages_are_80_mm_wide(roll80_pdf: bytes) -> None:
