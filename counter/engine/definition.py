@@ -42,6 +42,8 @@ FieldType = Literal[
     "text", "choice", "date", "date_or_long_term", "integer", "money_cents", "password", "code"
 ]
 PiiClass = Literal["id", "card", "account", "phone", "name", "none"]
+Channel = Literal["counter", "online", "phone"]
+"""Where a customer is served: at a branch counter, online, or on the phone."""
 Scalar = str | int | bool
 
 
@@ -166,7 +168,7 @@ class WorkflowDefinition(_Located):
     title: Text
     initial: str
     slip: Name | None = None
-    channel: Name = "counter"  # recorded on every case: counter, online, phone
+    channel: Channel = "counter"  # recorded on every case
     states: dict[Name, StateDefinition] = Field(min_length=1)
     transitions: tuple[TransitionDefinition, ...] = ()
 

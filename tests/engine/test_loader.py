@@ -40,6 +40,7 @@ def load_error(name: str, registry: Registry | None = None) -> DefinitionError:
         ("bad_type", 7, ["states.done.final", "boolean"]),
         ("bad_state_name", 6, ["states.Done Now", "should match pattern"]),
         ("empty_source", 8, ["transitions.0.source", "at least 1 item"]),
+        ("bad_channel", 4, ["channel", "'counter', 'online' or 'phone'"]),
     ],
 )
 def test_a_broken_file_names_file_line_and_what(name: str, line: int, words: list[str]) -> None:
