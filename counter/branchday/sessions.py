@@ -293,8 +293,8 @@ def _counter_closed(actor: Actor) -> PermissionDenied:
 def _record_case(conn: Connection, *, reference: str, actor: Actor) -> None:
     """Map a new case to the session it is opened in, inside the opening's transaction.
 
-    The session is read again there: a counter closed since the page was
-    shown refuses the case rather than leaving it without a session.
+    The session is read there: a closed counter (even one closed since the
+    page was shown) refuses the case, and nothing of it is written.
     """
     row = conn.execute(_open_session_query(actor.username)).first()
     if row is None:
@@ -328,8 +328,6 @@ class CounterDesk(Desk):
         where = channel or self.runtime.catalog.current(workflow).definition.channel
         if not at_counter(actor, where):
             return super().open_case(workflow=workflow, actor=actor, channel=channel, within=within)
-        if current_session(self.db, teller=actor.username) is None:
-            raise _counter_closed(actor)  # before a case number is taken
 
         def record(conn: Connection, reference: str) -> None:
             _record_case(conn, reference=reference, actor=actor)

@@ -188,7 +188,7 @@ _CODE_SMS_CHANNELS = {
 
 def code_sms(*, bank: str, merchant_no: str, reference: str, code: str, channel: str) -> str:
     """The text of the one-time code message, in the words of the case's channel."""
-    where, whom = _CODE_SMS_CHANNELS.get(channel, ("", "请勿告知他人。"))
+    where, whom = _CODE_SMS_CHANNELS[channel]  # the loader admits no other channel
     return (
         f"【{bank}】您的商户{merchant_no}正在{where}办理结算账户业务(业务编号{reference}),"
         f"验证码{code},5分钟内有效。{whom}"
