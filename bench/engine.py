@@ -138,9 +138,9 @@ def limits(engine_rate: float, cpu_rate: float, floor_rate: float, pages: float)
         f"with synchronous=OFF) and {wait:.0f} us waiting for its durable commit; a raw "
         f"transaction takes {floor:.0f} us in all",
         f"the target allows {budget:.0f} us per trigger; our commit writes {pages:.1f} pages "
-        "to the log where the floor's writes 2: the case and its two state indexes, the "
-        "journal entry and its (stream, seq) index, the journal head, outbox rows and their "
-        "three indexes",
+        "to the log where the floor's writes 2: the case (which holds its journal head) and "
+        "its (branch, state) index, the journal entry and its (stream, seq) index, outbox "
+        "rows and their three indexes",
         "the CPU work is Python: the runtime's decision through transitions (conditions, "
         "checks, callbacks), the journal's canonical JSON and SHA-256 chain, the compare-and-"
         "set, outbox rows and the CaseView returned; see the profile",

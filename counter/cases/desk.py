@@ -41,6 +41,7 @@ from counter.engine.types import Actor, CaseSnapshot, Decision
 from counter.errors import InvalidInput, PermissionDenied, StaleVersion
 from counter.store import journal
 from counter.store.db import Database
+from counter.store.prepared import JSONText
 from counter.text import Text
 
 __all__ = ["CASE_ROLES", "READ_ALL_ROLES", "CommitListener", "Desk"]
@@ -134,6 +135,18 @@ class Desk(CaseReader):
             )
             data = plain(decision.data)
             snapshot = dataclasses.replace(snapshot, data=data, version=1, opened_at=now)
+            entry = journal.chain(
+                stream=reference,
+                after=(0, journal.GENESIS),
+                actor=actor.username,
+                kind="open",
+                at=now,
+                trigger=decision.trigger,
+                from_state=None,
+                to_state=decision.dest,
+                data_digest=journal.digest(data),
+                note=channel,
+            )
             opened = CaseRow(
                 id=0,
                 reference=reference,
@@ -149,28 +162,16 @@ class Desk(CaseReader):
                 opened_at=now,
                 updated_at=now,
                 closed_at=None,
+                journal_seq=entry["seq"],
+                journal_hash=entry["hash"],
             )
             case_id = records.insert_case.execute(conn, opened.values()).lastrowid
             assert case_id is not None
-            entry = journal.append(
-                conn,
-                new_stream=True,
-                stream=reference,
-                actor=actor.username,
-                kind="open",
-                at=now,
-                trigger=decision.trigger,
-                from_state=None,
-                to_state=decision.dest,
-                data_digest=journal.digest(data),
-                note=channel,
-            )
+            journal.record(conn, entry)
             wrote_outbox = self._write_outbox(conn, reference, decision, 1, now)
             if within is not None:
                 within(conn, reference)
-        opened = dataclasses.replace(
-            opened, id=case_id, data=plain(data), journal_head=(entry.seq, entry.hash)
-        )
+        opened = dataclasses.replace(opened, id=case_id, data=plain(data))
         self._stored_definitions.add(current.hash)
         self._remember(opened)
         if wrote_outbox:
@@ -328,33 +329,34 @@ class Desk(CaseReader):
         )
         findings = [f.as_dict() for f in decision.findings]
         closed_at = now if decision.final else None
+        entry = journal.chain(
+            stream=reference,
+            after=(row.journal_seq, row.journal_hash),
+            actor=actor.username,
+            kind="approval" if trigger in BUILTIN_TRIGGERS else "trigger",
+            at=now,
+            trigger=trigger,
+            from_state=decision.source,
+            to_state=decision.dest,
+            findings=findings,
+            data_digest=hashlib.sha256(stored_text.encode("utf-8")).hexdigest(),
+            note=decision.note,
+        )
         try:
             with self.db.transaction() as conn:
-                records.compare_and_set(
+                entry = records.compare_and_set(
                     conn,
                     case_id=row.id,
                     seen_version=row.version,
                     state=decision.dest,
-                    data=stored,
+                    data=JSONText(stored_text),
                     pending=decision.pending.as_dict() if decision.pending else None,
                     updated_at=now,
                     closed_at=closed_at,
                     reference=reference,
+                    entry=entry,
                 )
-                entry = journal.append(
-                    conn,
-                    head=row.journal_head,
-                    stream=reference,
-                    actor=actor.username,
-                    kind="approval" if trigger in BUILTIN_TRIGGERS else "trigger",
-                    at=now,
-                    trigger=trigger,
-                    from_state=decision.source,
-                    to_state=decision.dest,
-                    findings=findings,
-                    data_digest=hashlib.sha256(stored_text.encode("utf-8")).hexdigest(),
-                    note=decision.note,
-                )
+                journal.record(conn, entry)
                 pending = self._write_approvals(conn, snapshot, row.channel, decision, actor, now)
                 wrote_outbox = self._write_outbox(conn, reference, decision, new_version, now)
                 view = self._view(
@@ -391,7 +393,8 @@ class Desk(CaseReader):
                 version=new_version,
                 updated_at=now,
                 closed_at=closed_at,
-                journal_head=(entry.seq, entry.hash),
+                journal_seq=entry["seq"],
+                journal_hash=entry["hash"],
             )
         )
         if wrote_outbox:

@@ -17,8 +17,10 @@ from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from counter.errors import StaleVersion
-from counter.store.prepared import Prepared
+from counter.store import journal
+from counter.store.prepared import JSONText, Prepared
 from counter.store.tables import (
+    GENESIS,
     Approval,
     CaseSequence,
     IdempotencyKey,
@@ -69,7 +71,8 @@ class CaseRow:
     opened_at: datetime
     updated_at: datetime
     closed_at: datetime | None
-    journal_head: tuple[int, str] | None = None  # (seq, hash) this process wrote last, if known
+    journal_seq: int = 0  # the head of the case's journal stream
+    journal_hash: str = GENESIS
 
     @classmethod
     def from_row(cls, row: Any) -> CaseRow:
@@ -79,13 +82,17 @@ class CaseRow:
         return {name: getattr(self, name) for name in _CASE_FIELDS if name != "id"}
 
 
-_CASE_FIELDS = tuple(name for name in CaseRow.__dataclass_fields__ if name != "journal_head")
+_CASE_FIELDS = tuple(CaseRow.__dataclass_fields__)
 
 load_case = select(cases).where(cases.c.reference == bindparam("reference"))
 
 _cas_update = (
     update(cases)
-    .where(cases.c.id == bindparam("b_id"), cases.c.version == bindparam("b_seen"))
+    .where(
+        cases.c.id == bindparam("b_id"),
+        cases.c.version == bindparam("b_seen"),
+        cases.c.journal_seq == bindparam("b_seen_seq"),
+    )
     .values(
         state=bindparam("state"),
         data=bindparam("data"),
@@ -93,9 +100,14 @@ _cas_update = (
         version=cases.c.version + 1,
         updated_at=bindparam("updated_at"),
         closed_at=bindparam("closed_at"),
+        journal_seq=bindparam("journal_seq"),
+        journal_hash=bindparam("journal_hash"),
     )
 )
 _cas = Prepared(_cas_update)
+_case_heads = select(cases.c.version, cases.c.journal_seq, cases.c.journal_hash).where(
+    cases.c.id == bindparam("b_id")
+)
 _close_approval = (
     update(approvals)
     .where(
@@ -166,27 +178,43 @@ def compare_and_set(
     case_id: int,
     seen_version: int,
     state: str,
-    data: Mapping[str, Any],
+    data: Mapping[str, Any] | JSONText,
     pending: Mapping[str, Any] | None,
     updated_at: datetime,
     closed_at: datetime | None,
     reference: str,
-) -> None:
-    """Move the case one version on, or raise ``StaleVersion`` if someone else did first."""
-    result = _cas.execute(
-        conn,
-        {
-            "b_id": case_id,
-            "b_seen": seen_version,
-            "state": state,
-            "data": dict(data),
-            "pending": dict(pending) if pending is not None else None,
-            "updated_at": updated_at,
-            "closed_at": closed_at,
-        },
-    )
-    if result.rowcount != 1:
-        raise StaleVersion(STALE, reference=reference, version=seen_version)
+    entry: dict[str, Any],
+) -> dict[str, Any]:
+    """Move the case one version on and its journal head to ``entry`` (from ``journal.chain``).
+
+    Raises ``StaleVersion`` if someone else moved the case first. If only the
+    journal moved (a slip or hand-over entry written since ``entry`` was
+    chained), ``entry`` is chained again after the stored head; the entry
+    returned is the one to record. ``data`` may come as ``JSONText``, already
+    encoded (the step hashes it anyway).
+    """
+    params = {
+        "b_id": case_id,
+        "b_seen": seen_version,
+        "state": state,
+        "data": data if isinstance(data, JSONText) else dict(data),
+        "pending": dict(pending) if pending is not None else None,
+        "updated_at": updated_at,
+        "closed_at": closed_at,
+    }
+    for _ in range(2):
+        moved = _cas.execute(
+            conn,
+            {**params, "b_seen_seq": entry["seq"] - 1, "journal_seq": entry["seq"],
+             "journal_hash": entry["hash"]},
+        )
+        if moved.rowcount == 1:
+            return entry
+        stored = conn.execute(_case_heads, {"b_id": case_id}).first()
+        if stored is None or stored.version != seen_version:
+            break
+        entry = journal.rechain(entry, (stored.journal_seq, stored.journal_hash))
+    raise StaleVersion(STALE, reference=reference, version=seen_version)
 
 
 def close_approval(

@@ -3,8 +3,11 @@
 Each stream (a case reference, ``user:NAME``, ``branch:CODE``) is its own
 chain: entry *n* stores the hash of entry *n-1* (64 zeros for the first) and
 its own hash, SHA-256 over the canonical JSON of its fields plus that
-previous hash. ``journal_heads`` remembers each stream's last entry, so
-that deleting the newest rows is caught as surely as editing old ones.
+previous hash. Each stream's last entry (its head) is remembered apart, so
+that deleting the newest rows is caught as surely as editing old ones: a
+case's in its ``teller_case`` row (``journal_seq``, ``journal_hash``, moved
+in the same statement as the case itself), any other stream's in
+``journal_heads``.
 
 :func:`verify` recomputes everything and also checks each case against its
 journal: its ``version`` equals its number of step entries and its
@@ -19,30 +22,33 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from counter.errors import AuditChainBroken, StaleVersion
 from counter.store.db import Database, as_utc, json_default
 from counter.store.prepared import Prepared
-from counter.store.tables import CaseEvent, JournalHead, TellerCase
+from counter.store.tables import GENESIS, CaseEvent, JournalHead, TellerCase
 from counter.text import Text
 
 __all__ = [
     "GENESIS",
     "STEP_KINDS",
     "BrokenEntry",
+    "EntryFields",
     "JournalEntry",
     "VerifyReport",
     "append",
     "canonical_json",
+    "chain",
     "digest",
     "entries",
+    "is_case_stream",
+    "record",
     "verify",
 ]
 
-GENESIS = "0" * 64
 STEP_KINDS = frozenset({"open", "trigger", "approval"})
 """Entry kinds that move a case one version on; other kinds (slip, reprint) only record."""
 
@@ -57,6 +63,14 @@ _advance_head = Prepared(
     update(_heads)
     .where(_heads.c.stream == bindparam("b_stream"), _heads.c.seq == bindparam("b_seen"))
     .values(seq=bindparam("seq"), hash=bindparam("hash"))
+)
+_case_head_query = select(_cases.c.journal_seq, _cases.c.journal_hash).where(
+    _cases.c.reference == bindparam("stream")
+)
+_advance_case_head = Prepared(
+    update(_cases)
+    .where(_cases.c.reference == bindparam("b_stream"), _cases.c.journal_seq == bindparam("b_seen"))
+    .values(journal_seq=bindparam("seq"), journal_hash=bindparam("hash"))
 )
 
 
@@ -77,7 +91,8 @@ def digest(value: Any) -> str:
 
 
 def _timestamp(at: datetime) -> str:
-    return as_utc(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC, microseconds always written."""
+    return as_utc(at).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 @dataclass(frozen=True)
@@ -149,72 +164,95 @@ def entry_hash(
     )
 
 
-def append(
-    conn: Connection,
-    *,
-    stream: str,
-    actor: str,
-    kind: str,
-    at: datetime,
-    trigger: str | None = None,
-    from_state: str | None = None,
-    to_state: str | None = None,
-    findings: Sequence[Mapping[str, Any]] = (),
-    data_digest: str | None = None,
-    note: str | None = None,
-    head: tuple[int, str] | None = None,
-    new_stream: bool = False,
-) -> JournalEntry:
-    """Append one entry to ``stream`` inside the caller's write transaction.
+class EntryFields(TypedDict, total=False):
+    """What the writer of an entry gives; the chain adds ``seq``, ``prev_hash`` and ``hash``."""
 
-    ``head`` is the ``(seq, hash)`` the caller believes ends the stream (the
-    entry it wrote last); it saves reading the head, and when it is wrong
-    the head is read after all. Two writers appending to one stream at once
-    cannot both succeed: the head moves by compare-and-set and
-    ``(stream, seq)`` is unique. ``new_stream`` says the stream cannot exist
-    yet (a case just numbered); if it does, the insert fails.
+    stream: Required[str]
+    actor: Required[str]
+    kind: Required[str]
+    at: Required[datetime]
+    trigger: str | None
+    from_state: str | None
+    to_state: str | None
+    findings: Sequence[Mapping[str, Any]]
+    data_digest: str | None
+    note: str | None
+
+
+def chain(*, after: tuple[int, str], **fields: Unpack[EntryFields]) -> dict[str, Any]:
+    """The stored values of the entry that follows ``after`` (the stream's ``(seq, hash)``).
+
+    Nothing is written: :func:`record` inserts them once the caller has moved
+    the stream's head, :func:`append` does both.
     """
     # Round-trip the findings through JSON first, so that what is hashed is what is stored.
+    findings = fields.get("findings")
     finding_list: list[dict[str, Any]] = (
         json.loads(canonical_json([dict(f) for f in findings])) if findings else []
     )
-    fields: dict[str, Any] = {
-        "stream": stream,
-        "at": as_utc(at),
-        "actor": actor,
-        "kind": kind,
-        "trigger": trigger,
-        "from_state": from_state,
-        "to_state": to_state,
+    values: dict[str, Any] = {
+        "stream": fields["stream"],
+        "seq": after[0] + 1,
+        "at": as_utc(fields["at"]),
+        "actor": fields["actor"],
+        "kind": fields["kind"],
+        "trigger": fields.get("trigger"),
+        "from_state": fields.get("from_state"),
+        "to_state": fields.get("to_state"),
         "findings": finding_list,
-        "data_digest": data_digest,
-        "note": note,
+        "data_digest": fields.get("data_digest"),
+        "note": fields.get("note"),
+        "prev_hash": after[1],
     }
+    values["hash"] = entry_hash(**values)
+    return values
 
-    def chained(last_seq: int, last_hash: str) -> dict[str, Any]:
-        values = {**fields, "seq": last_seq + 1, "prev_hash": last_hash}
-        values["hash"] = entry_hash(**values)
-        return values
 
-    def advance(last_seq: int, values: dict[str, Any]) -> bool:
-        moved = _advance_head.execute(
-            conn,
-            {"b_stream": stream, "b_seen": last_seq, "seq": values["seq"], "hash": values["hash"]},
-        )
-        return bool(moved.rowcount == 1)
+def rechain(values: Mapping[str, Any], after: tuple[int, str]) -> dict[str, Any]:
+    """``values`` (from :func:`chain`) moved to follow another head."""
+    fields = EntryFields(
+        stream=values["stream"], actor=values["actor"], kind=values["kind"], at=values["at"],
+        trigger=values["trigger"], from_state=values["from_state"],
+        to_state=values["to_state"], findings=values["findings"],
+        data_digest=values["data_digest"], note=values["note"],
+    )
+    return chain(after=after, **fields)
 
-    values = chained(*head) if head is not None else None
-    if new_stream:
-        values = chained(0, GENESIS)
-        _insert_head.execute(conn, {"stream": stream, "seq": 1, "hash": values["hash"]})
-    elif values is None or head is None or not advance(head[0], values):
-        found = conn.execute(_head_query, {"stream": stream}).first()
+
+def record(conn: Connection, values: Mapping[str, Any]) -> JournalEntry:
+    """Insert an entry made by :func:`chain`; the caller has already moved its stream's head."""
+    entry_id = _insert_event.execute(conn, values).lastrowid
+    assert entry_id is not None
+    return JournalEntry(id=entry_id, **values)
+
+
+def is_case_stream(stream: str) -> bool:
+    """Case references are streams of their own; other streams are ``kind:name``."""
+    return ":" not in stream
+
+
+def append(
+    conn: Connection, *, head: tuple[int, str] | None = None, **fields: Unpack[EntryFields]
+) -> JournalEntry:
+    """Append one entry to ``fields["stream"]`` inside the caller's write transaction.
+
+    A case's head is kept in its ``teller_case`` row (a step moves it with
+    the case's own compare-and-set), any other stream's in ``journal_heads``.
+    ``head`` is the ``(seq, hash)`` the caller believes ends the stream; it
+    saves reading the head, and when it is wrong the head is read after all.
+    Two writers appending to one stream at once cannot both succeed: the
+    head moves by compare-and-set and ``(stream, seq)`` is unique.
+    """
+    stream = fields["stream"]
+    values = chain(after=head or (0, GENESIS), **fields)
+    if head is None or not _advance(conn, values):
+        found = _read_head(conn, stream)
         if found is None:
-            values = chained(0, GENESIS)
+            values = rechain(values, (0, GENESIS))
             _insert_head.execute(conn, {"stream": stream, "seq": 1, "hash": values["hash"]})
         else:
-            values = chained(found.seq, found.hash)
-            if not advance(found.seq, values):
+            values = rechain(values, found)
+            if not _advance(conn, values):
                 raise StaleVersion(
                     Text(
                         zh=f"日志 {stream} 同时有另一笔写入,请重试",
@@ -223,9 +261,26 @@ def append(
                     ),
                     stream=stream,
                 )
-    entry_id = _insert_event.execute(conn, values).lastrowid
-    assert entry_id is not None
-    return JournalEntry(id=entry_id, **values)
+    return record(conn, values)
+
+
+def _advance(conn: Connection, values: Mapping[str, Any]) -> bool:
+    """Move the stream's head from the entry before ``values`` to it (compare-and-set)."""
+    moved = {"b_stream": values["stream"], "b_seen": values["seq"] - 1, "seq": values["seq"],
+             "hash": values["hash"]}
+    if is_case_stream(values["stream"]) and _advance_case_head.execute(conn, moved).rowcount:
+        return True
+    return bool(_advance_head.execute(conn, moved).rowcount == 1)
+
+
+def _read_head(conn: Connection, stream: str) -> tuple[int, str] | None:
+    """The stream's ``(seq, hash)``: a case's from its row, others' from ``journal_heads``."""
+    if is_case_stream(stream):
+        case = conn.execute(_case_head_query, {"stream": stream}).first()
+        if case is not None:
+            return (case.journal_seq, case.journal_hash)
+    found = conn.execute(_head_query, {"stream": stream}).first()
+    return (found.seq, found.hash) if found is not None else None
 
 
 def _row_entry(row: Any) -> JournalEntry:
@@ -406,16 +461,12 @@ def _verify_batch(
     }
     cases = {
         row.reference: row
-        for row in conn.execute(
-            select(_cases.c.reference, _cases.c.version, _cases.c.state).where(
-                _cases.c.reference.in_(names)
-            )
-        )
+        for row in conn.execute(select(*_case_columns).where(_cases.c.reference.in_(names)))
     }
     for name, entries in streams:
         report.streams += 1
         report.entries += len(entries)
-        _, problem = _check_stream(name, entries, heads.get(name))
+        _, problem = _check_stream(name, entries, _head_of(cases.get(name), heads.get(name)))
         if problem is not None:
             report.broken.append(problem)
         case = cases.get(name)
@@ -427,23 +478,43 @@ def _verify_batch(
                     report.broken.append(problem)
 
 
+_case_columns = (
+    _cases.c.reference, _cases.c.version, _cases.c.state, _cases.c.journal_seq,
+    _cases.c.journal_hash,
+)
+
+
+def _head_of(case: Any, head: tuple[int, str] | None) -> tuple[int, str] | None:
+    """A stream's head: in its case row once the case has an entry, else in ``journal_heads``."""
+    if case is not None and case.journal_seq:
+        return (case.journal_seq, case.journal_hash)
+    return head
+
+
 def _verify_without_entries(conn: Connection, report: VerifyReport, stream: str | None) -> None:
     """Heads whose every entry was deleted, and cases with no journal at all."""
     no_entry = ~select(_events.c.id).where(_events.c.stream == _heads.c.stream).exists()
     heads = select(_heads).where(no_entry)
     no_case_entry = ~select(_events.c.id).where(_events.c.stream == _cases.c.reference).exists()
-    cases = select(_cases.c.reference, _cases.c.version, _cases.c.state).where(no_case_entry)
+    cases = select(*_case_columns).where(no_case_entry)
     if stream is not None:
         heads = heads.where(_heads.c.stream == stream)
         cases = cases.where(_cases.c.reference == stream)
     headless = {row.stream: (row.seq, row.hash) for row in conn.execute(heads)}
+    unjournaled = []
+    for case in conn.execute(cases):
+        report.cases += 1
+        head = _head_of(case, headless.get(case.reference))
+        if head is not None:  # its entries were deleted: the head says how many
+            headless[case.reference] = head
+        else:
+            unjournaled.append(case)
     for name, head in headless.items():
         report.streams += 1
         _, problem = _check_stream(name, [], head)
         if problem is not None:
             report.broken.append(problem)
-    for case in conn.execute(cases):
-        report.cases += 1
+    for case in unjournaled:
         problem = _check_case(case, [])
-        if problem is not None and case.reference not in headless:
+        if problem is not None:
             report.broken.append(problem)

@@ -8,12 +8,17 @@ hands the SQL string and processed values to the sqlite3 cursor of the
 connection's current transaction. The statement, types and transaction are
 still SQLAlchemy's; only the per-call bookkeeping is skipped.
 
+A JSON value the caller has already encoded (the case data, hashed for
+the journal as canonical JSON anyway) can be passed as :class:`JSONText`
+and goes to the driver as it is instead of being encoded a second time.
+
 On PostgreSQL (network round trips dominate there) it simply runs
 ``conn.execute``.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,9 +27,15 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.sql.dml import Insert, UpdateBase
 
-__all__ = ["Outcome", "Prepared"]
+__all__ = ["JSONText", "Outcome", "Prepared"]
 
 _Processor = Callable[[Any], Any] | None
+
+
+class JSONText(str):
+    """A JSON column's value already encoded: :class:`Prepared` stores the text as it is."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True)
@@ -72,28 +83,38 @@ class Prepared:
             self._compiled[(dialect.name, keys)] = found
         return found
 
-    def _values(self, compiled: _Compiled, params: Mapping[str, Any]) -> list[Any]:
+    @staticmethod
+    def _values(compiled: _Compiled, params: Mapping[str, Any]) -> list[Any]:
         values = []
         for name, process, fixed in zip(
             compiled.names, compiled.processors, compiled.fixed, strict=True
         ):
             value = params.get(name, fixed)
-            values.append(process(value) if process is not None and value is not None else value)
+            if process is not None and value is not None and type(value) is not JSONText:
+                value = process(value)
+            values.append(value)
         return values
+
+    @staticmethod
+    def _decoded(params: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            name: json.loads(value) if type(value) is JSONText else value
+            for name, value in params.items()
+        }
 
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> Outcome:
         """Run with one set of parameters inside ``conn``'s transaction."""
         if conn.dialect.name != "sqlite":
-            result = conn.execute(self._fallback, dict(params))
+            result = conn.execute(self._fallback, self._decoded(params))
             if not result.returns_rows:
                 return Outcome(int(result.rowcount), None)
             rows = result.all()
             new_id = rows[0][0] if rows and isinstance(rows[0][0], int) else None
             return Outcome(len(rows), new_id)
         compiled = self._compile(conn, frozenset(params))
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        driver = conn.connection.driver_connection
+        cursor = driver.execute(compiled.sql, self._values(compiled, params))  # type: ignore[union-attr]
         try:
-            cursor.execute(compiled.sql, self._values(compiled, params))
             return Outcome(cursor.rowcount, cursor.lastrowid)
         finally:
             cursor.close()
@@ -103,7 +124,7 @@ class Prepared:
         if not rows:
             return 0
         if conn.dialect.name != "sqlite":
-            return int(conn.execute(self.statement, [dict(r) for r in rows]).rowcount)
+            return int(conn.execute(self.statement, [self._decoded(r) for r in rows]).rowcount)
         compiled = self._compile(conn, frozenset(rows[0]))
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:

@@ -19,6 +19,7 @@ from counter.store.columns import UTCDateTime
 from counter.store.db import utcnow
 
 __all__ = [
+    "GENESIS",
     "Approval",
     "Branch",
     "BranchBase",
@@ -32,6 +33,10 @@ __all__ = [
     "UserBase",
     "WorkflowDefinition",
 ]
+
+
+GENESIS = "0" * 64
+"""The previous hash of a journal stream's first entry."""
 
 
 # --- branches -------------------------------------------------------------
@@ -100,13 +105,14 @@ class TellerCase(SQLModel, table=True):
     """A case at the counter: where it is in its workflow and the data accepted so far.
 
     ``version`` rises by one with every step; writers compare-and-set it.
+    ``journal_seq`` and ``journal_hash`` are the head of the case's journal
+    stream (its last entry), moved by the same statement as the step.
     """
 
     __tablename__ = "teller_case"
-    __table_args__ = (
-        Index("ix_teller_case_branch_state", "branch", "state"),
-        Index("ix_teller_case_state", "state"),
-    )
+    # Lists by state are per branch (the auditor's all-branch list sorts by time
+    # anyway); a second index on state alone cost every step a page write.
+    __table_args__ = (Index("ix_teller_case_branch_state", "branch", "state"),)
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=40, unique=True)
@@ -122,6 +128,10 @@ class TellerCase(SQLModel, table=True):
     opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    journal_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    journal_hash: str = Field(
+        default=GENESIS, max_length=64, sa_column_kwargs={"server_default": GENESIS}
+    )
 
 
 class CaseSequence(SQLModel, table=True):

@@ -99,13 +99,13 @@ def test_a_crash_after_the_journal_insert_changes_nothing(
 ) -> None:
     case = desk.open_case(workflow="parcel_pickup", actor=TELLER)
     before = _counts(desk.db)
-    real_append = journal.append
+    real_record = journal.record
 
-    def append_then_crash(*args: Any, **kwargs: Any) -> journal.JournalEntry:
-        real_append(*args, **kwargs)
+    def record_then_crash(*args: Any, **kwargs: Any) -> journal.JournalEntry:
+        real_record(*args, **kwargs)
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(journal, "append", append_then_crash)
+    monkeypatch.setattr(journal, "record", record_then_crash)
     with pytest.raises(RuntimeError):
         desk.fire(reference=case.reference, trigger="submit_identity", actor=TELLER,
                   data=IDENTITY, version=case.version, idempotency_key="k-crash")
@@ -144,3 +144,26 @@ def test_the_same_request_twice_at_once_has_one_effect(db: Database) -> None:
     assert after["idempotency_keys"] == before["idempotency_keys"] + 1
     for desk in desks:
         desk.db.dispose()
+
+
+@pytest.mark.postgres
+def test_a_step_after_an_entry_written_elsewhere_chains_after_it(desk: Desk) -> None:
+    """A slip or hand-over entry moves the case's journal head behind the desk's back."""
+    case = desk.open_case(workflow="parcel_pickup", actor=TELLER)
+    with desk.db.transaction() as conn:
+        slip = journal.append(conn, stream=case.reference, actor=TELLER.username, kind="slip",
+                              at=case.opened_at, note="printed")
+    assert slip.seq == 2
+    after = desk.fire(reference=case.reference, trigger="submit_identity", actor=TELLER,
+                      data=IDENTITY, version=case.version)
+    assert after.version == 2
+    with desk.db.read() as conn:
+        entries = journal.entries(conn, case.reference)
+        head = conn.execute(
+            text("SELECT journal_seq, journal_hash FROM teller_case WHERE reference = :r"),
+            {"r": case.reference},
+        ).one()
+    assert [(e.seq, e.kind) for e in entries] == [(1, "open"), (2, "slip"), (3, "trigger")]
+    assert entries[2].prev_hash == slip.hash
+    assert tuple(head) == (3, entries[2].hash)
+    assert journal.verify(desk.db).ok
