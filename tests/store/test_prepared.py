@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import bindparam, insert, select, update
 
+from counter.store import journal
 from counter.store.db import Database
-from counter.store.prepared import Prepared
+from counter.store.prepared import JSONText, Prepared
 from counter.store.tables import Outbox, WorkflowDefinition
 
 outbox = Outbox.__table__  # type: ignore[attr-defined]
@@ -49,3 +50,20 @@ def test_prepared_many(db: Database) -> None:
         assert add.execute_many(conn, rows) == 3
     with db.read() as conn:
         assert len(conn.execute(select(definitions)).all()) == 3
+
+
+@pytest.mark.postgres
+def test_json_already_encoded_is_stored_once_not_as_a_string(db: Database) -> None:
+    add = Prepared(insert(outbox))
+    payload = {"text": "您好", "n": [1, 2]}
+    row = {
+        "case_reference": "BJ001-20261125-000001", "kind": "sms.send", "key": "k",
+        "payload": JSONText(journal.canonical_json(payload)), "status": "pending",
+        "attempts": 0, "next_attempt_at": AT, "created_at": AT,
+    }
+    with db.transaction() as conn:
+        add.execute(conn, row)
+        add.execute_many(conn, [{**row, "key": "k2"}])
+    with db.read() as conn:
+        stored = conn.execute(select(outbox.c.payload)).scalars().all()
+    assert stored == [payload, payload]
