@@ -34,7 +34,7 @@ from counter.cases.reading import (
 from counter.cases.records import CaseRow
 from counter.cases.services import Services
 from counter.cases.views import ApprovalView, CaseView
-from counter.engine.definition import BUILTIN_TRIGGERS, WorkflowDefinition
+from counter.engine.definition import BUILTIN_TRIGGERS
 from counter.engine.loader import Workflow
 from counter.engine.runtime import Runtime
 from counter.engine.types import Actor, CaseSnapshot, Decision
@@ -57,6 +57,7 @@ class Desk(CaseReader):
     def __init__(self, db: Database, runtime: Runtime, services: Services | None = None) -> None:
         super().__init__(db, runtime, services)
         self._stored_definitions: set[str] = set()
+        self._opening_roles: dict[str, frozenset[str]] = {}  # by definition hash
         self._listeners: list[CommitListener] = []
 
     # --- listeners ---------------------------------------------------------
@@ -80,7 +81,7 @@ class Desk(CaseReader):
         return [
             current
             for current in (catalog.current(name) for name in catalog.names())
-            if actor.roles & _opening_roles(current.definition)
+            if actor.roles & self._openers(current)
         ]
 
     def open_case(
@@ -107,7 +108,7 @@ class Desk(CaseReader):
         branch = actor.branch
         current = self.runtime.catalog.current(workflow)
         definition = current.definition
-        opening = _opening_roles(definition)
+        opening = self._openers(current)
         if not actor.roles & opening:
             raise PermissionDenied(
                 Text(
@@ -181,6 +182,17 @@ class Desk(CaseReader):
             closed_at=None,
         )
 
+    def _openers(self, workflow: Workflow) -> frozenset[str]:
+        """Who may open a case of ``workflow``: the roles of its first state's transitions.
+
+        ``system`` aside; kept per definition version (each version is immutable).
+        """
+        found = self._opening_roles.get(workflow.hash)
+        if found is None:
+            found = workflow.definition.opening_roles() - {SYSTEM}
+            self._opening_roles[workflow.hash] = found
+        return found
+
     def _store_definition(self, conn: Connection, workflow: Workflow, now: datetime) -> None:
         if workflow.hash in self._stored_definitions:
             return
@@ -200,7 +212,7 @@ class Desk(CaseReader):
                 "case_reference": reference,
                 "kind": effect.kind,
                 "key": f"{reference}/{effect.kind}/{effect.key or f'v{version}'}",
-                "payload": plain(effect.payload),
+                "payload": JSONText(journal.canonical_json(effect.payload)),
                 "status": "pending",
                 "attempts": 0,
                 "next_attempt_at": now,
@@ -438,8 +450,3 @@ class Desk(CaseReader):
             channel=channel,
             **{**values, "findings": finding_views(values["findings"])},
         )
-
-
-def _opening_roles(definition: WorkflowDefinition) -> frozenset[str]:
-    """Who may open a case: the roles of its first state's transitions, ``system`` aside."""
-    return definition.opening_roles() - {SYSTEM}

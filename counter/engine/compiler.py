@@ -17,7 +17,6 @@ condition on the pending approval's ``dest``) and ``reject`` (to
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from counter.engine.types import (
     PendingApproval,
     Severity,
     StepContext,
+    copy_data,
 )
 from counter.errors import BlockedByFindings, FieldError
 from counter.text import Text
@@ -83,7 +83,7 @@ class CaseModel:
                 form=self.step.form,
                 services=self.step.services,
                 now=self.step.now,
-                vars=copy.deepcopy(dict(self.new_data.get("vars") or {})),
+                vars=copy_data(dict(self.new_data.get("vars") or {})),
             )
         return self.action_ctx
 
@@ -108,6 +108,9 @@ class CaseMachine(Machine):
 
     def _add_trigger_to_model(self, trigger: str, model: object) -> None:
         return None
+
+    def _checked_assignment(self, model: object, name: str, func: object) -> None:
+        return None  # nor ``model.trigger`` / ``model.may_trigger``: events are fired directly
 
 
 _BLOCKED = Text(zh="检查未通过,不能继续", en="Checks found problems; the step cannot go on")

@@ -7,7 +7,6 @@ mutated, and the machine only ever held a throw-away model.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import threading
 from collections.abc import Mapping
@@ -19,7 +18,14 @@ from counter.engine.definition import APPROVE, BUILTIN_TRIGGERS, FormDefinition
 from counter.engine.forms import validate_form
 from counter.engine.loader import Catalog, Workflow
 from counter.engine.registry import Registry
-from counter.engine.types import ActionContext, Actor, CaseSnapshot, Decision, StepContext
+from counter.engine.types import (
+    ActionContext,
+    Actor,
+    CaseSnapshot,
+    Decision,
+    StepContext,
+    copy_data,
+)
 from counter.errors import FourEyesViolation, InvalidTrigger, PermissionDenied
 from counter.text import Text
 
@@ -186,7 +192,7 @@ class Runtime:
             self._check_pending(snapshot, trigger, actor)
         form = candidates[0].form
         validated = validate_form(form, form_data, self.registry)
-        new_data: dict[str, Any] = copy.deepcopy(dict(snapshot.data))
+        new_data: dict[str, Any] = copy_data(dict(snapshot.data))
         if form is not None and not builtin:
             new_data[form.name] = dict(validated.stored)
         new_data["vars"] = dict(new_data.get("vars") or {})

@@ -27,8 +27,11 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if not isinstance(value, datetime):
             raise TypeError(f"expected datetime, got {type(value).__name__}")
+        zone = value.tzinfo
         aware: datetime = (
-            value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+            value if zone is UTC
+            else value.replace(tzinfo=UTC) if zone is None
+            else value.astimezone(UTC)
         )
         if dialect.name == "sqlite":
             return aware.replace(tzinfo=None)

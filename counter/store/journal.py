@@ -115,53 +115,21 @@ class JournalEntry:
     hash: str
 
     def expected_hash(self) -> str:
-        return entry_hash(
-            stream=self.stream,
-            seq=self.seq,
-            at=self.at,
-            actor=self.actor,
-            kind=self.kind,
-            trigger=self.trigger,
-            from_state=self.from_state,
-            to_state=self.to_state,
-            findings=self.findings,
-            data_digest=self.data_digest,
-            note=self.note,
-            prev_hash=self.prev_hash,
-        )
+        return entry_hash(vars(self))
 
 
-def entry_hash(
-    *,
-    stream: str,
-    seq: int,
-    at: datetime,
-    actor: str,
-    kind: str,
-    trigger: str | None,
-    from_state: str | None,
-    to_state: str | None,
-    findings: Sequence[Mapping[str, Any]],
-    data_digest: str | None,
-    note: str | None,
-    prev_hash: str,
-) -> str:
-    return digest(
-        {
-            "stream": stream,
-            "seq": seq,
-            "at": _timestamp(at),
-            "actor": actor,
-            "kind": kind,
-            "trigger": trigger,
-            "from_state": from_state,
-            "to_state": to_state,
-            "findings": list(findings),
-            "data_digest": data_digest,
-            "note": note,
-            "prev_hash": prev_hash,
-        }
-    )
+_HASHED = (
+    "stream", "seq", "at", "actor", "kind", "trigger", "from_state", "to_state", "findings",
+    "data_digest", "note", "prev_hash",
+)
+"""The fields an entry's hash covers: all but its row id and the hash itself."""
+
+
+def entry_hash(fields: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of an entry's hashed fields, its time as UTC text."""
+    hashed = {name: fields[name] for name in _HASHED}
+    hashed["at"] = _timestamp(hashed["at"])
+    return digest(hashed)
 
 
 class EntryFields(TypedDict, total=False):
@@ -204,7 +172,7 @@ def chain(*, after: tuple[int, str], **fields: Unpack[EntryFields]) -> dict[str,
         "note": fields.get("note"),
         "prev_hash": after[1],
     }
-    values["hash"] = entry_hash(**values)
+    values["hash"] = entry_hash(values)
     return values
 
 

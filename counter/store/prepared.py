@@ -22,7 +22,7 @@ import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 from sqlalchemy.sql.dml import Insert, UpdateBase
@@ -38,8 +38,7 @@ class JSONText(str):
     __slots__ = ()
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What a write reports: rows touched, and the new row's id for an insert."""
 
     rowcount: int
@@ -49,9 +48,10 @@ class Outcome:
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    names: tuple[str, ...]
-    processors: tuple[_Processor, ...]
-    fixed: tuple[Any, ...]  # the value of each parameter the statement itself holds
+    # each positional parameter's name, and the value the statement itself holds for it
+    params: tuple[tuple[str, Any], ...]
+    # (position, bind processor) of the parameters whose type processes values (JSON, time)
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]
 
 
 class Prepared:
@@ -76,23 +76,24 @@ class Prepared:
         compiled = self.statement.compile(dialect=dialect, column_keys=sorted(keys))
         names = tuple(compiled.positiontup or ())
         binds = [compiled.binds[name] for name in names]
-        processors = tuple(bind.type.bind_processor(dialect) for bind in binds)
-        fixed = tuple(bind.effective_value for bind in binds)
-        found = _Compiled(compiled.string, names, processors, fixed)
+        processors: list[_Processor] = [bind.type.bind_processor(dialect) for bind in binds]
+        found = _Compiled(
+            compiled.string,
+            tuple((name, bind.effective_value) for name, bind in zip(names, binds, strict=True)),
+            tuple((i, p) for i, p in enumerate(processors) if p is not None),
+        )
         with self._lock:
             self._compiled[(dialect.name, keys)] = found
         return found
 
     @staticmethod
     def _values(compiled: _Compiled, params: Mapping[str, Any]) -> list[Any]:
-        values = []
-        for name, process, fixed in zip(
-            compiled.names, compiled.processors, compiled.fixed, strict=True
-        ):
-            value = params.get(name, fixed)
-            if process is not None and value is not None and type(value) is not JSONText:
-                value = process(value)
-            values.append(value)
+        get = params.get
+        values = [get(name, fixed) for name, fixed in compiled.params]
+        for position, process in compiled.processed:
+            value = values[position]
+            if value is not None and type(value) is not JSONText:
+                values[position] = process(value)
         return values
 
     @staticmethod
