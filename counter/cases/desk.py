@@ -10,7 +10,6 @@ and the access rules are in ``counter.cases.reading``.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -37,7 +36,7 @@ from counter.cases.views import ApprovalView, CaseView
 from counter.engine.definition import BUILTIN_TRIGGERS
 from counter.engine.loader import Workflow
 from counter.engine.runtime import Runtime
-from counter.engine.types import Actor, CaseSnapshot, Decision
+from counter.engine.types import Actor, CaseSnapshot, Decision, evolve
 from counter.errors import InvalidInput, PermissionDenied, StaleVersion
 from counter.store import journal
 from counter.store.db import Database
@@ -135,7 +134,7 @@ class Desk(CaseReader):
                 channel=channel,
             )
             data = plain(decision.data)
-            snapshot = dataclasses.replace(snapshot, data=data, version=1, opened_at=now)
+            snapshot = evolve(snapshot, data=data, version=1, opened_at=now)
             entry = journal.chain(
                 stream=reference,
                 after=(0, journal.GENESIS),
@@ -172,7 +171,7 @@ class Desk(CaseReader):
             wrote_outbox = self._write_outbox(conn, reference, decision, 1, now)
             if within is not None:
                 within(conn, reference)
-        opened = dataclasses.replace(opened, id=case_id, data=plain(data))
+        opened = evolve(opened, id=case_id, data=plain(data))
         self._stored_definitions.add(current.hash)
         self._remember(opened)
         if wrote_outbox:
@@ -332,7 +331,7 @@ class Desk(CaseReader):
         stored_text = journal.canonical_json(decision.data)
         stored: dict[str, Any] = json.loads(stored_text)
         new_version = row.version + 1
-        after = dataclasses.replace(
+        after = evolve(
             snapshot,
             state=decision.dest,
             data=stored,
@@ -397,7 +396,7 @@ class Desk(CaseReader):
             self._forget(reference)  # reload next time: the copy kept may be behind
             raise
         self._remember(
-            dataclasses.replace(
+            evolve(
                 row,
                 state=decision.dest,
                 data=json.loads(stored_text),

@@ -17,7 +17,6 @@ condition on the pending approval's ``dest``) and ``reject`` (to
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +35,7 @@ from counter.engine.types import (
     Severity,
     StepContext,
     copy_data,
+    evolve,
 )
 from counter.errors import BlockedByFindings, FieldError
 from counter.text import Text
@@ -75,7 +75,7 @@ class CaseModel:
     def begin(self, dest: str) -> ActionContext:
         """The context the dest state's ``on_enter`` and the ``after`` actions share."""
         if self.action_ctx is None:
-            case = dataclasses.replace(self.step.case, state=dest, data=self.new_data)
+            case = evolve(self.step.case, state=dest, data=self.new_data)
             self.action_ctx = ActionContext(
                 case=case,
                 trigger=self.step.trigger,

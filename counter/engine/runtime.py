@@ -7,7 +7,6 @@ mutated, and the machine only ever held a throw-away model.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Mapping
 from datetime import datetime
@@ -25,6 +24,7 @@ from counter.engine.types import (
     Decision,
     StepContext,
     copy_data,
+    evolve,
 )
 from counter.errors import FourEyesViolation, InvalidTrigger, PermissionDenied
 from counter.text import Text
@@ -107,7 +107,7 @@ class Runtime:
             effects=tuple(ctx.effects),
             final=False,
         )
-        return dataclasses.replace(snapshot, data=decision.data), decision
+        return evolve(snapshot, data=decision.data), decision
 
     def _routes(self, snapshot: CaseSnapshot) -> tuple[CompiledWorkflow, dict[str, list[Route]]]:
         compiled = self.compiled(snapshot.definition_hash)
@@ -197,7 +197,7 @@ class Runtime:
             new_data[form.name] = dict(validated.stored)
         new_data["vars"] = dict(new_data.get("vars") or {})
         step = StepContext(
-            case=dataclasses.replace(snapshot, data=new_data),
+            case=evolve(snapshot, data=new_data),
             trigger=trigger,
             actor=actor,
             form=validated.values,
