@@ -58,9 +58,9 @@ def evolve(obj: _Frozen, **changes: Any) -> _Frozen:
     if not plain:
         return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
     values = dict(vars(obj))
-    unknown = changes.keys() - values.keys()
-    if unknown:
-        raise TypeError(f"{cls.__name__} has no field {', '.join(sorted(unknown))}")
+    if not values.keys() >= changes.keys():
+        unknown = ", ".join(sorted(changes.keys() - values.keys()))
+        raise TypeError(f"{cls.__name__} has no field {unknown}")
     values.update(changes)
     new: _Frozen = object.__new__(cls)
     object.__setattr__(new, "__dict__", values)

@@ -187,11 +187,11 @@ def rechain(values: Mapping[str, Any], after: tuple[int, str]) -> dict[str, Any]
     return chain(after=after, **fields)
 
 
-def record(conn: Connection, values: Mapping[str, Any]) -> JournalEntry:
-    """Insert an entry made by :func:`chain`; the caller has already moved its stream's head."""
+def record(conn: Connection, values: Mapping[str, Any]) -> int:
+    """Insert an entry made by :func:`chain` (its head already moved); returns the row id."""
     entry_id = _insert_event.execute(conn, values).lastrowid
     assert entry_id is not None
-    return JournalEntry(id=entry_id, **values)
+    return entry_id
 
 
 def is_case_stream(stream: str) -> bool:
@@ -229,7 +229,7 @@ def append(
                     ),
                     stream=stream,
                 )
-    return record(conn, values)
+    return JournalEntry(id=record(conn, values), **values)
 
 
 def _advance(conn: Connection, values: Mapping[str, Any]) -> bool:
