@@ -7,9 +7,9 @@ actions become state ``on_enter`` and transition ``after`` callbacks, exactly
 as ``transitions`` intends; the callbacks reach the case through
 ``event.model`` (``send_event=True``).
 
-Each declared transition with checks compiles to two: first a branch to its
-review state, taken when the checks (run once, on demand) return only
-approvable findings, then the transition itself, taken when they return none.
+Each declared transition with checks compiles to two: first the transition
+itself, taken when the checks (run once, on demand) return nothing, then a
+branch to its review state, taken when they return only approvable findings.
 Approval states get ``approve`` (one per possible destination, chosen by a
 condition on the pending approval's ``dest``) and ``reject`` (to
 ``reject_to``, or back to the pending approval's source).
@@ -171,20 +171,8 @@ class CompiledWorkflow:
                     title=transition.title,
                 )
             )
-            if checks and review is not None:
-                self.machine.add_transition(
-                    transition.trigger,
-                    source,
-                    review,
-                    conditions=conditions,
-                    unless=[*unless, _checks(index, checks, review=True, want_clean=True)],
-                    before=[_chosen(index)],
-                    after=[_record_pending(transition.trigger, source, transition.dest)],
-                )
-                self._after_by_pending.setdefault(
-                    (transition.trigger, source, transition.dest),
-                    [registry.get_action(a) for a in transition.after],
-                )
+            # The transition itself first: in the usual case (the checks find nothing)
+            # transitions then evaluates one candidate, not two.
             gate: Callbacks = (
                 [_checks(index, checks, review=review is not None, want_clean=False)]
                 if checks
@@ -199,6 +187,20 @@ class CompiledWorkflow:
                 before=[_chosen(index)],
                 after=after,
             )
+            if checks and review is not None:
+                self.machine.add_transition(
+                    transition.trigger,
+                    source,
+                    review,
+                    conditions=conditions,
+                    unless=[*unless, _checks(index, checks, review=True, want_clean=True)],
+                    before=[_chosen(index)],
+                    after=[_record_pending(transition.trigger, source, transition.dest)],
+                )
+                self._after_by_pending.setdefault(
+                    (transition.trigger, source, transition.dest),
+                    [registry.get_action(a) for a in transition.after],
+                )
 
     def _compile_approval(self, state: str, roles: frozenset[str], reject_to: str | None) -> None:
         self.routes[state][APPROVE].append(
