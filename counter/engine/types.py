@@ -66,6 +66,7 @@ def evolve(obj: _Frozen, **changes: Any) -> _Frozen:
     object.__setattr__(new, "__dict__", values)
     return new
 
+
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 

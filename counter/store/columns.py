@@ -27,12 +27,11 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if not isinstance(value, datetime):
             raise TypeError(f"expected datetime, got {type(value).__name__}")
-        zone = value.tzinfo
-        aware: datetime = (
-            value if zone is UTC
-            else value.replace(tzinfo=UTC) if zone is None
-            else value.astimezone(UTC)
-        )
+        aware = value
+        if value.tzinfo is None:
+            aware = value.replace(tzinfo=UTC)
+        elif value.tzinfo is not UTC:
+            aware = value.astimezone(UTC)
         if dialect.name == "sqlite":
             return aware.replace(tzinfo=None)
         return aware

@@ -44,7 +44,7 @@ __all__ = [
     "chain",
     "digest",
     "entries",
-    "is_case_stream",
+    "rechain",
     "record",
     "verify",
 ]
@@ -177,14 +177,10 @@ def chain(*, after: tuple[int, str], **fields: Unpack[EntryFields]) -> dict[str,
 
 
 def rechain(values: Mapping[str, Any], after: tuple[int, str]) -> dict[str, Any]:
-    """``values`` (from :func:`chain`) moved to follow another head."""
-    fields = EntryFields(
-        stream=values["stream"], actor=values["actor"], kind=values["kind"], at=values["at"],
-        trigger=values["trigger"], from_state=values["from_state"],
-        to_state=values["to_state"], findings=values["findings"],
-        data_digest=values["data_digest"], note=values["note"],
-    )
-    return chain(after=after, **fields)
+    """``values`` (from :func:`chain`) moved to follow another head: new seq and hashes."""
+    moved = {**values, "seq": after[0] + 1, "prev_hash": after[1]}
+    moved["hash"] = entry_hash(moved)
+    return moved
 
 
 def record(conn: Connection, values: Mapping[str, Any]) -> int:
@@ -194,7 +190,7 @@ def record(conn: Connection, values: Mapping[str, Any]) -> int:
     return entry_id
 
 
-def is_case_stream(stream: str) -> bool:
+def _is_case_stream(stream: str) -> bool:
     """Case references are streams of their own; other streams are ``kind:name``."""
     return ":" not in stream
 
@@ -236,14 +232,14 @@ def _advance(conn: Connection, values: Mapping[str, Any]) -> bool:
     """Move the stream's head from the entry before ``values`` to it (compare-and-set)."""
     moved = {"b_stream": values["stream"], "b_seen": values["seq"] - 1, "seq": values["seq"],
              "hash": values["hash"]}
-    if is_case_stream(values["stream"]) and _advance_case_head.execute(conn, moved).rowcount:
+    if _is_case_stream(values["stream"]) and _advance_case_head.execute(conn, moved).rowcount:
         return True
     return bool(_advance_head.execute(conn, moved).rowcount == 1)
 
 
 def _read_head(conn: Connection, stream: str) -> tuple[int, str] | None:
     """The stream's ``(seq, hash)``: a case's from its row, others' from ``journal_heads``."""
-    if is_case_stream(stream):
+    if _is_case_stream(stream):
         case = conn.execute(_case_head_query, {"stream": stream}).first()
         if case is not None:
             return (case.journal_seq, case.journal_hash)
