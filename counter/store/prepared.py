@@ -5,8 +5,9 @@ machines, ten times the statement itself; one trigger runs three or four.
 :class:`Prepared` compiles a statement once per set of parameter names,
 keeps each parameter's bind processor (JSON, UTC timestamps), and then
 hands the SQL string and processed values to the sqlite3 cursor of the
-connection's current transaction. The statement, types and transaction are
-still SQLAlchemy's; only the per-call bookkeeping is skipped.
+connection's current transaction. The statement and types are still
+SQLAlchemy's, and so are the errors (``sqlalchemy.exc.IntegrityError``...);
+only the per-call bookkeeping is skipped.
 
 A JSON value the caller has already encoded (the case data, hashed for
 the journal as canonical JSON anyway) can be passed as :class:`JSONText`
@@ -19,6 +20,7 @@ On PostgreSQL (network round trips dominate there) it simply runs
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +28,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection
 from sqlalchemy.sql.dml import Insert, UpdateBase
+
+from counter.store.db import driver_error
 
 __all__ = ["JSONText", "Outcome", "Prepared"]
 
@@ -75,6 +79,14 @@ class Prepared:
         dialect = conn.dialect
         compiled = self.statement.compile(dialect=dialect, column_keys=sorted(keys))
         names = tuple(compiled.positiontup or ())
+        table: Any = self.statement.table
+        defaulted = [n for n in names if n not in keys and n in table.c
+                     and (table.c[n].default is not None or table.c[n].onupdate is not None)]
+        if defaulted:  # Core applies them while executing, which Prepared skips
+            raise ValueError(
+                f"{table.name}: give {', '.join(defaulted)} (a column default is not "
+                "applied to a prepared statement)"
+            )
         binds = [compiled.binds[name] for name in names]
         processors: list[_Processor] = [bind.type.bind_processor(dialect) for bind in binds]
         found = _Compiled(
@@ -114,7 +126,10 @@ class Prepared:
             return Outcome(len(rows), new_id)
         compiled = self._compile(conn, frozenset(params))
         driver = conn.connection.driver_connection
-        cursor = driver.execute(compiled.sql, self._values(compiled, params))  # type: ignore[union-attr]
+        try:
+            cursor = driver.execute(compiled.sql, self._values(compiled, params))  # type: ignore[union-attr]
+        except sqlite3.Error as exc:
+            raise driver_error(exc, compiled.sql) from exc
         try:
             return Outcome(cursor.rowcount, cursor.lastrowid)
         finally:
@@ -131,5 +146,7 @@ class Prepared:
         try:
             cursor.executemany(compiled.sql, [self._values(compiled, r) for r in rows])
             return int(cursor.rowcount)
+        except sqlite3.Error as exc:
+            raise driver_error(exc, compiled.sql) from exc
         finally:
             cursor.close()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 from counter.store.db import Database
+from counter.store.prepared import Prepared
 from counter.store.tables import Branch, TellerCase, WorkflowDefinition
 
 
@@ -117,3 +120,60 @@ def test_a_read_sees_one_snapshot_while_others_commit(db: Database) -> None:
     assert first == again == "Before"
     with db.read() as conn:
         assert conn.execute(name).scalar() == "After"
+
+
+def _definition(code: str) -> dict[str, object]:
+    return {"hash": code * 64, "name": "w", "bundle": "{}", "stored_at": datetime.now(UTC)}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("fail", [False, True])
+def test_core_and_prepared_statements_share_one_transaction(db: Database, fail: bool) -> None:
+    """On SQLite the writer's transaction is begun on the driver and Core statements join it."""
+    definitions = WorkflowDefinition.__table__  # type: ignore[attr-defined]
+    add = Prepared(insert(definitions))
+    with pytest.raises(ZeroDivisionError) if fail else nullcontext(), db.transaction() as conn:
+        add.execute(conn, _definition("a"))
+        conn.execute(insert(definitions), _definition("b"))
+        add.execute(conn, _definition("c"))
+        if fail:
+            raise ZeroDivisionError
+    with db.read() as conn:
+        stored = conn.execute(select(definitions.c.name)).all()
+    assert len(stored) == (0 if fail else 3)
+    with db.session() as session:  # and the writer goes on working
+        session.add(Branch(code="BJ004", name_zh="北京四", name_en="Beijing 4"))
+    with db.read_session() as session:
+        assert session.get(Branch, "BJ004") is not None
+
+
+@pytest.mark.parametrize("joined", [False, True])
+def test_a_failed_commit_keeps_nothing_and_the_next_write_works(
+    db: Database, joined: bool
+) -> None:
+    """A commit refused by SQLite (here a deferred foreign key) is SQLAlchemy's error.
+
+    ``joined``: a Core statement ran too, so the commit goes through SQLAlchemy.
+    """
+    cases = TellerCase.__table__  # type: ignore[attr-defined]
+    orphan = {
+        "reference": "T-orphan", "workflow": "w", "definition_hash": "f" * 64, "state": "s",
+        "data": {}, "version": 1, "branch": "BJ001", "channel": "counter", "opened_by": "t",
+        "opened_at": datetime.now(UTC), "updated_at": datetime.now(UTC), "journal_seq": 0,
+        "journal_hash": "0" * 64,
+    }
+    with pytest.raises(IntegrityError, match="FOREIGN KEY"), db.transaction() as conn:
+        # Checked at commit instead of at the insert (set on the driver, not to join Core).
+        conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+            "PRAGMA defer_foreign_keys=ON"
+        )
+        Prepared(insert(cases)).execute(conn, orphan)
+        if joined:
+            conn.execute(select(text("1")))
+    with db.read() as conn:
+        assert conn.execute(select(cases.c.reference)).all() == []
+    definitions = WorkflowDefinition.__table__  # type: ignore[attr-defined]
+    with db.transaction() as conn:
+        Prepared(insert(definitions)).execute(conn, _definition("e"))
+    with db.read() as conn:
+        assert conn.execute(select(definitions.c.hash)).scalars().all() == ["e" * 64]

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from counter.store import journal
 from counter.store.db import Database
@@ -67,3 +68,25 @@ def test_json_already_encoded_is_stored_once_not_as_a_string(db: Database) -> No
     with db.read() as conn:
         stored = conn.execute(select(outbox.c.payload)).scalars().all()
     assert stored == [payload, payload]
+
+
+@pytest.mark.postgres
+def test_a_collision_raises_sqlalchemys_integrity_error(db: Database) -> None:
+    """Whether a statement ran through Core or straight on the driver, callers catch one error."""
+    add = Prepared(insert(definitions))
+    row = {"hash": "d" * 64, "name": "w", "bundle": "{}", "stored_at": AT}
+    with db.transaction() as conn:
+        add.execute(conn, row)
+    with pytest.raises(IntegrityError), db.transaction() as conn:
+        add.execute(conn, row)
+    with pytest.raises(IntegrityError), db.transaction() as conn:
+        add.execute_many(conn, [row])
+    with db.read() as conn:
+        assert len(conn.execute(select(definitions)).all()) == 1
+
+
+def test_a_column_default_must_be_given(db: Database) -> None:
+    """Core fills column defaults while executing; a prepared statement would store NULL."""
+    add = Prepared(insert(definitions))
+    with pytest.raises(ValueError, match="stored_at"), db.transaction() as conn:
+        add.execute(conn, {"hash": "e" * 64, "name": "w", "bundle": "{}"})
