@@ -26,8 +26,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, DateTime
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.dml import Insert, UpdateBase
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from counter.store.db import driver_error
 
@@ -56,6 +58,38 @@ class _Compiled:
     params: tuple[tuple[str, Any], ...]
     # (position, bind processor) of the parameters whose type processes values (JSON, time)
     processed: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+
+def _is_timestamp(kind: TypeEngine[Any]) -> bool:
+    if isinstance(kind, TypeDecorator):  # UTCDateTime
+        return isinstance(kind.impl_instance, DateTime)
+    return isinstance(kind, DateTime)
+
+
+_instants: dict[tuple[type, str], tuple[object, Any]] = {}  # the last formatted, per type
+
+
+def _processor(kind: TypeEngine[Any], dialect: Dialect) -> _Processor:
+    """What Core does to a value of ``kind`` before the driver sees it (the dialect's own).
+
+    A timestamp is formatted once per instant: a step binds the same ``now``
+    to several columns (the case's ``updated_at``, the journal's ``at``, the
+    outbox's times), and formatting one costs about 4 µs on SQLite. The last
+    one formatted is kept per type and dialect (the same text for every column).
+    """
+    process = kind.dialect_impl(dialect).bind_processor(dialect)
+    if process is None or not _is_timestamp(kind):
+        return process
+    key = (type(kind), dialect.name)
+
+    def once_per_instant(value: Any) -> Any:
+        seen, done = _instants.get(key, (None, None))
+        if value is not seen:
+            done = process(value)
+            _instants[key] = (value, done)
+        return done
+
+    return once_per_instant
 
 
 class Prepared:
@@ -88,7 +122,7 @@ class Prepared:
                 "applied to a prepared statement)"
             )
         binds = [compiled.binds[name] for name in names]
-        processors: list[_Processor] = [bind.type.bind_processor(dialect) for bind in binds]
+        processors: list[_Processor] = [_processor(bind.type, dialect) for bind in binds]
         found = _Compiled(
             compiled.string,
             tuple((name, bind.effective_value) for name, bind in zip(names, binds, strict=True)),

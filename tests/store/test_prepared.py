@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import String, bindparam, cast, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from counter.store import journal
@@ -90,3 +90,45 @@ def test_a_column_default_must_be_given(db: Database) -> None:
     add = Prepared(insert(definitions))
     with pytest.raises(ValueError, match="stored_at"), db.transaction() as conn:
         add.execute(conn, {"hash": "e" * 64, "name": "w", "bundle": "{}"})
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("at", [AT, AT.replace(microsecond=250)])
+def test_timestamps_are_stored_as_core_stores_them(db: Database, at: datetime) -> None:
+    """The same text in the column, so that SQL comparisons (day ranges, due times) agree.
+
+    sqlite3's own adapter would leave out a zero fraction (``18:00:00`` against
+    Core's ``18:00:00.000000``), which sorts before the same instant.
+    """
+    row = {"name": "w", "bundle": "{}", "stored_at": at}
+    with db.transaction() as conn:
+        Prepared(insert(definitions)).execute(conn, {"hash": "p" * 64, **row})
+        conn.execute(insert(definitions), {"hash": "c" * 64, **row})
+    text_of = select(definitions.c.hash, cast(definitions.c.stored_at, String))
+    with db.read() as conn:
+        stored = {row[0]: row[1] for row in conn.execute(text_of)}
+    assert stored["p" * 64] == stored["c" * 64]
+    with db.read() as conn:
+        same = select(definitions.c.hash).where(definitions.c.stored_at == at)
+        assert len(conn.execute(same).all()) == 2
+
+
+def test_each_timestamp_reads_back_as_bound(db: Database) -> None:
+    """Formatting is kept per instant: a new instant, or an equal one, is never given stale text."""
+    add = Prepared(insert(outbox))
+    first, second = AT, AT + timedelta(microseconds=1)
+    pairs = [(first, first), (first, second), (second, first), (second, second),
+             (first.replace(tzinfo=None), second)]  # a naive time is taken to be UTC
+    with db.transaction() as conn:
+        for n, (due, created) in enumerate(pairs):
+            add.execute(conn, {
+                "case_reference": "BJ001-20261125-000001", "kind": "sms.send", "key": f"k{n}",
+                "payload": {}, "status": "pending", "attempts": 0, "next_attempt_at": due,
+                "created_at": created, "on_success": None, "on_failure": None,
+            })
+    with db.read() as conn:
+        stored = conn.execute(
+            select(outbox.c.next_attempt_at, outbox.c.created_at).order_by(outbox.c.id)
+        ).all()
+    expected = [(d if d.tzinfo else d.replace(tzinfo=UTC), c) for d, c in pairs]
+    assert [(d, c) for d, c in stored] == expected
