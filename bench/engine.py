@@ -129,14 +129,20 @@ def warm(run: Callable[[], object], wal: Path, *, batches: int = 200) -> None:
 
 
 def limits(engine_rate: float, cpu_rate: float, floor_rate: float, pages: float) -> list[str]:
-    """What one trigger costs, split into CPU work and the wait for its durable commit."""
+    """What one trigger costs: its CPU work without durable commits, and what they add.
+
+    What they add is more than the fsync: the same Python runs slower after
+    each wait for the disk (caches gone cold), which the floor, with almost
+    no Python, hardly pays.
+    """
     per_trigger, cpu, floor = (1e6 / engine_rate, 1e6 / cpu_rate, 1e6 / floor_rate)
     wait = max(per_trigger - cpu, 0.0)
     budget = floor / TARGET
     return [
         f"one trigger takes {per_trigger:.0f} us: {cpu:.0f} us of CPU work (the same cases "
-        f"with synchronous=OFF) and {wait:.0f} us waiting for its durable commit; a raw "
-        f"transaction takes {floor:.0f} us in all",
+        f"with synchronous=OFF) and {wait:.0f} us more with durable commits (the fsync, and "
+        f"the same Python running slower after each wait for the disk); a raw transaction "
+        f"takes {floor:.0f} us in all",
         f"the target allows {budget:.0f} us per trigger; our commit writes {pages:.1f} pages "
         "to the log where the floor's writes 2: the case (which holds its journal head) and "
         "its (branch, state) index, the journal entry and its (stream, seq) index, outbox "
