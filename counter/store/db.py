@@ -208,7 +208,7 @@ class Database:
             else:
                 driver.rollback()
         except Exception:
-            self._discard_writer()
+            self._close_writer(broken=True)
             if commit:
                 raise
             log.warning("rolling back the writer failed; it was closed instead", exc_info=True)
@@ -220,15 +220,11 @@ class Database:
             self._writer = conn
         return conn
 
-    def _close_writer(self) -> None:
+    def _close_writer(self, *, broken: bool = False) -> None:
         conn, self._writer = self._writer, None
         if conn is not None:
-            conn.close()
-
-    def _discard_writer(self) -> None:
-        conn, self._writer = self._writer, None
-        if conn is not None:
-            conn.invalidate()  # closes the driver connection, whatever state it is in
+            if broken:
+                conn.invalidate()  # closes the driver connection, whatever state it is in
             conn.close()
 
     @contextmanager
