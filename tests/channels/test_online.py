@@ -226,7 +226,9 @@ def test_the_merchant_withdraws(desk: Counter) -> None:
 
 
 def test_an_idle_application_expires_but_never_while_under_review(desk: Counter) -> None:
-    left = applied(desk)
+    # Two merchants' terminals: one terminal has one open case at a time.
+    left = open_case(desk, "pos_unbind_online", "merchant2", "online")
+    left = desk.fire(left, "request_code", PENDING_FUNDS.form(), actor="merchant2")
     waiting = submitted(desk)
     desk.clock.advance(hours=9)
     report = Sweeper(desk.desk, idle=timedelta(hours=8)).run_once()

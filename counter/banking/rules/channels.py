@@ -330,27 +330,42 @@ def _referred_case(ctx: StepContext) -> tuple[str, CaseSnapshot | None]:
     return reference, _lookup(ctx.services)(reference) if reference else None
 
 
+def _open_referral(referred: CaseSnapshot | None) -> bool:
+    return (
+        referred is not None
+        and referred.state == REFERRED
+        and REFERRAL_VAR in (referred.data.get("vars") or {})
+    )
+
+
 @check("referral_open")
 def referral_open(ctx: StepContext) -> Iterator[Finding]:
-    """The reference is a case that the phone or online channel referred to a counter."""
-    reference, referred = _referred_case(ctx)
-    if referred is None:
+    """The reference is a case that the phone or online channel referred to a counter.
+
+    A referral is addressed to every counter, so any teller may find it; any
+    other reference (unknown, another branch's case, a case not referred)
+    gets the one same finding, which says nothing of whether or whose the
+    case is. That a referral is picked up once is the case's ``holds``.
+    """
+    taken = (ctx.case.data.get("vars") or {}).get(PICKUP_VAR)
+    if isinstance(taken, Mapping):
         yield block(
-            "referral_unknown",
-            Text(zh="没有此转柜业务编号", en="No case has this referral reference"),
-            field="referral_ref",
-            referral_ref=reference,
-        )
-    elif referred.state != REFERRED or REFERRAL_VAR not in (referred.data.get("vars") or {}):
-        yield block(
-            "referral_not_referred",
+            "referral_already_linked",
             Text(
-                zh="该业务未被转至柜面办理",
-                en="That case was not referred to a counter",
+                zh=f"本业务已承接转柜业务 {taken.get('reference', '')},请另开业务",
+                en=f"This case took up referral {taken.get('reference', '')} already; "
+                "open another case",
             ),
             field="referral_ref",
+        )
+        return
+    reference, referred = _referred_case(ctx)
+    if not _open_referral(referred):
+        yield block(
+            "referral_unknown",
+            Text(zh="没有此转柜业务编号", en="No referral has this reference"),
+            field="referral_ref",
             referral_ref=reference,
-            state=referred.state,
         )
 
 
@@ -358,7 +373,7 @@ def referral_open(ctx: StepContext) -> Iterator[Finding]:
 def record_referral_pickup(ctx: ActionContext) -> None:
     """Link this counter case to the referred case (``referral_of``), with its reasons."""
     reference, referred = _referred_case(ctx)
-    if referred is None:  # referral_open refused it already
+    if referred is None or not _open_referral(referred):  # referral_open refused it already
         return
     referral = dict((referred.data.get("vars") or {}).get(REFERRAL_VAR) or {})
     ctx.set(
