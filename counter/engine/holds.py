@@ -37,8 +37,13 @@ def hold_key(value: Any) -> str:
     Two spellings a teller might type for one object ("sn-pax 01", "SN-PAX01")
     must not make two keys: the index would then let two cases hold it.
     """
-    text = unicodedata.normalize("NFKC", str(value if value is not None else ""))
-    return "".join(text.split()).upper()
+    key = str(value if value is not None else "")
+    for _ in range(4):  # upper case can undo NFKC ("ǖ"): go on to the fixed point
+        again = "".join(unicodedata.normalize("NFKC", key).upper().split())
+        if again == key:
+            break
+        key = again
+    return key
 
 
 def held(definition: WorkflowDefinition, data: Mapping[str, Any]) -> dict[HoldDefinition, str]:

@@ -64,6 +64,7 @@ __all__ = [
     "REFERRAL_VAR",
     "REFERRED",
     "account_last4_format",
+    "case_reference_format",
     "merchant_own_number",
     "online_application_review",
     "phone_needs_identity_check",
@@ -81,6 +82,7 @@ BINDING = "pos_binding"
 CALL = "phone_call"
 
 _LAST4 = re.compile(r"[0-9]{4}")
+_CASE_REFERENCE = re.compile(r"[A-Z0-9]{1,16}-[0-9]{8}-[0-9]{6}")  # BRANCH-YYYYMMDD-NNNNNN
 
 Ctx = TypeVar("Ctx", bound=StepContext)
 
@@ -267,6 +269,17 @@ def account_last4_format(value: Any, form: Mapping[str, Any]) -> Text | None:
 # --- referrals to a counter -------------------------------------------------
 
 
+@validator("case_reference_format")
+def case_reference_format(value: Any, form: Mapping[str, Any]) -> Text | None:
+    """A case reference as the status page and the caller give it: ``RC001-20261125-000003``."""
+    if _CASE_REFERENCE.fullmatch(compact(str(value)).upper()):
+        return None
+    return Text(
+        zh="请填写完整的业务编号,例如 RC001-20261125-000003",
+        en="Enter the whole case reference, for example RC001-20261125-000003",
+    )
+
+
 def _reason(finding: Finding) -> dict[str, Any]:
     return {"code": finding.code, "message": {"zh": finding.message.zh, "en": finding.message.en}}
 
@@ -359,13 +372,12 @@ def referral_open(ctx: StepContext) -> Iterator[Finding]:
             field="referral_ref",
         )
         return
-    reference, referred = _referred_case(ctx)
+    _, referred = _referred_case(ctx)
     if not _open_referral(referred):
         yield block(
             "referral_unknown",
             Text(zh="没有此转柜业务编号", en="No referral has this reference"),
             field="referral_ref",
-            referral_ref=reference,
         )
 
 
