@@ -143,7 +143,7 @@ def _refusal(
                 severity=Severity.BLOCK,
                 message=message,
                 field=hold.field,
-                evidence={"object": hold.object, "held_by": holder},
+                evidence={"case_reference": holder},  # shown as it is: a reference
             )
         )
     return BlockedByFindings(

@@ -53,7 +53,7 @@ def test_a_second_open_case_on_a_terminal_is_blocked_naming_the_first(counter: C
         f"Terminal {CLEAN.terminal_sn} already has an open case, {first.reference}"
     )
     assert [(f.field, f.code) for f in blocked.fields] == [("terminal_sn", "held_by_open_case")]
-    assert finding.evidence == {"object": "terminal", "held_by": first.reference}
+    assert finding.evidence == {"case_reference": first.reference}
 
 
 def test_the_case_holding_the_terminal_goes_on(counter: Counter) -> None:
