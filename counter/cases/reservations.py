@@ -17,6 +17,7 @@ its transaction (so that the refusal is the same as any check's) and
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +29,7 @@ from counter.banking.masking import mask
 from counter.cases import records
 from counter.config import MaskingPolicy
 from counter.engine.definition import HoldDefinition
-from counter.engine.holds import held
+from counter.engine.holds import MAX_KEY_LENGTH, held
 from counter.engine.loader import Workflow
 from counter.engine.types import Finding, Severity
 from counter.errors import BlockedByFindings, FieldError
@@ -69,9 +70,16 @@ _give_back_key = (
 _BLOCKED = Text(zh="该业务对象正由其他业务办理", en="Another case holds what this step names")
 
 
+def _stored_key(key: str) -> str:
+    """The key as stored: itself, or its digest if normalising made it longer than the column."""
+    if len(key) <= MAX_KEY_LENGTH:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
 def held_key(hold: HoldDefinition, key: str) -> str:
     """The unique ``held`` value: ``object:key`` (an object name holds no colon)."""
-    return f"{hold.object}:{key}"
+    return f"{hold.object}:{_stored_key(key)}"
 
 
 @dataclass(frozen=True)
@@ -134,7 +142,7 @@ def _refusal(
         else:
             code = HELD_FOR_GOOD
             message = Text(
-                zh=f"{hold.title.zh} {shown} 已由业务 {holder} 办理,不能再次办理",
+                zh=f"{hold.title.zh} {shown} 已由业务 {holder} 承接,不能再次承接",
                 en=f"{hold.title.en} {shown} was already taken up by case {holder}",
             )
         findings.append(
@@ -198,7 +206,7 @@ def apply(
     for hold, key in step.take:
         row = {
             "object": hold.object,
-            "key": key,
+            "key": _stored_key(key),
             "case_reference": reference,
             "taken_at": now,
             "released_at": None,

@@ -27,6 +27,7 @@ from counter.text import Text
 
 __all__ = ["HoldProblem", "held", "hold_key", "hold_problems"]
 
+MAX_KEY_LENGTH = 200  # the key column's size; a field left without max_length takes 200
 HoldProblem = tuple[str, int | None, Text]
 """(lint rule, line, message)."""
 
@@ -95,6 +96,15 @@ def hold_problems(
                 "field",
                 f"表单 '{hold.form}' 没有字段 '{hold.field}'{hint}",
                 f"form '{hold.form}' has no field '{hold.field}'{hint}",
+            )
+        elif spec is not None and (spec.max_length or 0) > MAX_KEY_LENGTH:
+            yield problem(
+                "hold_field",
+                "field",
+                f"字段 '{hold.field}' 最长 {spec.max_length} 字,"
+                f"占用对象的键最长 {MAX_KEY_LENGTH} 字",
+                f"field '{hold.field}' takes up to {spec.max_length} characters; "
+                f"an object's key is at most {MAX_KEY_LENGTH}",
             )
         elif spec is not None and spec.secret:
             yield problem(

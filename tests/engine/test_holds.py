@@ -5,8 +5,13 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from counter.engine.definition import HoldDefinition, WorkflowDefinition
-from counter.engine.holds import held, hold_key
+from counter.engine.definition import (
+    FieldDefinition,
+    FormDefinition,
+    HoldDefinition,
+    WorkflowDefinition,
+)
+from counter.engine.holds import MAX_KEY_LENGTH, held, hold_key, hold_problems
 from counter.text import Text
 
 TERMINAL = HoldDefinition(
@@ -46,3 +51,15 @@ def test_a_case_holds_what_its_data_names_and_nothing_before() -> None:
     assert held(WORKFLOW, {}) == {}
     assert held(WORKFLOW, {"binding": {"terminal_sn": "  "}}) == {}
     assert held(WORKFLOW, {"binding": {"terminal_sn": "sn-1 "}}) == {TERMINAL: "SN-1"}
+
+
+def test_a_field_longer_than_a_key_may_be_cannot_name_an_object() -> None:
+    def form(max_length: int | None) -> FormDefinition:
+        spec = FieldDefinition(name="terminal_sn", label=Text(zh="终端", en="Terminal"),
+                               max_length=max_length)
+        return FormDefinition(name="binding", title=Text(zh="b", en="b"), fields=(spec,))
+
+    assert list(hold_problems(WORKFLOW, {"binding": form(None)})) == []
+    assert list(hold_problems(WORKFLOW, {"binding": form(MAX_KEY_LENGTH)})) == []
+    [(rule, _line, message)] = hold_problems(WORKFLOW, {"binding": form(500)})
+    assert rule == "hold_field" and "at most 200" in message.en
