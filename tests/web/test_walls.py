@@ -104,6 +104,11 @@ def test_a_referral_is_found_from_any_branch_and_nothing_else_is(
     assert picked.status_code == 200, picked.text
     assert picked.json()["data"]["vars"]["referral_of"]["reference"] == referral
     assert picked.json()["data"]["referral_pickup"] == {"referral_ref": referral}
+    # The teller sees which referral the case took up, and why it came to a counter.
+    console_login(client, "teller9")
+    page = client.get(f"/cases/{mine['reference']}").text
+    assert "承接的转柜业务" in page and referral in page
+    assert "来电人不是法定代表人本人" in page
 
 
 def test_a_referral_picked_up_in_one_branch_is_refused_in_the_other(
