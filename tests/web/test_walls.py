@@ -148,12 +148,13 @@ def test_the_console_answers_a_referral_of_nobody_and_another_branchs_case_alike
     assert unknown.status_code == 422
     assert "没有此转柜业务编号" in unknown.text
     same_answer(other, unknown, theirs["reference"], NOBODYS)
-    same_answer(
-        client.get(f"/cases/{theirs['reference']}"),
-        client.get(f"/cases/{NOBODYS}"),
-        theirs["reference"],
-        NOBODYS,
-    )
+    for path in ("/cases/{}", "/cases/{}/diagram.svg", "/search?reference={}"):
+        same_answer(
+            client.get(path.format(theirs["reference"])),
+            client.get(path.format(NOBODYS)),
+            theirs["reference"],
+            NOBODYS,
+        )
 
 
 def waiting_approval(client: TestClient, headers: dict[str, str]) -> dict[str, Any]:
