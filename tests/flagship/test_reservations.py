@@ -7,19 +7,32 @@ index decides between two cases racing for it (``counter.cases.reservations``).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from counter.cases.sweeper import Sweeper
 from counter.cases.views import CaseView
 from counter.engine.types import Actor
 from counter.errors import BlockedByFindings
 
-from .helpers import CLEAN, LI_SI, PENDING_FUNDS, REGISTERED_PHONE, ZHANG_SAN, Binding, Counter
+from .helpers import (
+    CLEAN,
+    CORPORATE,
+    LI_SI,
+    PENDING_FUNDS,
+    REGISTERED_PHONE,
+    ZHANG_SAN,
+    ZHENG_YI,
+    Binding,
+    Counter,
+)
 
 PHONE = REGISTERED_PHONE[CLEAN.merchant_no]
 
@@ -165,3 +178,49 @@ def test_parallel_cases_for_one_terminal_let_one_through(counter: Counter, db_ki
     assert sorted(outcomes) == ["held_by_open_case"] * 5 + ["taken"]
     states = [counter.desk.get(reference=c.reference, actor=teller).state for c in cases]
     assert sorted(states) == ["code_check"] + ["info_check"] * 5
+
+
+TERMINALS = (CORPORATE.terminal_sn, "SN-NEW-000008")  # the corporate merchant's two terminals
+Step = tuple[str, int, int]  # ("submit", case, terminal) or ("cancel", case, _)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["submit", "cancel"]), st.integers(0, 2), st.integers(0, 1)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_whatever_the_order_a_terminal_has_at_most_one_open_case(
+    counter: Counter, steps: list[Step]
+) -> None:
+    """Three cases, two terminals, submissions and cancellations in any order: a submission
+    goes through exactly when no open case holds its terminal."""
+    cases = [at_binding(counter, who=ZHENG_YI) for _ in range(3)]
+    holder: dict[int, int] = {}  # terminal -> case holding it
+    ended: set[int] = set()
+    for action, index, terminal in steps:
+        case = counter.reloaded(cases[index])
+        if index in ended or (action == "submit" and case.state != "info_check"):
+            continue
+        if action == "cancel":
+            cases[index] = counter.fire(case, "cancel", {"reason": "客户离开"})
+            ended.add(index)
+            holder = {t: i for t, i in holder.items() if i != index}
+            continue
+        binding = dataclasses.replace(CORPORATE, terminal_sn=TERMINALS[terminal])
+        if terminal in holder:
+            [finding] = refused(counter, case, binding).findings
+            assert finding.code == "held_by_open_case"
+            assert cases[holder[terminal]].reference in finding.message.en
+        else:
+            cases[index] = counter.fire(case, "submit_binding", binding.form())
+            assert cases[index].state == "code_check"
+            holder[terminal] = index
+    for index in set(range(3)) - ended:  # free the terminals for the next example
+        counter.fire(counter.reloaded(cases[index]), "cancel", {"reason": "客户离开"})
