@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from counter.branchday import _tables as t
 from counter.branchday.sessions import current_session, open_cases_of
+from counter.cases.reading import check_change, not_found
 from counter.engine.types import Actor
 from counter.errors import InvalidInput, NotFound, PermissionDenied
 from counter.store import journal
@@ -73,8 +74,9 @@ def _case(conn: Connection, reference: str, actor: Actor) -> Any:
             t.cases.c.reference, t.cases.c.branch, t.cases.c.closed_at, t.cases.c.opened_by
         ).where(t.cases.c.reference == reference)
     ).first()
-    if row is None or row.branch != actor.branch:
-        raise NotFound(Text(zh=f"没有案件 {reference}", en=f"No case {reference}"), case=reference)
+    if row is None:
+        raise not_found(reference)
+    check_change(row.branch, reference, actor, row.opened_by)  # the Desk's rule, the Desk's 404
     return row
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from counter.cases import records
+from counter.cases import records, reservations
 from counter.cases.reading import (
     CASE_ROLES,
     OWN_CASE_ROLES,
@@ -323,13 +323,16 @@ class Desk(CaseReader):
         if version is not None and version != row.version:
             raise StaleVersion(records.STALE, reference=reference, version=version)
         snapshot = self._snapshot(row)
-        self.workflow_of(row.definition_hash)
+        workflow = self.workflow_of(row.definition_hash)
         now = self.services.now()
         decision = self.runtime.decide(
             snapshot, trigger, actor, data, services=self.services, now=now
         )
         stored_text = journal.canonical_json(decision.data)
         stored: dict[str, Any] = json.loads(stored_text)
+        holding = reservations.plan(workflow, row.data, stored, final=decision.final)
+        masking = self.services.settings.masking
+        reservations.refuse_if_held(self.db, workflow, reference, holding, masking)
         new_version = row.version + 1
         after = evolve(
             snapshot,
@@ -368,6 +371,8 @@ class Desk(CaseReader):
                     entry=entry,
                 )
                 journal.record(conn, entry)
+                if holding:
+                    reservations.apply(conn, workflow, reference, holding, now, masking)
                 pending = self._write_approvals(conn, snapshot, row.channel, decision, actor, now)
                 wrote_outbox = self._write_outbox(conn, reference, decision, new_version, now)
                 view = self._view(

@@ -30,7 +30,16 @@ from counter.store.db import Database
 from counter.store.tables import CaseEvent
 from counter.text import Text
 
-__all__ = ["CASE_ROLES", "OWN_CASE_ROLES", "READ_ALL_ROLES", "SYSTEM", "CaseReader"]
+__all__ = [
+    "CASE_ROLES",
+    "OWN_CASE_ROLES",
+    "READ_ALL_ROLES",
+    "SYSTEM",
+    "CaseReader",
+    "check_change",
+    "check_read",
+    "not_found",
+]
 
 CASE_ROLES = frozenset({"teller", "supervisor", "reviewer", "service_agent"})  # own branch
 OWN_CASE_ROLES = frozenset({"merchant"})  # may open cases; reads and acts on its own only
@@ -78,6 +87,45 @@ def approval_view(row: Any, **extra: Any) -> ApprovalView:
     )
 
 
+def not_found(reference: str) -> NotFound:
+    """What every case out of reach answers: the same as one that does not exist."""
+    return NotFound(Text(zh=f"没有案件 {reference}", en=f"No case {reference}"), case=reference)
+
+
+def own(actor: Actor, opened_by: str | None) -> bool:
+    """A merchant's own case: one they opened."""
+    return bool(actor.roles & OWN_CASE_ROLES) and opened_by == actor.username
+
+
+def check_read(branch: str, reference: str, actor: Actor, opened_by: str | None = None) -> None:
+    """Raise ``not_found`` unless ``actor`` may read the case."""
+    if actor.roles & READ_ALL_ROLES or own(actor, opened_by):
+        return
+    if not actor.roles & CASE_ROLES or actor.branch != branch:
+        raise not_found(reference)
+
+
+def check_change(branch: str, reference: str, actor: Actor, opened_by: str | None = None) -> None:
+    """Raise unless ``actor`` may act on the case (not only read it).
+
+    Unreadable cases are "not found" (their existence is not disclosed);
+    readable ones that the actor may not change raise ``PermissionDenied``.
+    Whatever else names a case (a handover, a reprint) asks this too.
+    """
+    check_read(branch, reference, actor, opened_by)
+    if SYSTEM in actor.roles or own(actor, opened_by):
+        return
+    if not actor.roles & CASE_ROLES or actor.branch != branch:
+        raise PermissionDenied(
+            Text(
+                zh=f"{actor.username} 只能查看案件 {reference},不能办理",
+                en=f"{actor.username} may read case {reference} but not act on it",
+            ),
+            case=reference,
+            actor=actor.username,
+        )
+
+
 class CaseReader:
     """The reading half of ``Desk`` (see the module docstring)."""
 
@@ -88,47 +136,12 @@ class CaseReader:
         self._recent: OrderedDict[str, CaseRow] = OrderedDict()
         self._recent_lock = threading.Lock()
 
-    # --- access ------------------------------------------------------------
+    # --- access (the module's functions, where the reader is at hand) ------
 
-    @staticmethod
-    def _not_found(reference: str) -> NotFound:
-        return NotFound(
-            Text(zh=f"没有案件 {reference}", en=f"No case {reference}"), case=reference
-        )
-
-    @staticmethod
-    def _own(actor: Actor, opened_by: str | None) -> bool:
-        """A merchant's own case: one they opened."""
-        return bool(actor.roles & OWN_CASE_ROLES) and opened_by == actor.username
-
-    def _check_read(
-        self, branch: str, reference: str, actor: Actor, opened_by: str | None = None
-    ) -> None:
-        if actor.roles & READ_ALL_ROLES or self._own(actor, opened_by):
-            return
-        if not actor.roles & CASE_ROLES or actor.branch != branch:
-            raise self._not_found(reference)
-
-    def check_change(
-        self, branch: str, reference: str, actor: Actor, opened_by: str | None = None
-    ) -> None:
-        """Raise unless ``actor`` may act on the case (not only read it).
-
-        Unreadable cases are "not found" (their existence is not disclosed);
-        readable ones that the actor may not change raise ``PermissionDenied``.
-        """
-        self._check_read(branch, reference, actor, opened_by)
-        if SYSTEM in actor.roles or self._own(actor, opened_by):
-            return
-        if not actor.roles & CASE_ROLES or actor.branch != branch:
-            raise PermissionDenied(
-                Text(
-                    zh=f"{actor.username} 只能查看案件 {reference},不能办理",
-                    en=f"{actor.username} may read case {reference} but not act on it",
-                ),
-                case=reference,
-                actor=actor.username,
-            )
+    _not_found = staticmethod(not_found)
+    _own = staticmethod(own)
+    _check_read = staticmethod(check_read)
+    check_change = staticmethod(check_change)
 
     # --- loading -----------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from counter.engine.definition import (
     FieldDefinition,
     FormDefinition,
+    HoldDefinition,
     StateDefinition,
     TransitionDefinition,
     WorkflowDefinition,
@@ -50,6 +51,7 @@ __all__ = [
     "FieldDefinition",
     "Finding",
     "FormDefinition",
+    "HoldDefinition",
     "LintIssue",
     "PendingApproval",
     "Registry",

@@ -24,6 +24,7 @@ __all__ = [
     "FieldDefinition",
     "FieldType",
     "FormDefinition",
+    "HoldDefinition",
     "PiiClass",
     "StateDefinition",
     "TransitionDefinition",
@@ -161,6 +162,23 @@ class TransitionDefinition(_Frozen):
         return (self.source,) if isinstance(self.source, str) else self.source
 
 
+class HoldDefinition(_Frozen):
+    """A business object a case holds while it is open (``counter.engine.holds``).
+
+    No two open cases hold the same ``object`` with the same key, whatever
+    their workflows: the key is the value of ``field`` in ``form``, taken
+    when a step collects it. ``release``: ``final`` gives the object back
+    when the case reaches a final state; ``never`` keeps it taken for good
+    (a referral is picked up once).
+    """
+
+    object: Name
+    title: Text  # how a teller calls the object, in the message that names its case
+    form: Name
+    field: Name
+    release: Literal["final", "never"] = "final"
+
+
 class WorkflowDefinition(_Located):
     """A whole workflow file (``workflows/<name>.yaml``)."""
 
@@ -171,6 +189,7 @@ class WorkflowDefinition(_Located):
     channel: Channel = "counter"  # recorded on every case
     states: dict[Name, StateDefinition] = Field(min_length=1)
     transitions: tuple[TransitionDefinition, ...] = ()
+    holds: tuple[HoldDefinition, ...] = ()
 
     def state_title(self, state: str) -> Text:
         title = self.states[state].title

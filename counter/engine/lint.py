@@ -2,7 +2,8 @@
 
 Rules (``LintIssue.rule``): ``unreachable``, ``no_way_out``,
 ``final_never_reached``, ``unknown_name``, ``unknown_form``,
-``unknown_role``, ``approval_without_approve`` (errors) and ``no_review``
+``unknown_role``, ``approval_without_approve``, ``hold_form``,
+``hold_field``, ``hold_duplicate`` (errors) and ``no_review``
 (a warning: approvable findings of that transition will block). Run at
 start-up and by ``counter workflows check``; ``check_directory`` also turns
 files that do not load into issues, so that one run reports every file.
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from counter.engine.definition import FormDefinition, WorkflowDefinition
+from counter.engine.holds import hold_problems
 from counter.engine.loader import Workflow, load_workflow
 from counter.engine.registry import Kind, Registry, did_you_mean
 from counter.errors import DefinitionError
@@ -200,6 +202,8 @@ def lint(
     _graph_rules(wf, issues)
     _name_rules(wf, forms, [*forms, *known_forms], registry, issues)
     _role_rules(wf, known_roles, issues)
+    for rule, line, message in hold_problems(wf, forms):
+        issues.error(rule, line, message.zh, message.en)
     for index, t in enumerate(wf.transitions):
         if t.checks and wf.review_of(t) is None:
             issues.warning(

@@ -20,9 +20,10 @@ from typing import Any
 import yaml
 
 from counter.engine.definition import FormDefinition, WorkflowDefinition
+from counter.engine.holds import hold_problems
 from counter.engine.parsing import fail, parse_form, parse_workflow
 from counter.engine.registry import Registry, did_you_mean
-from counter.errors import NotFound
+from counter.errors import DefinitionError, NotFound
 from counter.text import Text
 
 __all__ = ["BUNDLE_FORMAT", "Catalog", "Workflow", "load_workflow"]
@@ -96,6 +97,9 @@ def _build(
             )
         forms[name] = form
         texts[name] = {"file": Path(form_file).name, "text": text}
+    if require_forms:
+        for _rule, line, message in hold_problems(wf, forms):
+            raise DefinitionError(message, file=workflow_file, line=line)
     bundle = _canonical(
         {
             "format": BUNDLE_FORMAT,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from counter.cases.sweeper import Sweeper, run_rounds
 from counter.config import Settings, get_settings
@@ -18,7 +19,7 @@ from counter.web.errors import install_error_handlers
 from counter.web.routes import api_router, page_router
 from counter.web.security import BodySizeLimit, SecurityHeaders
 
-__all__ = ["MAX_BODY_BYTES", "create_app"]
+__all__ = ["MAX_BODY_BYTES", "CounterApp", "create_app"]
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +28,25 @@ MAX_BODY_BYTES = 64 * 1024
 """The largest request body accepted: every form and trigger is far smaller."""
 
 
+class CounterApp(FastAPI):
+    """FastAPI with the security headers around every layer.
+
+    ``add_middleware`` puts a middleware inside Starlette's outermost
+    ``ServerErrorMiddleware`` and in the order added, so an answer written by
+    an outer layer (the 413 of ``BodySizeLimit``, the 500 of an unexpected
+    error) would leave without them. Wrapping the whole stack here means no
+    layer can answer around them.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
+
+
 def create_app(settings: Settings | None = None, *, context: WebContext | None = None) -> FastAPI:
     """Build the app; refuses (``ConfigurationError``) the default secret outside demo mode."""
     settings = settings or (context.settings if context else get_settings())
     settings.check_secret()
-    app = FastAPI(
+    app = CounterApp(
         title="counter",
         summary="Bank counter workflows: JSON API / 银行柜面业务流程接口",
         version="1",
@@ -45,7 +60,6 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
     app.include_router(api_router)
     app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     return app
 

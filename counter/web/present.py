@@ -68,6 +68,7 @@ _KEY_CLASSES = (
     (("phone", "mobile"), "phone"),
     (("account_number", "card_number"), "card"),
     (("holder", "legal_rep_name", "person_name", "customer_name"), "name"),
+    (("reference",), "none"),  # a case's or an outside system's reference, never a person's
 )
 
 
@@ -98,7 +99,9 @@ def masked_value(value: Any, kind: str | None, policy: MaskingPolicy) -> Any:
     if isinstance(value, list | tuple):
         return [masked_value(v, kind, policy) for v in value]
     text = str(value)
-    if kind and kind != "none":
+    if kind == "none":  # a reference by its key's name: shown as it is
+        return text
+    if kind:
         return mask(text, kind, policy)
     return mask_text(text, policy)
 

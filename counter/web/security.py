@@ -1,7 +1,10 @@
 """ASGI middleware that every answer passes through: security headers and a request size limit.
 
 Both are plain ASGI (no ``BaseHTTPMiddleware``) so that they add nothing to
-streamed responses and cost one dict update per request.
+streamed responses and cost one dict update per request. ``SecurityHeaders``
+wraps the whole middleware stack (``counter.web.app.CounterApp``), outside
+``BodySizeLimit`` and Starlette's own error layer, so that every answer the
+app writes carries the headers, the 413 and an unexpected 500 included.
 """
 
 from __future__ import annotations

@@ -8,12 +8,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from flagship.helpers import CLEAN, PENDING_FUNDS, REGISTERED_PHONE, Counter, blocked
+from flagship.helpers import CLEAN, PENDING_FUNDS, REGISTERED_PHONE, ZHANG_SAN, Counter, blocked
+from sqlalchemy import insert
 
 from counter.cases.sweeper import Sweeper
 from counter.cases.views import CaseView
 from counter.engine.types import Actor
 from counter.errors import BlockedByFindings, NotFound, PermissionDenied
+from counter.store.registry_tables import RegistryTerminal
 
 from .helpers import codes, open_case, reasons, wrong
 
@@ -226,7 +228,9 @@ def test_the_merchant_withdraws(desk: Counter) -> None:
 
 
 def test_an_idle_application_expires_but_never_while_under_review(desk: Counter) -> None:
-    left = applied(desk)
+    # Two merchants' terminals: one terminal has one open case at a time.
+    left = open_case(desk, "pos_unbind_online", "merchant2", "online")
+    left = desk.fire(left, "request_code", PENDING_FUNDS.form(), actor="merchant2")
     waiting = submitted(desk)
     desk.clock.advance(hours=9)
     report = Sweeper(desk.desk, idle=timedelta(hours=8)).run_once()
@@ -234,3 +238,26 @@ def test_an_idle_application_expires_but_never_while_under_review(desk: Counter)
     assert desk.reloaded(waiting).state == "online_review"
     gone = desk.desk.get(reference=left.reference, actor=Actor.system())
     assert (gone.state, gone.state_title.en) == ("expired", "Expired")
+
+
+def test_a_merchant_who_changes_the_terminal_gives_the_first_one_back(desk: Counter) -> None:
+    """The merchant's second terminal: the application holds whichever it names last."""
+    second = "SN-PAX-000011"
+    with desk.desk.db.transaction() as conn:
+        conn.execute(
+            insert(RegistryTerminal.__table__).values(  # type: ignore[attr-defined]
+                terminal_sn=second, merchant_no=CLEAN.merchant_no, terminal_id="10000011",
+                account_type="personal_card", account_number=CLEAN.account_number,
+                account_holder="张三", updated_at=desk.clock.now,
+            )
+        )
+    case = applied(desk)
+    case = desk.fire(case, "edit_application", {}, actor="merchant1")
+    case = desk.fire(case, "request_code", CLEAN.form(terminal_sn=second), actor="merchant1")
+    counter = desk.through_identity(ZHANG_SAN)
+    counter = desk.fire(counter, "submit_binding", CLEAN.form())  # the first terminal is free
+    assert counter.state == "code_check"
+    again = desk.through_identity(ZHANG_SAN)
+    assert blocked(desk, again, "submit_binding", CLEAN.form(terminal_sn=second)) == {
+        "held_by_open_case": ("block", "terminal_sn")
+    }

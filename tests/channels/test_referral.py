@@ -8,7 +8,9 @@ copy of the real file.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,9 @@ from counter.cases.views import CaseView
 from counter.config import Settings
 from counter.engine.loader import Catalog
 from counter.engine.registry import default_registry
+from counter.engine.types import Actor
+from counter.errors import BlockedByFindings
+from counter.store import users
 
 from .helpers import call_form, open_case
 
@@ -99,11 +104,80 @@ def test_an_online_referral_is_picked_up_too(desk: Counter) -> None:
 
 
 def test_only_a_referred_case_can_be_picked_up(desk: Counter) -> None:
+    """Unknown, another branch's open call, one's own branch's case: the one same answer."""
     case = desk.open()
-    assert blocked(desk, case, "pick_up_referral", {"referral_ref": "RC001-20261125-999999"}) == {
-        "referral_unknown": ("block", "referral_ref")
-    }
+    unknown = {"referral_unknown": ("block", "referral_ref")}
+    assert blocked(desk, case, "pick_up_referral", {"referral_ref": "RC001-20261125-999999"}) == (
+        unknown
+    )
     open_call = open_case(desk, "pos_unbind_phone", "agent1", "phone")
-    assert blocked(desk, case, "pick_up_referral", {"referral_ref": open_call.reference}) == {
-        "referral_not_referred": ("block", "referral_ref")
+    assert blocked(desk, case, "pick_up_referral", {"referral_ref": open_call.reference}) == (
+        unknown
+    )
+    own = desk.open()
+    assert blocked(desk, case, "pick_up_referral", {"referral_ref": own.reference}) == unknown
+
+
+def test_a_referral_is_picked_up_once_even_after_its_counter_case_ends(desk: Counter) -> None:
+    call = referred_call(desk)
+    first = desk.fire(desk.open(), "pick_up_referral", {"referral_ref": call.reference})
+    again = desk.open()
+    with pytest.raises(BlockedByFindings) as caught:
+        desk.fire(again, "pick_up_referral", {"referral_ref": call.reference})
+    [finding] = caught.value.findings
+    assert (finding.code, finding.field) == ("held_by_open_case", "referral_ref")
+    assert finding.message.zh == f"转柜业务 {call.reference} 已有进行中的业务 {first.reference}"
+    desk.fire(first, "cancel", {"reason": "客户离开"})
+    with pytest.raises(BlockedByFindings) as caught:
+        desk.fire(again, "pick_up_referral", {"referral_ref": call.reference})
+    [finding] = caught.value.findings
+    assert finding.code == "held_for_good"
+    assert first.reference in finding.message.zh and first.reference in finding.message.en
+    assert desk.reloaded(again).version == again.version
+
+
+def test_one_counter_case_takes_up_one_referral(desk: Counter) -> None:
+    first, second = referred_call(desk), referred_call(desk)
+    case = desk.fire(desk.open(), "pick_up_referral", {"referral_ref": first.reference})
+    assert blocked(desk, case, "pick_up_referral", {"referral_ref": second.reference}) == {
+        "referral_already_linked": ("block", "referral_ref")
     }
+
+
+@pytest.mark.postgres
+def test_parallel_pick_ups_of_one_referral_from_two_branches_let_one_win(
+    desk: Counter, db_kind: str
+) -> None:
+    """Eight tellers of two branches press the button at once: the database lets one through."""
+    users.create_branch(desk.desk.db, code="BJ002", name_zh="第二支行", name_en="Second Branch")
+    tellers = [
+        Actor(f"teller{n}", frozenset({"teller"}), "BJ001" if n % 2 else "BJ002")
+        for n in range(8)
+    ]
+    cases = [desk.desk.open_case(workflow="pos_unbind", actor=t) for t in tellers]
+    call = referred_call(desk)
+    start = threading.Barrier(len(tellers))
+
+    def pick_up(index: int) -> str:
+        start.wait()
+        try:
+            desk.desk.fire(
+                reference=cases[index].reference,
+                trigger="pick_up_referral",
+                actor=tellers[index],
+                data={"referral_ref": call.reference},
+                version=cases[index].version,
+            )
+        except BlockedByFindings as refused:
+            return refused.findings[0].code
+        return "picked_up"
+
+    with ThreadPoolExecutor(len(tellers)) as pool:
+        outcomes = list(pool.map(pick_up, range(len(tellers))))
+    assert sorted(outcomes) == ["held_by_open_case"] * 7 + ["picked_up"]
+    linked = [
+        c.reference
+        for c in cases
+        if "referral_of" in desk.desk.get(reference=c.reference, actor=Actor.system()).data["vars"]
+    ]
+    assert len(linked) == 1

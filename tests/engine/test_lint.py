@@ -6,6 +6,7 @@ import pytest
 
 from counter.engine.lint import KNOWN_ROLES, LintIssue, check_directory, lint
 from counter.engine.loader import load_workflow
+from counter.errors import DefinitionError
 
 from .parcel import BROKEN, FORMS, WORKFLOWS, parcel_registry
 
@@ -30,6 +31,10 @@ def issues(name: str) -> list[LintIssue]:
         ("unknown_role", "unknown_role", 8, "unknown role 'teler' (did you mean 'teller'?)"),
         ("approval_without_approve", "approval_without_approve", 6, "no role may approve"),
         ("no_review", "no_review", 8, "approvable findings will block"),
+        ("holds", "hold_field", 9, "no field 'parcel' (did you mean 'parcels'?)"),
+        ("holds", "hold_duplicate", 10, "object 'parcel' is held twice"),
+        ("holds", "hold_field", 11, "field 'pin' is secret"),
+        ("holds", "hold_form", 12, "form 'handover', which no step of this workflow collects"),
     ],
 )
 def test_each_rule_finds_its_broken_file(name: str, rule: str, line: int, words: str) -> None:
@@ -50,6 +55,13 @@ def test_an_approval_state_nothing_sends_cases_to() -> None:
     assert [(i.line, i.message.en.split(": ")[-1]) for i in found] == [
         (6, "no transition with checks sends cases here")
     ]
+
+
+def test_a_hold_that_cannot_work_refuses_to_load_with_a_registry() -> None:
+    with pytest.raises(DefinitionError) as refused:
+        load_workflow(LINT / "holds.yaml", FORMS, parcel_registry())
+    assert (refused.value.file, refused.value.line) == (str(LINT / "holds.yaml"), 9)
+    assert "no field 'parcel'" in refused.value.message.en
 
 
 def test_a_clean_workflow_has_no_issue() -> None:

@@ -147,3 +147,27 @@ def test_the_same_idempotency_key_twice_at_once_has_one_effect_and_one_answer(
         triggers = [e["trigger"] for e in journal_of(tellers, case["reference"])]
         assert triggers.count("submit_identity") == 1, triggers
         assert tellers.get(0, f"/api/cases/{case['reference']}")["version"] == 2
+
+
+def test_two_cases_for_one_terminal_at_once_one_takes_it_the_other_is_told_which(
+    counter: tuple[Deployment, Staff],
+) -> None:
+    """One open case per terminal, decided by the database, whichever server each one asks."""
+    tellers = Tellers(*counter)
+    for _ in range(ROUNDS // 2):
+        first, merchant = tellers.new_case()
+        second, _unused = tellers.new_case()
+        steps = []
+        for who, case in enumerate((first, second)):
+            path, body = tellers.trigger(case, "submit_identity", merchant.identity())
+            assert tellers.post(who, path, body).status_code == 200
+            steps.append(tellers.trigger({**case, "version": 2}, "submit_binding",
+                                         merchant.binding()))
+        answers = at_once(*(partial(tellers.post, who, path, body)
+                            for who, (path, body) in enumerate(steps)))
+        assert sorted(a.status_code for a in answers) == [200, 422], [a.text for a in answers]
+        winner = next(a for a in answers if a.status_code == 200).json()
+        [refusal] = next(a for a in answers if a.status_code == 422).json()["error"]["fields"]
+        assert (refusal["field"], refusal["code"]) == ("terminal_sn", "held_by_open_case")
+        assert winner["reference"] in refusal["message"]["zh"], refusal
+        assert "已有进行中的业务" in refusal["message"]["zh"]

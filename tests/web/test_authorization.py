@@ -16,6 +16,7 @@ from counter.adapters import SimulatedFailure
 from counter.web.context import WebContext
 
 from .conftest import (
+    AGENT_BINDING,
     AGENT_IDENTITY,
     CLEAN_BINDING,
     CLEAN_IDENTITY,
@@ -70,6 +71,22 @@ DECISIONS: dict[str, tuple[dict[str, str], list[int]]] = {
     "approve": ({"comment": "mandate seen"}, [401, 403, 403, 404, 200, 404, 403, 200]),
     "reject": ({"reason": "mandate unsigned"}, [401, 403, 403, 404, 200, 404, 403, 200]),
 }
+# Cases open at once hold one terminal each: the corporate merchant has two.
+CORPORATE_IDENTITY = {
+    "id_type": "resident_id",
+    "id_number": "110108198309090082",
+    "name": "郑一",
+    "id_expiry": "2040-06-30",
+    "acting_as": "self",
+}
+CORPORATE_BINDING = {
+    "merchant_no": "102310058120007",
+    "uscc": "91440300MA5ABCDE1H",
+    "terminal_sn": "SN-NEW-000007",
+    "account_number": "44250100003700001234",
+}
+CORPORATE_PHONE = "18800188000"
+AGENT_PHONE = "15900159000"
 OPENING = [401, 201, 201, 201, 201, 201, 403, 201]
 SLIP = [401, 200, 200, 404, 200, 404, 200, 200]
 
@@ -82,28 +99,38 @@ def cases_in_every_state(client: TestClient, web: WebContext) -> dict[str, dict[
         result: dict[str, Any] = answer.json()
         return result
 
-    def signed_off_with(failure: SimulatedFailure) -> dict[str, Any]:
-        case = case_to_code_step(client, teller, CLEAN_IDENTITY, CLEAN_BINDING)
-        case = fire(client, teller, case, "confirm_code", {"code": sent_code(web, "13800138000")})
-        web.desk.services.acquirer.simulate_failure("102110058120001", failure, times=100)
+    def at_code(terminal_sn: str) -> dict[str, Any]:
+        """The corporate merchant's terminal at the code step (one open case per terminal)."""
+        binding = {**CORPORATE_BINDING, "terminal_sn": terminal_sn}
+        case = case_to_code_step(client, teller, CORPORATE_IDENTITY, binding)
+        assert case["state"] == "code_check", case
+        return case
+
+    def signed_off_with(terminal_sn: str, failure: SimulatedFailure) -> dict[str, Any]:
+        case = at_code(terminal_sn)
+        case = fire(client, teller, case, "confirm_code", {"code": sent_code(web, CORPORATE_PHONE)})
+        merchant_no = CORPORATE_BINDING["merchant_no"]
+        web.desk.services.acquirer.simulate_failure(merchant_no, failure, times=100)
         case = fire(client, teller, case, "sign_off", {"password": PASSWORD})
-        web.desk.services.acquirer.simulate_failure("102110058120001", None)
+        web.desk.services.acquirer.simulate_failure(merchant_no, None)
         result: dict[str, Any] = client.get(
             f"/api/cases/{case['reference']}", headers=teller
         ).json()
         return result
 
     code = case_to_code_step(client, teller, CLEAN_IDENTITY, CLEAN_BINDING)
-    signoff = case_to_code_step(client, teller, CLEAN_IDENTITY, CLEAN_BINDING)
-    signoff = fire(client, teller, signoff, "confirm_code", {"code": sent_code(web, "13800138000")})
+    review = fire(client, teller, opened(), "submit_identity", AGENT_IDENTITY)
+    agent = fire(client, bearer(client, "supervisor1"), review, "approve", {})
+    signoff = fire(client, teller, agent, "submit_binding", AGENT_BINDING)
+    signoff = fire(client, teller, signoff, "confirm_code", {"code": sent_code(web, AGENT_PHONE)})
     cases = {
         "identity_check": opened(),
         "info_check": fire(client, teller, opened(), "submit_identity", CLEAN_IDENTITY),
         "code_check": code,
         "supervisor_review": fire(client, teller, opened(), "submit_identity", AGENT_IDENTITY),
         "teller_signoff": signoff,
-        "acquirer_failed": signed_off_with(SimulatedFailure.REFUSED),
-        "unbind_pending": signed_off_with(SimulatedFailure.UNAVAILABLE),
+        "acquirer_failed": signed_off_with("SN-NEW-000007", SimulatedFailure.REFUSED),
+        "unbind_pending": signed_off_with("SN-NEW-000008", SimulatedFailure.UNAVAILABLE),
     }
     for state, case in cases.items():
         assert case["state"] == state, case

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from counter.config import DEFAULT_SECRET_KEY
@@ -59,6 +61,61 @@ def test_oversized_streamed_body_is_refused_with_413(client: TestClient) -> None
         "/api/session", content=chunks(), headers={"content-type": "application/json"}
     )
     assert answer.status_code == 413
+
+
+SECURITY_HEADERS = (
+    "content-security-policy",
+    "x-frame-options",
+    "x-content-type-options",
+    "referrer-policy",
+    "cross-origin-opener-policy",
+    "cross-origin-resource-policy",
+    "permissions-policy",
+    "cache-control",
+)
+
+
+def _oversized() -> dict[str, object]:
+    return {"content": b"x" * (MAX_BODY_BYTES + 1), "headers": {"content-type": "application/json"}}
+
+
+def _streamed() -> dict[str, object]:
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(MAX_BODY_BYTES // 1024 + 2):
+            yield b"x" * 1024
+
+    return {"content": chunks(), "headers": {"content-type": "application/json"}}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("GET", "/login", None, 200),
+        ("GET", "/api/cases", None, 401),
+        ("GET", "/api/nowhere", None, 404),
+        ("PUT", "/api/session", None, 405),
+        ("POST", "/api/session", lambda: {"json": {"username": 1}}, 422),
+        ("POST", "/api/session", _oversized, 413),
+        ("POST", "/api/session", _streamed, 413),
+        ("GET", "/boom", None, 500),
+    ],
+)
+def test_every_answer_carries_the_security_headers(
+    app: FastAPI, method: str, path: str, body: Callable[[], dict[str, object]] | None,
+    status: int,
+) -> None:
+    """Whichever layer answers (a route, the size limit, Starlette's last resort for a 500)."""
+
+    def boom() -> None:
+        raise RuntimeError("an unexpected error")
+
+    app.add_api_route("/boom", boom, include_in_schema=False)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.request(method, path, **(body() if body else {}))  # type: ignore[arg-type]
+    assert answer.status_code == status
+    missing = [name for name in SECURITY_HEADERS if name not in answer.headers]
+    assert missing == []
+    assert answer.headers["x-frame-options"] == "DENY"
 
 
 def test_default_secret_is_refused_outside_demo_mode(tmp_path: Path) -> None:

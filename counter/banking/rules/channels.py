@@ -64,6 +64,7 @@ __all__ = [
     "REFERRAL_VAR",
     "REFERRED",
     "account_last4_format",
+    "case_reference_format",
     "merchant_own_number",
     "online_application_review",
     "phone_needs_identity_check",
@@ -81,6 +82,7 @@ BINDING = "pos_binding"
 CALL = "phone_call"
 
 _LAST4 = re.compile(r"[0-9]{4}")
+_CASE_REFERENCE = re.compile(r"[A-Z0-9]{1,16}-[0-9]{8}-[0-9]{6}")  # BRANCH-YYYYMMDD-NNNNNN
 
 Ctx = TypeVar("Ctx", bound=StepContext)
 
@@ -267,6 +269,17 @@ def account_last4_format(value: Any, form: Mapping[str, Any]) -> Text | None:
 # --- referrals to a counter -------------------------------------------------
 
 
+@validator("case_reference_format")
+def case_reference_format(value: Any, form: Mapping[str, Any]) -> Text | None:
+    """A case reference as the status page and the caller give it: ``RC001-20261125-000003``."""
+    if _CASE_REFERENCE.fullmatch(compact(str(value)).upper()):
+        return None
+    return Text(
+        zh="请填写完整的业务编号,例如 RC001-20261125-000003",
+        en="Enter the whole case reference, for example RC001-20261125-000003",
+    )
+
+
 def _reason(finding: Finding) -> dict[str, Any]:
     return {"code": finding.code, "message": {"zh": finding.message.zh, "en": finding.message.en}}
 
@@ -330,27 +343,41 @@ def _referred_case(ctx: StepContext) -> tuple[str, CaseSnapshot | None]:
     return reference, _lookup(ctx.services)(reference) if reference else None
 
 
+def _open_referral(referred: CaseSnapshot | None) -> bool:
+    return (
+        referred is not None
+        and referred.state == REFERRED
+        and REFERRAL_VAR in (referred.data.get("vars") or {})
+    )
+
+
 @check("referral_open")
 def referral_open(ctx: StepContext) -> Iterator[Finding]:
-    """The reference is a case that the phone or online channel referred to a counter."""
-    reference, referred = _referred_case(ctx)
-    if referred is None:
+    """The reference is a case that the phone or online channel referred to a counter.
+
+    A referral is addressed to every counter, so any teller may find it; any
+    other reference (unknown, another branch's case, a case not referred)
+    gets the one same finding, which says nothing of whether or whose the
+    case is. That a referral is picked up once is the case's ``holds``.
+    """
+    taken = (ctx.case.data.get("vars") or {}).get(PICKUP_VAR)
+    if isinstance(taken, Mapping):
         yield block(
-            "referral_unknown",
-            Text(zh="没有此转柜业务编号", en="No case has this referral reference"),
-            field="referral_ref",
-            referral_ref=reference,
-        )
-    elif referred.state != REFERRED or REFERRAL_VAR not in (referred.data.get("vars") or {}):
-        yield block(
-            "referral_not_referred",
+            "referral_already_linked",
             Text(
-                zh="该业务未被转至柜面办理",
-                en="That case was not referred to a counter",
+                zh=f"本业务已承接转柜业务 {taken.get('reference', '')},请另开业务",
+                en=f"This case took up referral {taken.get('reference', '')} already; "
+                "open another case",
             ),
             field="referral_ref",
-            referral_ref=reference,
-            state=referred.state,
+        )
+        return
+    _, referred = _referred_case(ctx)
+    if not _open_referral(referred):
+        yield block(
+            "referral_unknown",
+            Text(zh="没有此转柜业务编号", en="No referral has this reference"),
+            field="referral_ref",
         )
 
 
@@ -358,7 +385,7 @@ def referral_open(ctx: StepContext) -> Iterator[Finding]:
 def record_referral_pickup(ctx: ActionContext) -> None:
     """Link this counter case to the referred case (``referral_of``), with its reasons."""
     reference, referred = _referred_case(ctx)
-    if referred is None:  # referral_open refused it already
+    if referred is None or not _open_referral(referred):  # referral_open refused it already
         return
     referral = dict((referred.data.get("vars") or {}).get(REFERRAL_VAR) or {})
     ctx.set(
