@@ -94,8 +94,10 @@ def test_lockout_after_five_failures_is_journaled(client: TestClient, web: WebCo
     assert locked.status_code == 401
     assert "锁定" in locked.json()["error"]["message"]["zh"]
     with web.db.read() as conn:
-        kinds = [e.kind for e in journal.entries(conn, "user:teller2")]
-    assert kinds == ["counter_open", "lockout"]  # the seeded database opened the counter
+        entries = journal.entries(conn, "user:teller2")
+    # The seeded database opened the counter; each wrong password is journaled, then the lock.
+    assert [e.kind for e in entries] == ["counter_open"] + ["password_wrong"] * 5 + ["lockout"]
+    assert {e.note for e in entries if e.kind == "password_wrong"} == {"sign_in"}
 
 
 def test_logout_ends_the_session(client: TestClient) -> None:
