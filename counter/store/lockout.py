@@ -142,6 +142,13 @@ def _wrong(
     for attempt in range(_JOURNAL_TRIES):
         try:
             with db.transaction() as conn:
+                # Holds the user's attempts row: the user's journal entries from here and
+                # from a lock (whose UPDATE takes the same row) are written one at a time.
+                conn.execute(
+                    update(_attempts)
+                    .where(_attempts.c.username == username)
+                    .values(last_failure_at=now)
+                )
                 if known:
                     journal.append(
                         conn,

@@ -137,6 +137,15 @@ def change_password(
             new=new_password,
             session_id=principal.session_id,
         )
+    except AuthenticationFailed as locked:  # that wrong password locked the account
+        response = render(
+            request,
+            "login.html",
+            {"next": "/", "error": locked.message, "username": principal.username},
+            status_code=401,
+        )
+        response.delete_cookie(session_cookie_name(web), path="/")
+        return response
     except InvalidInput as refused:
         return render(
             request,
