@@ -213,3 +213,44 @@ def test_wrong_current_passwords_at_password_change_count_toward_the_lockout(
         "password_change"
     ] * web.settings.lockout_after
     assert entries[-1].kind == "lockout"
+
+
+def test_sign_ins_from_one_address_are_throttled_across_processes(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twenty sign-ins at once from one address, to two apps (two processes) over one
+    database, half on the console page and half on the API: exactly the limit get through."""
+    seed_people_in(db)
+    settings = make_settings(
+        tmp_path,
+        database_url=db.engine.url.render_as_string(hide_password=False),
+        login_per_address_per_minute=5,
+    )
+    checks = Checks(monkeypatch)
+    first, second = build_context(settings, db=db), build_context(settings)
+    try:
+        with TestClient(create_app(settings, context=first)) as one, TestClient(
+            create_app(settings, context=second)
+        ) as two:
+            token = csrf_from(two.get("/login").text)
+
+            def page() -> httpx.Response:
+                return two.post(
+                    "/login",
+                    data={"username": "nobody", "password": "wrong-pass", "csrf_token": token},
+                )
+
+            def api() -> httpx.Response:
+                return one.post(
+                    "/api/session", json={"username": "nobody", "password": "wrong-pass"}
+                )
+
+            answers = at_once([page if i % 2 else api for i in range(20)])
+    finally:
+        second.db.dispose()
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [401] * 5 + [429] * 15
+    assert checks.count == 5  # a throttled attempt checks no password
+    throttled = [a for a in answers if a.status_code == 429]
+    assert all(a.headers["retry-after"] == "60" for a in throttled)
+    assert any("请求过于频繁" in a.text for a in throttled)  # the page, in Chinese
