@@ -36,7 +36,7 @@ from counter.web.app import create_app
 from counter.web.context import build_context
 from counter.web.deps import ApiUser, WebDep
 
-PASSWORD = "bench-auth-password-2026"  # noqa: S105 - a throwaway user in a temporary database
+PASSWORD = "bench-auth-password-2026"
 
 
 def build(folder: Path) -> Any:
@@ -44,7 +44,7 @@ def build(folder: Path) -> Any:
         database_url=f"sqlite:///{folder / 'counter.db'}",
         var_dir=folder,
         demo_mode=True,
-        secret_key="bench-auth-secret-not-the-default",  # noqa: S106
+        secret_key="bench-auth-secret-not-the-default",
     )
     db = Database(settings.database_url)
     import_table_modules()
