@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from counter.store.db import Database, as_utc
@@ -104,11 +107,73 @@ def create_session(db: Database, *, username: str, kind: str, now: datetime) -> 
     return token, csrf
 
 
+_lookup_by_id = _lookup.where(_sessions.c.id == bindparam("sid"))
+
+
+@dataclass(frozen=True)
+class _DriverQuery:
+    """``_lookup_by_id`` compiled once for SQLite, with each column's result processor."""
+
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+_driver_queries: dict[str, _DriverQuery] = {}
+
+
+def _driver_query(db: Database) -> _DriverQuery:
+    dialect = db.engine.dialect
+    found = _driver_queries.get(dialect.name)
+    if found is None:
+        columns = list(_lookup_by_id.selected_columns)
+        found = _DriverQuery(
+            sql=str(_lookup_by_id.compile(dialect=dialect)),
+            names=tuple(str(c.key) for c in columns),
+            processors=tuple(
+                c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
+            ),
+        )
+        _driver_queries[dialect.name] = found
+    return found
+
+
+def _read_row(db: Database, sid: str) -> Any:
+    """The joined row of session ``sid``, or ``None``.
+
+    On SQLite the statement (compiled once) runs straight on a pooled driver
+    connection: one ``SELECT`` in autocommit sees one snapshot, and Core's
+    per-call bookkeeping cost ten times the query here (about 800 against
+    70 µs). Elsewhere, network round trips dominate: plain Core.
+    """
+    if not db.is_sqlite:
+        with db.read() as conn:
+            return conn.execute(_lookup_by_id, {"sid": sid}).first()
+    query = _driver_query(db)
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        try:
+            cursor.execute(query.sql, (sid,))
+            values = cursor.fetchone()
+        finally:
+            cursor.close()
+    finally:
+        raw.close()  # back to the pool
+    if values is None:
+        return None
+    return SimpleNamespace(
+        **{
+            name: value if process is None or value is None else process(value)
+            for name, process, value in zip(query.names, query.processors, values, strict=True)
+        }
+    )
+
+
 def lookup(db: Database, *, token: str) -> SessionUser | None:
     """The session of ``token`` with its user: one read by primary key, or ``None``."""
     sid = token_id(token)
-    with db.read() as conn:
-        row = conn.execute(_lookup.where(_sessions.c.id == sid)).first()
+    row = _read_row(db, sid)
     if row is None:
         return None
     return SessionUser(

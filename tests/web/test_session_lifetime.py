@@ -183,14 +183,19 @@ def test_authenticating_a_request_is_one_read_without_the_password_hash(
     caller = Caller(client, kind, "teller1")
     statements: list[str] = []
 
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
+    def trace(dbapi_connection: Any, record: Any, proxy: Any = None) -> None:
+        dbapi_connection.set_trace_callback(statements.append)  # what SQLite itself runs
 
-    event.listen(web.db.engine, "before_cursor_execute", seen)
+    def untrace(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.set_trace_callback(None)
+
+    event.listen(web.db.engine, "checkout", trace)
+    event.listen(web.db.engine, "checkin", untrace)
     try:
         assert caller.works(BACKGROUND)
     finally:
-        event.remove(web.db.engine, "before_cursor_execute", seen)
+        event.remove(web.db.engine, "checkout", trace)
+        event.remove(web.db.engine, "checkin", untrace)
     session_reads = [s for s in statements if "web_session" in s]
     assert len(session_reads) == 1, session_reads
     assert "JOIN users" in session_reads[0]
