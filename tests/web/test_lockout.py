@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from reliability.test_concurrency_http import at_once
 
 from counter.store import journal, users
 from counter.store.db import Database
@@ -57,24 +58,6 @@ class Checks:
         monkeypatch.setattr(users, "verify_password", counted)
 
 
-def at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
-    """Run ``calls`` in threads released together; their answers in order."""
-    barrier = threading.Barrier(len(calls))
-    answers: list[httpx.Response | None] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        barrier.wait()
-        answers[index] = calls[index]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert all(a is not None for a in answers)
-    return [a for a in answers if a is not None]
-
-
 @pytest.fixture
 def any_db_web(db: Database, tmp_path: Path) -> Iterator[WebContext]:
     """The app's context over a fresh SQLite or PostgreSQL database with the test users."""
@@ -101,7 +84,7 @@ def test_forty_parallel_sign_ins_check_at_most_five_passwords(
     any_db_client: TestClient, any_db_web: WebContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     checks = Checks(monkeypatch)
-    answers = at_once([sign_in(any_db_client, f"wrong-{i:02d}-password") for i in range(BURST)])
+    answers = at_once(*[sign_in(any_db_client, f"wrong-{i:02d}-password") for i in range(BURST)])
     assert [a.status_code for a in answers] == [401] * BURST
     assert 1 <= checks.count <= any_db_web.settings.lockout_after
     locked = [a for a in answers if "锁定" in a.json()["error"]["message"]["zh"]]
@@ -110,7 +93,7 @@ def test_forty_parallel_sign_ins_check_at_most_five_passwords(
     # Locked: a second burst, the right password among them, is refused unchecked.
     before = checks.count
     answers = at_once(
-        [sign_in(any_db_client, PASSWORD if i % 4 == 0 else "wrong-again") for i in range(BURST)]
+        *[sign_in(any_db_client, PASSWORD if i % 4 == 0 else "wrong-again") for i in range(BURST)]
     )
     assert [a.status_code for a in answers] == [401] * BURST
     assert all("locked" in a.json()["error"]["message"]["en"] for a in answers)
@@ -132,8 +115,8 @@ def test_the_right_password_is_never_let_in_once_locked(
     """
     checks = Checks(monkeypatch)
     answers = at_once(
-        [sign_in(any_db_client, PASSWORD if i == BURST // 2 else "wrong-password") for i in
-         range(BURST)]
+        *[sign_in(any_db_client, PASSWORD if i == BURST // 2 else "wrong-password") for i in
+          range(BURST)]
     )
     tokens = [a for a in answers if a.status_code == 200]
     assert len(tokens) <= 1
@@ -245,7 +228,7 @@ def test_sign_ins_from_one_address_are_throttled_across_processes(
                     "/api/session", json={"username": "nobody", "password": "wrong-pass"}
                 )
 
-            answers = at_once([page if i % 2 else api for i in range(20)])
+            answers = at_once(*[page if i % 2 else api for i in range(20)])
     finally:
         second.db.dispose()
     codes = sorted(a.status_code for a in answers)
