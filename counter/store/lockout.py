@@ -101,8 +101,11 @@ def _claim(db: Database, *, username: str, now: datetime, policy: LockoutPolicy)
                     )
                 return True
             except IntegrityError:  # another process's first attempt inserted it just now
-                if conn.execute(claim).rowcount:
-                    return True
+                pass
+        # The row may have appeared since the first statement (PostgreSQL, READ COMMITTED:
+        # another transaction's first attempt committed in between): claim again.
+        if conn.execute(claim).rowcount:
+            return True
         # No room: as many checks as allowed are failed or in flight. Lock now.
         _lock(conn, username=username, now=now, policy=policy)
     return False

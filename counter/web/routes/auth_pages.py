@@ -50,7 +50,7 @@ def login(
         throttled = render(
             request,
             "login.html",
-            {"next": safe_next(next), "error": catalog().text("error.http_429"),
+            {"next": safe_next(next), "error": catalog().text("auth.throttled"),
              "username": username},
             status_code=429,
         )
@@ -138,6 +138,7 @@ def change_password(
             session_id=principal.session_id,
         )
     except AuthenticationFailed as locked:  # that wrong password locked the account
+        request.state.principal = None  # and ended this session: show the page signed out
         response = render(
             request,
             "login.html",
