@@ -39,7 +39,6 @@ __all__ = [
     "SessionUser",
     "create_session",
     "end_session",
-    "end_user_sessions",
     "hit_rate_limit",
     "judge",
     "lookup",
@@ -211,15 +210,6 @@ def touch(db: Database, *, session_id: str, now: datetime) -> None:
 def end_session(db: Database, *, session_id: str) -> None:
     with db.transaction() as conn:
         conn.execute(delete(_sessions).where(_sessions.c.id == session_id))
-
-
-def end_user_sessions(db: Database, *, username: str, keep: str | None = None) -> int:
-    """End every session of ``username`` but ``keep`` (after a password change)."""
-    statement = delete(_sessions).where(_sessions.c.username == username)
-    if keep is not None:
-        statement = statement.where(_sessions.c.id != keep)
-    with db.transaction() as conn:
-        return int(conn.execute(statement).rowcount)
 
 
 def hit_rate_limit(db: Database, *, key: str, limit: int, window: timedelta, now: datetime) -> bool:
