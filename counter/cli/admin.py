@@ -263,6 +263,22 @@ def users_set_password(
         db.dispose()
 
 
+@users_app.command("unlock")
+@friendly_errors
+def users_unlock(username: Annotated[str, typer.Argument()]) -> None:
+    """Lift a lockout before it runs out (the wrong passwords are forgotten); journaled."""
+    db = database()
+    try:
+        get_user(db, username=username)
+        now = utcnow()
+        with db.transaction() as conn:
+            lockout.unlock(conn, username=username)
+            journal.append(conn, stream=f"user:{username}", actor="cli", kind="unlock", at=now)
+        typer.echo(f"已解锁用户 {username} / {username} unlocked")
+    finally:
+        db.dispose()
+
+
 @users_app.command("list")
 @friendly_errors
 def users_list(branch: Annotated[str | None, typer.Option("--branch")] = None) -> None:

@@ -26,10 +26,12 @@ carries the merchant number bound to their user.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -45,8 +47,6 @@ from counter.web.context import WebContext
 from counter.web.i18n import DEFAULT_LANG, LANGS, catalog
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from counter.engine.types import Actor
 
 __all__ = [
@@ -209,6 +209,28 @@ def _cookie_principal(request: Request) -> tuple[Principal | None, Callable[[], 
     return principal, write
 
 
+def _write_off_the_loop(write: Callable[[], None]) -> None:
+    """Run ``write`` here, or, called on the event loop, in a thread without waiting.
+
+    Touching a session waits for the writer lock on SQLite: an ``async``
+    route calling :func:`console_principal` must not hold up the loop on it.
+    The write is bookkeeping (``last_seen_at``, removing an ended row), so
+    not waiting for it changes no answer.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        write()
+        return
+    done = loop.run_in_executor(None, write)
+    done.add_done_callback(_log_failure)
+
+
+def _log_failure(done: asyncio.Future[None]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.warning("a session's bookkeeping write failed", exc_info=done.exception())
+
+
 def console_principal(request: Request) -> Principal | None:
     """The console user of this request (cached on ``request.state``), or ``None``.
 
@@ -217,7 +239,7 @@ def console_principal(request: Request) -> Principal | None:
     """
     principal, write = _cookie_principal(request)
     if write is not None:
-        write()
+        _write_off_the_loop(write)
     _keep_to_portal(request, principal)
     return principal
 

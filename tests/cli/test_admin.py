@@ -224,3 +224,24 @@ def test_users_set_password_resets_unlocks_and_ends_sessions(
     verdict = lockout.check_password(db, username="tina", password="Fresh-start-42",
                                      where="sign_in", now=utcnow(), policy=policy)
     assert verdict is lockout.Verdict.RIGHT
+
+
+def test_users_unlock_lifts_a_lockout_and_journals_it(counter: Invoke, db: Database) -> None:
+    from datetime import timedelta
+
+    from counter.store import journal, lockout
+    from counter.store.db import utcnow
+
+    assert counter(*ADD_BRANCH).exit_code == 0
+    assert counter("users", "add", "tina", "--role", "teller", "--branch", "BJ001",
+                   "--password-stdin", input="teller-pass-1\n").exit_code == 0
+    policy = lockout.LockoutPolicy(after=1, duration=timedelta(minutes=15))
+    lockout.check_password(db, username="tina", password="wrong-one", where="sign_in",
+                           now=utcnow(), policy=policy)
+    assert lockout.locked_until(db, username="tina", now=utcnow()) is not None
+    assert counter("users", "unlock", "nobody").exit_code == 1
+    done = counter("users", "unlock", "tina")
+    assert done.exit_code == 0, done.output
+    assert lockout.locked_until(db, username="tina", now=utcnow()) is None
+    with db.read() as conn:
+        assert journal.entries(conn, "user:tina")[-1].kind == "unlock"
