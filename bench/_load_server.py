@@ -162,6 +162,8 @@ class Deployment:
             "COUNTER_SECRET_KEY": SECRET_KEY,
             "COUNTER_VAR_DIR": str(self.work_dir),
             "PYTHONPATH": str(ROOT),
+            # Every simulated teller signs in from this machine's one address.
+            "COUNTER_LOGIN_PER_ADDRESS_PER_MINUTE": "0",
         })
         if self.floor:
             env["COUNTER_BENCH_FLOOR"] = "1"

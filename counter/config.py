@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     # (seconds; 0 turns it off, e.g. when `counter sweep` runs as its own service).
     housekeeping_seconds: float = 10.0
     masking: MaskingPolicy = Field(default_factory=MaskingPolicy)
+    # --- sign-in security (docs/operations.md, "Security settings") ---
+    # Wrong passwords in a row (sign-in, sign-off, password change) that lock an account,
+    # and for how long.
+    lockout_after: int = Field(default=5, ge=1)
+    lockout_minutes: int = Field(default=15, ge=1)
+    # Sign-in attempts a minute from one client address (console and API together; 0: no limit).
+    login_per_address_per_minute: int = Field(default=30, ge=0)
+    # A session ends this long after sign-in, however active (besides session_idle_minutes).
+    session_lifetime_hours: float = Field(default=12.0, gt=0)
+    # New passwords are refused when on the shipped list of common passwords.
+    common_password_check: bool = True
 
     def check_secret(self) -> None:
         """Refuse the default secret key outside demo mode."""

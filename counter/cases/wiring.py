@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from counter.adapters import (
@@ -44,8 +44,8 @@ from counter.engine.registry import Registry, default_registry
 from counter.engine.runtime import Runtime
 from counter.engine.types import Actor, CaseSnapshot
 from counter.errors import NotFound
-from counter.store.db import Database
-from counter.store.users import get_user, verify_password
+from counter.store import lockout
+from counter.store.db import Database, utcnow
 
 __all__ = [
     "LocalCodes",
@@ -62,15 +62,25 @@ __all__ = [
 
 
 
-def teller_passwords(db: Database) -> Callable[[str, str], bool]:
-    """``(username, password) -> bool`` against the user's argon2 hash (inactive: False)."""
+def teller_passwords(db: Database, settings: Settings | None = None) -> Callable[[str, str], str]:
+    """``(username, password) -> "right" | "wrong" | "locked"``, under the sign-in lockout.
 
-    def check(username: str, password: str) -> bool:
-        try:
-            user = get_user(db, username=username)
-        except NotFound:
-            return False
-        return user.active and verify_password(user.password_hash, password)
+    A teller's sign-off password counts toward the same lockout as signing
+    in (``counter.store.lockout``): a wrong one is counted and journaled on
+    ``user:NAME``, and a locked teller's sign-off is refused unchecked.
+    """
+    chosen = settings or get_settings()
+    policy = lockout.LockoutPolicy(
+        after=chosen.lockout_after, duration=timedelta(minutes=chosen.lockout_minutes)
+    )
+
+    def check(username: str, password: str) -> str:
+        return str(
+            lockout.check_password(
+                db, username=username, password=password, where="sign_off", now=utcnow(),
+                policy=policy,
+            )
+        )
 
     return check
 
@@ -97,7 +107,7 @@ def wire_services(services: Services, db: Database) -> Services:
         services.identity = services.identity or adapters.identity
         services.acquirer = services.acquirer or adapters.acquirer
         services.sms = services.sms or adapters.sms
-    services.extra.setdefault(PASSWORDS, teller_passwords(db))
+    services.extra.setdefault(PASSWORDS, teller_passwords(db, services.settings))
     services.extra.setdefault(CODES, LocalCodes(services.settings.secret_key))
     return services
 

@@ -11,10 +11,17 @@ import typer
 from sqlalchemy import text
 
 from counter.cases.records import REFERENCE_ZONE
-from counter.cli._common import database, fail, friendly_errors
-from counter.store import journal, migrate
+from counter.cli._common import database, fail, friendly_errors, settings
+from counter.store import journal, lockout, migrate
 from counter.store.db import Database, utcnow
-from counter.store.users import create_branch, create_user, list_users
+from counter.store.users import (
+    check_new_password,
+    create_branch,
+    create_user,
+    get_user,
+    list_users,
+    set_password,
+)
 
 __all__ = ["register"]
 
@@ -194,11 +201,12 @@ def users_add(
         bool, typer.Option("--password-stdin", help="read the password from standard input")
     ] = False,
 ) -> None:
-    """Add a user; the password is prompted for (or read from stdin), never an argument."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
+    """Add a user; the password is prompted for (or read from stdin), never an argument.
+
+    The password must have 8 characters or more, not be a common one, and not
+    contain the username or display name.
+    """
+    password = _read_password(password_stdin)
     db = database()
     try:
         create_user(
@@ -210,8 +218,63 @@ def users_add(
             merchant_no=merchant,
             display_name=display_name,
             lang=lang,
+            common_check=settings().common_password_check,
         )
         typer.echo(f"已添加用户 {username} / user {username} added")
+    finally:
+        db.dispose()
+
+
+# --- sign-in security (auth) ---------------------------------------------------------
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    typed: str = typer.prompt("密码 / password", hide_input=True, confirmation_prompt=True)
+    return typed
+
+
+@users_app.command("set-password")
+@friendly_errors
+def users_set_password(
+    username: Annotated[str, typer.Argument()],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Reset a user's password (checked as for ``users add``): every session of theirs
+    ends and a lockout is lifted; journaled on ``user:NAME``."""
+    password = _read_password(password_stdin)
+    db = database()
+    try:
+        user = get_user(db, username=username)
+        check_new_password(
+            password,
+            username=username,
+            display_name=user.display_name,
+            common_check=settings().common_password_check,
+        )
+        with db.transaction() as conn:
+            set_password(conn, username=username, password=password, actor="cli", now=utcnow())
+            lockout.unlock(conn, username=username)
+        typer.echo(f"已重设用户 {username} 的密码 / password of {username} reset")
+    finally:
+        db.dispose()
+
+
+@users_app.command("unlock")
+@friendly_errors
+def users_unlock(username: Annotated[str, typer.Argument()]) -> None:
+    """Lift a lockout before it runs out (the wrong passwords are forgotten); journaled."""
+    db = database()
+    try:
+        get_user(db, username=username)
+        now = utcnow()
+        with db.transaction() as conn:
+            lockout.unlock(conn, username=username)
+            journal.append(conn, stream=f"user:{username}", actor="cli", kind="unlock", at=now)
+        typer.echo(f"已解锁用户 {username} / {username} unlocked")
     finally:
         db.dispose()
 

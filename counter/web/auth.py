@@ -1,4 +1,4 @@
-"""Who is asking: console sessions (cookie), API sessions (bearer), CSRF and lockout.
+"""Who is asking: console sessions (cookie), API sessions (bearer), CSRF and sign-in.
 
 A console session is an opaque random token in an ``HttpOnly``,
 ``SameSite=Strict`` cookie (``Secure`` and ``__Host-`` prefixed when
@@ -8,6 +8,17 @@ before login (session fixation) is worthless. Forms shown before login
 (login, status lookup) carry a token bound by HMAC to a random
 ``counter_pre`` cookie instead.
 
+Authenticating a request is one indexed read on the event loop
+(``sessions.lookup``), cheap enough for ``async`` dependencies: a request
+crosses into a thread for its sync route only, and for the rare write a
+session needs (moving ``last_seen_at`` at most every 30 seconds, ending an
+expired session). A request with the header ``X-Counter-Background: 1``
+(live-update polling) is authenticated but does not count as activity.
+
+Sign-in is throttled per client address (``login_per_address_per_minute``,
+counted in the database, so every process shares it) and every password
+check counts toward the lockout (``counter.store.lockout``).
+
 A ``merchant`` user signs in on the same page but belongs to the merchant
 portal (``/portal``): the staff console refuses them (403), and their actor
 carries the merchant number bound to their user.
@@ -15,14 +26,17 @@ carries the merchant number bound to their user.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from anyio import to_thread
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -39,11 +53,14 @@ __all__ = [
     "PRE_COOKIE",
     "Principal",
     "authenticate",
+    "bearer_principal",
     "check_csrf",
     "console_principal",
+    "console_principal_async",
     "csrf_token_for",
     "finish_pre_session",
     "session_cookie_name",
+    "sign_in_allowed",
     "start_console_session",
 ]
 
@@ -56,6 +73,7 @@ PORTAL = "/portal"
 # Besides the portal, a merchant may sign in and out, switch language, change password,
 # and open "/", whose home route sends them on to the portal.
 _MERCHANT_PAGES = frozenset({"/", "/login", "/logout", "/lang", "/password"})
+BACKGROUND_HEADER = "x-counter-background"
 
 
 @dataclass(frozen=True)
@@ -93,30 +111,21 @@ def session_cookie_name(web: WebContext) -> str:
     return "__Host-counter_session" if web.settings.secure_cookies else "counter_session"
 
 
-def _idle(web: WebContext) -> timedelta:
-    return timedelta(minutes=web.settings.session_idle_minutes)
-
-
 def authenticate(web: WebContext, *, username: str, password: str) -> accounts.Account:
-    """Check a username and password, counting failures and locking after too many.
+    """Check a username and password under the lockout (``AuthenticationFailed`` if wrong)."""
+    return accounts.sign_in(web.db, web.settings, username=username, password=password)
 
-    Unknown users and wrong passwords get the same answer; a locked account
-    is refused without looking at the password.
-    """
-    now = utcnow()
-    texts = catalog()
-    until = sessions.locked_until(web.db, username=username, now=now)
-    if until is not None:
-        raise AuthenticationFailed(texts.text("auth.locked"), username=username)
-    account = accounts.check_password(web.db, username=username, password=password)
-    if account is None:
-        locked = sessions.record_failed_login(web.db, username=username, now=now)
-        if locked is not None:
-            log.warning("account %s locked after repeated failed logins", username)
-            raise AuthenticationFailed(texts.text("auth.locked"), username=username)
-        raise AuthenticationFailed(texts.text("auth.bad_credentials"), username=username)
-    sessions.record_good_login(web.db, username=username)
-    return account
+
+def sign_in_allowed(request: Request) -> bool:
+    """Count one sign-in attempt from this client address; ``False`` past the limit."""
+    web = context_of(request)
+    limit = web.settings.login_per_address_per_minute
+    if limit <= 0:
+        return True
+    client = request.client.host if request.client else "unknown"
+    return sessions.hit_rate_limit(
+        web.db, key=f"login:{client}", limit=limit, window=timedelta(minutes=1), now=utcnow()
+    )
 
 
 def start_console_session(request: Request, response: Response, account: accounts.Account) -> None:
@@ -141,12 +150,27 @@ def start_console_session(request: Request, response: Response, account: account
         response.headers["location"] = PORTAL
 
 
-def _principal(web: WebContext, record: sessions.SessionRecord) -> Principal | None:
-    account = accounts.find(web.db, username=record.username)
-    if account is None or not account.active:
-        sessions.end_session(web.db, session_id=record.id)
-        return None
-    return Principal(
+def _resolve(
+    request: Request, token: str, kind: str
+) -> tuple[Principal | None, Callable[[], None] | None]:
+    """The principal of ``token`` (one read), and the write it is due, if any, left to do."""
+    web = context_of(request)
+    record = sessions.lookup(web.db, token=token)
+    if record is None or record.kind != kind:
+        return None, None
+    now = utcnow()
+    settings = web.settings
+    freshness = sessions.judge(
+        record,
+        now=now,
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        lifetime=timedelta(hours=settings.session_lifetime_hours),
+        background=request.headers.get(BACKGROUND_HEADER) == "1",
+    )
+    if freshness is sessions.Freshness.ENDED:
+        return None, lambda: sessions.end_session(web.db, session_id=record.id)
+    account = record.account
+    principal = Principal(
         username=account.username,
         display_name=account.display_name or account.username,
         roles=frozenset(account.roles),
@@ -154,16 +178,11 @@ def _principal(web: WebContext, record: sessions.SessionRecord) -> Principal | N
         lang=account.lang if account.lang in LANGS else DEFAULT_LANG,
         session_id=record.id,
         csrf_token=record.csrf_token,
-        merchant_no=_merchant_no(web, account),
+        merchant_no=account.merchant_no if MERCHANT_ROLE in account.roles else None,
     )
-
-
-def _merchant_no(web: WebContext, account: accounts.Account) -> str | None:
-    if MERCHANT_ROLE not in account.roles:
-        return None
-    from counter.store.users import get_user
-
-    return get_user(web.db, username=account.username).merchant_no
+    if freshness is sessions.Freshness.TOUCH:
+        return principal, lambda: sessions.touch(web.db, session_id=record.id, now=now)
+    return principal, None
 
 
 def _in_portal(path: str) -> bool:
@@ -179,37 +198,70 @@ def _keep_to_portal(request: Request, principal: Principal | None) -> None:
         raise PermissionDenied(catalog().text("portal.staff_only"))
 
 
-def console_principal(request: Request) -> Principal | None:
-    """The console user of this request (cached on ``request.state``), or ``None``."""
+def _cookie_principal(request: Request) -> tuple[Principal | None, Callable[[], None] | None]:
     if hasattr(request.state, "principal"):
         cached: Principal | None = request.state.principal
-        return cached
-    web = context_of(request)
-    token = request.cookies.get(session_cookie_name(web))
-    principal = None
-    if token:
-        record = sessions.resolve_session(
-            web.db, token=token, kind="cookie", idle=_idle(web), now=utcnow()
-        )
-        if record is not None:
-            principal = _principal(web, record)
+        return cached, None
+    token = request.cookies.get(session_cookie_name(context_of(request)))
+    principal, write = _resolve(request, token, "cookie") if token else (None, None)
     request.state.principal = principal
     request.state.lang = principal.lang if principal else _anonymous_lang(request)
+    return principal, write
+
+
+def _write_off_the_loop(write: Callable[[], None]) -> None:
+    """Run ``write`` here, or, called on the event loop, in a thread without waiting.
+
+    Touching a session waits for the writer lock on SQLite: an ``async``
+    route calling :func:`console_principal` must not hold up the loop on it.
+    The write is bookkeeping (``last_seen_at``, removing an ended row), so
+    not waiting for it changes no answer.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        write()
+        return
+    done = loop.run_in_executor(None, write)
+    done.add_done_callback(_log_failure)
+
+
+def _log_failure(done: asyncio.Future[None]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.warning("a session's bookkeeping write failed", exc_info=done.exception())
+
+
+def console_principal(request: Request) -> Principal | None:
+    """The console user of this request (cached on ``request.state``), or ``None``.
+
+    For code already in a thread (or an ``async`` route that calls it
+    directly); dependencies use :func:`console_principal_async`.
+    """
+    principal, write = _cookie_principal(request)
+    if write is not None:
+        _write_off_the_loop(write)
     _keep_to_portal(request, principal)
     return principal
 
 
-def bearer_principal(request: Request) -> Principal:
+async def console_principal_async(request: Request) -> Principal | None:
+    """:func:`console_principal` on the event loop; its rare write goes to a thread."""
+    principal, write = _cookie_principal(request)
+    if write is not None:
+        await to_thread.run_sync(write)
+    _keep_to_portal(request, principal)
+    return principal
+
+
+async def bearer_principal(request: Request) -> Principal:
     """The API caller from ``Authorization: Bearer``; 401 without a live token."""
-    web = context_of(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationFailed(catalog().text("auth.required"))
-    record = sessions.resolve_session(
-        web.db, token=token.strip(), kind="bearer", idle=_idle(web), now=utcnow()
-    )
-    principal = _principal(web, record) if record is not None else None
+    principal, write = _resolve(request, token.strip(), "bearer")
+    if write is not None:
+        await to_thread.run_sync(write)
     if principal is None:
         raise AuthenticationFailed(catalog().text("auth.required"))
     request.state.principal = principal

@@ -71,7 +71,7 @@ def _identity(name: str = "Li Lei", id_number: str = "110105") -> dict[str, obje
 def branch_journal(db: Database) -> Journal:
     create_branch(db, code="BJ001", name_zh="北京分行", name_en="Beijing")
     create_branch(db, code="SH001", name_zh="上海分行", name_en="Shanghai")
-    create_user(db, username="tina", password="pw-tina-2026", roles=["teller"], branch="BJ001")
+    create_user(db, username="tina", password="pw-teller-2026", roles=["teller"], branch="BJ001")
     clock = Clock(MORNING - timedelta(days=1))
     desk = Desk(db, parcel_runtime(), Services(db=db, clock=clock))
 

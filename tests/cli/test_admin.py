@@ -181,3 +181,67 @@ def test_db_restore_fails_when_the_restored_journal_does_not_verify(
     result = counter("db", "restore", str(backup), "--yes")
     assert result.exit_code == 1
     assert "the restored journal does not verify" in result.output
+
+
+def test_users_add_refuses_a_common_password_or_the_users_name(counter: Invoke) -> None:
+    assert counter(*ADD_BRANCH).exit_code == 0
+    common = counter("users", "add", "tina", "--role", "teller", "--branch", "BJ001",
+                     "--password-stdin", input="password123\n")
+    assert common.exit_code == 1
+    assert "常见密码" in common.output and "common password" in common.output
+    named = counter("users", "add", "tina", "--role", "teller", "--branch", "BJ001",
+                    "--display-name", "王芳", "--password-stdin", input="王芳-counter-2026\n")
+    assert named.exit_code == 1 and "name" in named.output
+    assert "tina" not in counter("users", "list").output
+
+
+@pytest.mark.postgres
+def test_users_set_password_resets_unlocks_and_ends_sessions(
+    counter: Invoke, db: Database
+) -> None:
+    from datetime import timedelta
+
+    from counter.store import lockout
+    from counter.store.db import utcnow
+    from counter.web.sessions import create_session, lookup
+
+    assert counter(*ADD_BRANCH).exit_code == 0
+    assert counter("users", "add", "tina", "--role", "teller", "--branch", "BJ001",
+                   "--password-stdin", input="teller-pass-1\n").exit_code == 0
+    policy = lockout.LockoutPolicy(after=2, duration=timedelta(minutes=15))
+    for _ in range(2):
+        lockout.check_password(db, username="tina", password="wrong-one", where="sign_in",
+                               now=utcnow(), policy=policy)
+    assert lockout.locked_until(db, username="tina", now=utcnow()) is not None
+    token, _ = create_session(db, username="tina", kind="bearer", now=utcnow())
+    assert lookup(db, token=token) is not None
+    weak = counter("users", "set-password", "tina", "--password-stdin", input="12345678\n")
+    assert weak.exit_code == 1 and "常见密码" in weak.output
+    done = counter("users", "set-password", "tina", "--password-stdin", input="Fresh-start-42\n")
+    assert done.exit_code == 0, done.output
+    assert lockout.locked_until(db, username="tina", now=utcnow()) is None
+    assert lookup(db, token=token) is None
+    verdict = lockout.check_password(db, username="tina", password="Fresh-start-42",
+                                     where="sign_in", now=utcnow(), policy=policy)
+    assert verdict is lockout.Verdict.RIGHT
+
+
+def test_users_unlock_lifts_a_lockout_and_journals_it(counter: Invoke, db: Database) -> None:
+    from datetime import timedelta
+
+    from counter.store import journal, lockout
+    from counter.store.db import utcnow
+
+    assert counter(*ADD_BRANCH).exit_code == 0
+    assert counter("users", "add", "tina", "--role", "teller", "--branch", "BJ001",
+                   "--password-stdin", input="teller-pass-1\n").exit_code == 0
+    policy = lockout.LockoutPolicy(after=1, duration=timedelta(minutes=15))
+    lockout.check_password(db, username="tina", password="wrong-one", where="sign_in",
+                           now=utcnow(), policy=policy)
+    assert lockout.locked_until(db, username="tina", now=utcnow()) is not None
+    assert counter("users", "unlock", "nobody").exit_code == 1
+    done = counter("users", "unlock", "tina")
+    assert done.exit_code == 0, done.output
+    assert lockout.locked_until(db, username="tina", now=utcnow()) is None
+    with db.read() as conn:
+        assert journal.entries(conn, "user:tina")[-1].kind == "unlock"

@@ -94,8 +94,10 @@ def test_lockout_after_five_failures_is_journaled(client: TestClient, web: WebCo
     assert locked.status_code == 401
     assert "锁定" in locked.json()["error"]["message"]["zh"]
     with web.db.read() as conn:
-        kinds = [e.kind for e in journal.entries(conn, "user:teller2")]
-    assert kinds == ["counter_open", "lockout"]  # the seeded database opened the counter
+        entries = journal.entries(conn, "user:teller2")
+    # The seeded database opened the counter; each wrong password is journaled, then the lock.
+    assert [e.kind for e in entries] == ["counter_open"] + ["password_wrong"] * 5 + ["lockout"]
+    assert {e.note for e in entries if e.kind == "password_wrong"} == {"sign_in"}
 
 
 def test_logout_ends_the_session(client: TestClient) -> None:
@@ -248,3 +250,32 @@ def test_idle_console_session_goes_back_to_login(client: TestClient, web: WebCon
     answer = client.get("/password", follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/login?next=")
+
+
+def test_a_new_password_that_is_common_or_the_users_name_is_refused(client: TestClient) -> None:
+    console_login(client, "teller1")
+    token = csrf_from(client.get("/password").text)
+    for new, zh, en in [
+        ("1qaz2wsx3edc", "常见密码", "common password"),
+        ("teller1-at-the-counter", "用户名或姓名", "username"),
+    ]:
+        refused = client.post(
+            "/password",
+            data={"csrf_token": token, "current_password": PASSWORD, "new_password": new,
+                  "confirm_password": new},
+        )
+        assert refused.status_code == 422
+        assert 'aria-describedby="new_password-error"' in refused.text
+        assert zh in refused.text
+        client.post("/lang", data={"csrf_token": token, "lang": "en", "next": "/password"})
+        again = client.post(
+            "/password",
+            data={"csrf_token": token, "current_password": PASSWORD, "new_password": new,
+                  "confirm_password": new},
+        )
+        assert en in again.text
+        client.post("/lang", data={"csrf_token": token, "lang": "zh", "next": "/password"})
+    # Nothing changed: the old password still signs in.
+    assert client.post(
+        "/api/session", json={"username": "teller1", "password": PASSWORD}
+    ).status_code == 200

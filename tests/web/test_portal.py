@@ -17,7 +17,6 @@ from counter.adapters.demo.channels import CHANNEL_BRANCH, DEMO_MERCHANT_NO, loa
 from counter.store import users
 from counter.web.context import WebContext
 from counter.web.lookups import STATUS_READER
-from counter.web.sessions import LOCKOUT_AFTER
 
 from .conftest import CLEAN_BINDING, PASSWORD, bearer, console_login, csrf_from, sent_code
 
@@ -173,7 +172,7 @@ def test_a_form_without_its_csrf_token_is_refused(merchant: TestClient) -> None:
 
 
 def test_a_merchant_is_locked_out_as_staff_are(client: TestClient, channel_web: WebContext) -> None:
-    for _ in range(LOCKOUT_AFTER):
+    for _ in range(channel_web.settings.lockout_after):
         client.post(
             "/login",
             data={

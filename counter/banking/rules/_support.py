@@ -110,12 +110,13 @@ def acquirer(services: Any) -> AcquirerRegistry:
     return cast("AcquirerRegistry", found)
 
 
-def password_checker(services: Any) -> Callable[[str, str], bool]:
+def password_checker(services: Any) -> Callable[[str, str], bool | str]:
+    """``(username, password) -> bool``, or ``"right"``/``"wrong"``/``"locked"``."""
     extra = getattr(services, "extra", None)
     found = extra.get(PASSWORDS) if isinstance(extra, dict) else None
     if not callable(found):
         raise _missing(f"extra['{PASSWORDS}']")
-    return cast("Callable[[str, str], bool]", found)
+    return cast("Callable[[str, str], bool | str]", found)
 
 
 def code_helpers(services: Any) -> OneTimeCodes:

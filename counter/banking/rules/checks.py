@@ -195,9 +195,22 @@ def agent_mandate(ctx: StepContext) -> Iterator[Finding]:
 
 @check("teller_password")
 def teller_password(ctx: StepContext) -> Iterator[Finding]:
-    """The teller who signs off types their own password (checked against its hash)."""
+    """The teller who signs off types their own password (checked against its hash,
+    counted toward the sign-in lockout: a locked teller is refused unchecked)."""
     password = str(ctx.form.get("password") or "")
-    if password and password_checker(ctx.services)(ctx.actor.username, password):
+    answer = password_checker(ctx.services)(ctx.actor.username, password) if password else False
+    if answer is True or answer == "right":
+        return
+    if answer == "locked":
+        yield block(
+            "teller_locked",
+            Text(
+                zh="密码错误次数过多,该柜员账户已锁定,暂不能签字确认;请稍后再试或联系主管",
+                en="Too many wrong passwords: this teller's account is locked and cannot sign "
+                "off now; try again later or ask a supervisor",
+            ),
+            field="password",
+        )
         return
     yield block(
         "teller_password_wrong",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from counter.store.db import utcnow
 from counter.web import sessions
-from counter.web.auth import authenticate
+from counter.web.auth import authenticate, sign_in_allowed
 from counter.web.deps import ApiUser, WebDep
 
 router = APIRouter(tags=["session"])
@@ -23,7 +23,8 @@ class Credentials(BaseModel):
 
 
 class TokenOut(BaseModel):
-    """A bearer token: send it as ``Authorization: Bearer <token>``; it ends when idle."""
+    """A bearer token: send it as ``Authorization: Bearer <token>``; it ends when idle
+    (``idle_minutes``) or ``lifetime_hours`` after sign-in, whichever comes first."""
 
     token: str
     token_type: str = "bearer"  # noqa: S105 - the scheme name, not a secret
@@ -31,10 +32,14 @@ class TokenOut(BaseModel):
     roles: list[str]
     branch: str | None
     idle_minutes: int
+    lifetime_hours: float
 
 
 @router.post("/session", response_model=TokenOut)
-def open_session(credentials: Credentials, web: WebDep) -> TokenOut:
+def open_session(credentials: Credentials, web: WebDep, request: Request) -> TokenOut:
+    """Sign in (throttled per client address; every wrong password counts toward the lockout)."""
+    if not sign_in_allowed(request):
+        raise HTTPException(status_code=429, headers={"Retry-After": "60"})
     account = authenticate(web, username=credentials.username, password=credentials.password)
     token, _ = sessions.create_session(
         web.db, username=account.username, kind="bearer", now=utcnow()
@@ -45,6 +50,7 @@ def open_session(credentials: Credentials, web: WebDep) -> TokenOut:
         roles=sorted(account.roles),
         branch=account.branch,
         idle_minutes=web.settings.session_idle_minutes,
+        lifetime_hours=web.settings.session_lifetime_hours,
     )
 
 

@@ -13,6 +13,7 @@ from counter.web.auth import (
     LANG_COOKIE,
     authenticate,
     session_cookie_name,
+    sign_in_allowed,
     start_console_session,
 )
 from counter.web.deps import ConsoleUser, CsrfChecked, MaybeConsoleUser, WebDep
@@ -45,6 +46,16 @@ def login(
     password: Annotated[str, Form(max_length=256)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
+    if not sign_in_allowed(request):
+        throttled = render(
+            request,
+            "login.html",
+            {"next": safe_next(next), "error": catalog().text("auth.throttled"),
+             "username": username},
+            status_code=429,
+        )
+        throttled.headers["Retry-After"] = "60"
+        return throttled
     try:
         account = authenticate(web, username=username.strip(), password=password)
     except AuthenticationFailed as failure:
@@ -115,9 +126,27 @@ def change_password(
                     )
                 ],
             )
+        account = accounts.find(web.db, username=principal.username)
+        if account is None:
+            raise AuthenticationFailed(catalog().text("auth.required"))
         accounts.change_password(
-            web.db, username=principal.username, current=current_password, new=new_password
+            web.db,
+            web.settings,
+            account=account,
+            current=current_password,
+            new=new_password,
+            session_id=principal.session_id,
         )
+    except AuthenticationFailed as locked:  # that wrong password locked the account
+        request.state.principal = None  # and ended this session: show the page signed out
+        response = render(
+            request,
+            "login.html",
+            {"next": "/", "error": locked.message, "username": principal.username},
+            status_code=401,
+        )
+        response.delete_cookie(session_cookie_name(web), path="/")
+        return response
     except InvalidInput as refused:
         return render(
             request,
@@ -129,5 +158,4 @@ def change_password(
             },
             status_code=422,
         )
-    sessions.end_user_sessions(web.db, username=principal.username, keep=principal.session_id)
     return render(request, "password.html", {"errors": {}, "summary": None, "done": True})
