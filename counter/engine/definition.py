@@ -24,7 +24,9 @@ __all__ = [
     "FieldDefinition",
     "FieldType",
     "FormDefinition",
+    "MigrationDefinition",
     "PiiClass",
+    "RequiredField",
     "StateDefinition",
     "TransitionDefinition",
     "WorkflowDefinition",
@@ -161,6 +163,34 @@ class TransitionDefinition(_Frozen):
         return (self.source,) if isinstance(self.source, str) else self.source
 
 
+FieldPath = Annotated[
+    str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", max_length=129)
+]
+"""A form's field as ``form.field`` (``pos_binding.settlement_account``)."""
+
+
+class RequiredField(_Frozen):
+    """A field this version requires that earlier versions did not collect."""
+
+    field: FieldPath
+    back_to: str | None = None  # the state that collects it (default: the one with its form)
+
+
+class MigrationDefinition(_Frozen):
+    """How running cases of earlier versions move to this one (``counter cases migrate``).
+
+    ``states`` maps an old state to its new name (a state not named keeps
+    its name); ``renamed`` moves a value from one field to another;
+    ``required`` sends a case that has passed the step collecting a new
+    required field back to it; cases in a ``stay`` state do not move.
+    """
+
+    states: dict[Name, Name] = {}
+    renamed: dict[FieldPath, FieldPath] = {}
+    required: tuple[RequiredField, ...] = ()
+    stay: dict[Name, Text] = {}  # old state -> why its cases stay on their version
+
+
 class WorkflowDefinition(_Located):
     """A whole workflow file (``workflows/<name>.yaml``)."""
 
@@ -171,6 +201,7 @@ class WorkflowDefinition(_Located):
     channel: Channel = "counter"  # recorded on every case
     states: dict[Name, StateDefinition] = Field(min_length=1)
     transitions: tuple[TransitionDefinition, ...] = ()
+    migration: MigrationDefinition | None = None
 
     def state_title(self, state: str) -> Text:
         title = self.states[state].title

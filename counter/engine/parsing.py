@@ -362,6 +362,52 @@ def _check_names(wf: WorkflowDefinition, file: str, registry: Registry) -> None:
                 )
 
 
+def _check_migration(wf: WorkflowDefinition, file: str) -> None:
+    """The new side of ``migration``: where it sends cases must be open states of this file.
+
+    Whether the old side exists is known only against an old version
+    (``counter.engine.migration.migration_issues``).
+    """
+    migration = wf.migration
+    if migration is None:
+        return
+
+    def open_state(name: str, *path: str | int) -> None:
+        if name not in wf.states:
+            hint = did_you_mean(name, list(wf.states))
+            raise fail(
+                file, wf.line(*path), f"未知状态 '{name}'{hint}", f"unknown state '{name}'{hint}"
+            )
+        if wf.states[name].final:
+            raise fail(
+                file,
+                wf.line(*path),
+                f"迁移不能把进行中的案件送到终态 '{name}'",
+                f"a migration cannot send running cases to final state '{name}'",
+            )
+
+    for old, new in migration.states.items():
+        open_state(new, "migration", "states", old)
+        if old in migration.stay:
+            raise fail(
+                file,
+                wf.line("migration", "stay", old),
+                f"状态 '{old}' 不能既迁移又保留",
+                f"state '{old}' cannot both move (states) and stay",
+            )
+    for index, required in enumerate(migration.required):
+        form = required.field.split(".", 1)[0]
+        if required.back_to is not None:
+            open_state(required.back_to, "migration", "required", index, "back_to")
+        elif not any(s.form == form for s in wf.states.values()):
+            raise fail(
+                file,
+                wf.line("migration", "required", index, "field"),
+                f"没有状态收集表单 '{form}':请写明 back_to",
+                f"no state collects form '{form}': name the state in back_to",
+            )
+
+
 def parse_workflow(
     text: str, file: str, registry: Registry | None = None, *, expected_name: str | None = None
 ) -> WorkflowDefinition:
@@ -376,6 +422,7 @@ def parse_workflow(
         )
     _check_states(wf, file)
     _check_triggers(wf, file)
+    _check_migration(wf, file)
     if registry is not None:
         _check_names(wf, file, registry)
     return wf

@@ -33,7 +33,16 @@ __all__ = [
 ]
 
 ROLES = frozenset(
-    {"teller", "supervisor", "auditor", "admin", "merchant", "reviewer", "service_agent"}
+    {
+        "teller",
+        "supervisor",
+        "auditor",
+        "admin",
+        "merchant",
+        "reviewer",
+        "service_agent",
+        "operations",  # moves running cases to a new workflow version (counter cases migrate)
+    }
 )
 MIN_PASSWORD_LENGTH = 8
 

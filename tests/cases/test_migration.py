@@ -1,0 +1,198 @@
+"""Moving running parcel cases to a new workflow version, through the service, under four eyes.
+
+Every scenario reloads the cases from the database before it asserts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from engine.parcel import GOOD_CODE, IDENTITY, SUPERVISOR, TELLER
+from sqlalchemy import text
+
+from counter.cases.desk import Desk
+from counter.cases.migration import CaseMigrations
+from counter.cases.views import CaseView
+from counter.engine.types import Actor
+from counter.errors import FourEyesViolation, InvalidInput, PermissionDenied
+from counter.store import journal
+from counter.store.db import Database
+
+from .versions import new_version
+
+OPS1 = Actor("olive", frozenset({"operations"}), branch="BJ001")
+OPS2 = Actor("oscar", frozenset({"operations"}), branch="BJ001")
+
+MIGRATION = """
+migration:
+  states:
+    verify_code: check_code
+  required:
+    - field: pickup_identity.recipient_phone
+  stay:
+    hand_over: {zh: 包裹已出库, en: the parcel is out of the locker}
+"""
+
+RENAMED = ("verify_code", "check_code")
+RENAME_ONLY = """
+migration:
+  states: {verify_code: check_code}
+"""
+
+
+def _in_state(desk: Desk, state: str) -> CaseView:
+    case = desk.open_case(workflow="parcel_pickup", actor=TELLER)
+    if state == "identify":
+        return case
+    name = "Nobody" if state == "supervisor_review" else IDENTITY["recipient_name"]
+    case = desk.fire(
+        reference=case.reference, trigger="submit_identity", actor=TELLER,
+        data={**IDENTITY, "recipient_name": name}, version=case.version,
+    )
+    if state == "hand_over":
+        case = desk.fire(
+            reference=case.reference, trigger="submit_code", actor=TELLER,
+            data={"code": GOOD_CODE}, version=case.version,
+        )
+    assert case.state == state
+    return case
+
+
+def _stored(db: Database, desk: Desk) -> dict[str, tuple[str, str, int, int]]:
+    """Every case as stored: (state, definition hash, version, journal length)."""
+    found = {}
+    for summary in desk.list_cases(actor=Actor("ada", frozenset({"auditor"})), limit=1000):
+        case = desk.get(reference=summary.reference, actor=SUPERVISOR)
+        with db.read() as conn:
+            length = len(journal.entries(conn, case.reference))
+        found[case.reference] = (case.state, case.definition_hash, case.version, length)
+    return found
+
+
+@pytest.fixture
+def migrations(desk: Desk) -> CaseMigrations:
+    return CaseMigrations(desk)
+
+
+def test_a_dry_run_changes_nothing(
+    db: Database, desk: Desk, migrations: CaseMigrations, tmp_path: Path
+) -> None:
+    cases = [_in_state(desk, s) for s in ("identify", "verify_code", "hand_over")]
+    before = _stored(db, desk)
+    new = new_version(
+        desk, tmp_path / "v2", rename_state=("verify_code", "check_code"), migration=MIGRATION,
+        phone_required=True,
+    )
+    plan = migrations.plan(workflow="parcel_pickup")
+    assert plan.id is None and plan.status == "dry_run" and plan.to_hash == new.hash
+    outcome = {c.reference: (c.outcome, c.to_state) for c in plan.cases}
+    assert outcome == {
+        cases[0].reference: ("move", "identify"),
+        cases[1].reference: ("move", "identify"),  # back for the new required phone
+        cases[2].reference: ("stay", None),
+    }
+    assert plan.cases[1].back_for == "pickup_identity.recipient_phone"
+    assert plan.cases[2].reason is not None and "locker" in plan.cases[2].reason.en
+    assert _stored(db, desk) == before
+    with db.read() as conn:
+        assert conn.execute(text("SELECT count(*) FROM case_migrations")).scalar() == 0
+
+
+def test_a_hundred_cases_of_mixed_states(
+    db: Database, desk: Desk, migrations: CaseMigrations, tmp_path: Path
+) -> None:
+    states = ["identify", "verify_code", "supervisor_review", "hand_over"]
+    cases = [_in_state(desk, states[i % 4]) for i in range(100)]
+    done = desk.open_case(workflow="parcel_pickup", actor=TELLER)
+    done = desk.fire(reference=done.reference, trigger="cancel", actor=TELLER,
+                     data={"reason": "customer left"}, version=done.version)
+    new = new_version(
+        desk, tmp_path / "v2", rename_state=("verify_code", "check_code"), migration=MIGRATION,
+        phone_required=True,
+    )
+    before = _stored(db, desk)
+    plan = migrations.prepare(workflow="parcel_pickup", actor=OPS1)
+    assert (plan.count("move"), plan.count("stay"), plan.count("refused")) == (50, 25, 25)
+    assert done.reference not in {c.reference for c in plan.cases}  # closed cases stay out
+    assert _stored(db, desk) == before  # prepared is not moved
+    result = migrations.confirm(migration_id=plan.id or 0, actor=OPS2)
+    assert result.status == "done" and result.confirmed_by == "oscar"
+    after = _stored(db, desk)
+    for case in cases:
+        state, digest, version, length = after[case.reference]
+        old = before[case.reference]
+        if case.state in ("identify", "verify_code"):
+            expected = ("identify", new.hash, old[2] + 1, old[3] + 1)
+            assert (state, digest, version, length) == expected
+        else:  # refused (waiting for a supervisor) or staying: untouched
+            assert (state, digest, version, length) == old
+    assert after[done.reference] == before[done.reference]
+    assert journal.verify(db).ok
+    moved = next(c for c in cases if c.state == "verify_code")
+    entry = desk.journal(reference=moved.reference)[-1]
+    assert (entry.kind, entry.trigger, entry.actor) == ("migrated", "migrate", "oscar")
+    note = json.loads(entry.note or "{}")
+    assert note["shape"] == 1 and note["to_hash"] == new.hash
+    assert note["state_map"]["verify_code"] == "check_code"
+    assert note["prepared_by"] == "olive" and note["back_for"] == "pickup_identity.recipient_phone"
+    # the moved case goes on under the new version: the phone is asked for now
+    case = desk.get(reference=moved.reference, actor=TELLER)
+    with pytest.raises(InvalidInput):
+        desk.fire(reference=case.reference, trigger="submit_identity", actor=TELLER,
+                  data=IDENTITY, version=case.version)
+    case = desk.fire(reference=case.reference, trigger="submit_identity", actor=TELLER,
+                     data={**IDENTITY, "recipient_phone": "13800138000"}, version=case.version)
+    assert case.state == "check_code"
+
+
+def test_the_preparer_alone_cannot_migrate(
+    db: Database, desk: Desk, migrations: CaseMigrations, tmp_path: Path
+) -> None:
+    _in_state(desk, "verify_code")
+    new_version(desk, tmp_path / "v2", rename_state=RENAMED, migration=RENAME_ONLY)
+    before = _stored(db, desk)
+    with pytest.raises(PermissionDenied):
+        migrations.prepare(workflow="parcel_pickup", actor=SUPERVISOR)
+    plan = migrations.prepare(workflow="parcel_pickup", actor=OPS1)
+    with pytest.raises(FourEyesViolation):
+        migrations.confirm(migration_id=plan.id or 0, actor=OPS1)
+    with pytest.raises(PermissionDenied):
+        migrations.confirm(migration_id=plan.id or 0, actor=TELLER)
+    assert _stored(db, desk) == before
+    assert migrations.get(migration_id=plan.id or 0).status == "prepared"
+
+
+def test_a_revert_moves_back_what_nothing_touched_since(
+    db: Database, desk: Desk, migrations: CaseMigrations, tmp_path: Path
+) -> None:
+    left, touched = (_in_state(desk, "verify_code") for _ in range(2))
+    waiting = _in_state(desk, "supervisor_review")
+    old_hash = left.definition_hash
+    before = _stored(db, desk)
+    new_version(desk, tmp_path / "v2", rename_state=RENAMED, migration=RENAME_ONLY)
+    plan = migrations.prepare(workflow="parcel_pickup", actor=OPS1)
+    migrations.confirm(migration_id=plan.id or 0, actor=OPS2)
+    assert desk.get(reference=left.reference, actor=TELLER).state == "check_code"
+    assert desk.get(reference=waiting.reference, actor=TELLER).definition_hash != old_hash
+    step = desk.get(reference=touched.reference, actor=TELLER)
+    desk.fire(reference=step.reference, trigger="resend_code", actor=TELLER, data={},
+              version=step.version)
+    revert = migrations.prepare(workflow="parcel_pickup", actor=OPS2, revert=True)
+    assert {c.reference: c.outcome for c in revert.cases} == {
+        left.reference: "move", touched.reference: "refused", waiting.reference: "move",
+    }
+    migrations.confirm(migration_id=revert.id or 0, actor=OPS1)
+    after = _stored(db, desk)
+    for case in (left, waiting):
+        state, digest, version, length = after[case.reference]
+        assert (state, digest) == before[case.reference][:2]
+        assert (version, length) == (before[case.reference][2] + 2, before[case.reference][3] + 2)
+    assert after[touched.reference][:2] == ("check_code", plan.to_hash)
+    approval = desk.approvals(actor=SUPERVISOR)[0]
+    assert (approval.source, approval.dest) == ("identify", "verify_code")
+    # the reverted case runs on its old version again, approval and all
+    case = desk.approve(reference=waiting.reference, actor=SUPERVISOR)
+    assert case.state == "verify_code" and case.definition_hash == old_hash
+    assert journal.verify(db).ok
