@@ -9,18 +9,17 @@ import json
 from pathlib import Path
 
 import pytest
-from engine.parcel import GOOD_CODE, IDENTITY, SUPERVISOR, TELLER
+from engine.parcel import IDENTITY, SUPERVISOR, TELLER
 from sqlalchemy import text
 
 from counter.cases.desk import Desk
 from counter.cases.migration import CaseMigrations
-from counter.cases.views import CaseView
 from counter.engine.types import Actor
 from counter.errors import FourEyesViolation, InvalidInput, PermissionDenied
 from counter.store import journal
 from counter.store.db import Database
 
-from .versions import new_version
+from .versions import in_state, new_version
 
 OPS1 = Actor("olive", frozenset({"operations"}), branch="BJ001")
 OPS2 = Actor("oscar", frozenset({"operations"}), branch="BJ001")
@@ -42,24 +41,6 @@ migration:
 """
 
 
-def _in_state(desk: Desk, state: str) -> CaseView:
-    case = desk.open_case(workflow="parcel_pickup", actor=TELLER)
-    if state == "identify":
-        return case
-    name = "Nobody" if state == "supervisor_review" else IDENTITY["recipient_name"]
-    case = desk.fire(
-        reference=case.reference, trigger="submit_identity", actor=TELLER,
-        data={**IDENTITY, "recipient_name": name}, version=case.version,
-    )
-    if state == "hand_over":
-        case = desk.fire(
-            reference=case.reference, trigger="submit_code", actor=TELLER,
-            data={"code": GOOD_CODE}, version=case.version,
-        )
-    assert case.state == state
-    return case
-
-
 def _stored(db: Database, desk: Desk) -> dict[str, tuple[str, str, int, int]]:
     """Every case as stored: (state, definition hash, version, journal length)."""
     found = {}
@@ -79,7 +60,7 @@ def migrations(desk: Desk) -> CaseMigrations:
 def test_a_dry_run_changes_nothing(
     db: Database, desk: Desk, migrations: CaseMigrations, tmp_path: Path
 ) -> None:
-    cases = [_in_state(desk, s) for s in ("identify", "verify_code", "hand_over")]
+    cases = [in_state(desk, s) for s in ("identify", "verify_code", "hand_over")]
     before = _stored(db, desk)
     new = new_version(
         desk, tmp_path / "v2", rename_state=("verify_code", "check_code"), migration=MIGRATION,
@@ -104,7 +85,7 @@ def test_a_hundred_cases_of_mixed_states(
     db: Database, desk: Desk, migrations: CaseMigrations, tmp_path: Path
 ) -> None:
     states = ["identify", "verify_code", "supervisor_review", "hand_over"]
-    cases = [_in_state(desk, states[i % 4]) for i in range(100)]
+    cases = [in_state(desk, states[i % 4]) for i in range(100)]
     done = desk.open_case(workflow="parcel_pickup", actor=TELLER)
     done = desk.fire(reference=done.reference, trigger="cancel", actor=TELLER,
                      data={"reason": "customer left"}, version=done.version)
@@ -150,7 +131,7 @@ def test_a_hundred_cases_of_mixed_states(
 def test_the_preparer_alone_cannot_migrate(
     db: Database, desk: Desk, migrations: CaseMigrations, tmp_path: Path
 ) -> None:
-    _in_state(desk, "verify_code")
+    in_state(desk, "verify_code")
     new_version(desk, tmp_path / "v2", rename_state=RENAMED, migration=RENAME_ONLY)
     before = _stored(db, desk)
     with pytest.raises(PermissionDenied):
@@ -167,8 +148,8 @@ def test_the_preparer_alone_cannot_migrate(
 def test_a_revert_moves_back_what_nothing_touched_since(
     db: Database, desk: Desk, migrations: CaseMigrations, tmp_path: Path
 ) -> None:
-    left, touched = (_in_state(desk, "verify_code") for _ in range(2))
-    waiting = _in_state(desk, "supervisor_review")
+    left, touched = (in_state(desk, "verify_code") for _ in range(2))
+    waiting = in_state(desk, "supervisor_review")
     old_hash = left.definition_hash
     before = _stored(db, desk)
     new_version(desk, tmp_path / "v2", rename_state=RENAMED, migration=RENAME_ONLY)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from engine.parcel import FORMS, WORKFLOWS
+from engine.parcel import FORMS, GOOD_CODE, IDENTITY, TELLER, WORKFLOWS
 
 from counter.cases.desk import Desk
+from counter.cases.views import CaseView
 from counter.engine.loader import Workflow, load_workflow
 
 PHONE_FIELD = """  - name: recipient_phone
@@ -51,3 +52,21 @@ def new_version(
     path = workflows / "parcel_pickup.yaml"
     path.write_text(text + migration, encoding="utf-8")
     return desk.runtime.catalog.add(load_workflow(path, forms, desk.runtime.registry))
+
+
+def in_state(desk: Desk, state: str) -> CaseView:
+    """A new parcel case walked to ``state`` (of the original version) on the current one."""
+    case = desk.open_case(workflow="parcel_pickup", actor=TELLER)
+    if state == "identify":
+        return case
+    name = "Nobody" if state == "supervisor_review" else IDENTITY["recipient_name"]
+    case = desk.fire(
+        reference=case.reference, trigger="submit_identity", actor=TELLER,
+        data={**IDENTITY, "recipient_name": name}, version=case.version,
+    )
+    if state == "hand_over":
+        case = desk.fire(
+            reference=case.reference, trigger="submit_code", actor=TELLER,
+            data={"code": GOOD_CODE}, version=case.version,
+        )
+    return case
