@@ -191,6 +191,7 @@ def case_out(case: CaseView, workflow: Workflow, policy: MaskingPolicy) -> CaseO
         state_title=case.state_title,
         final=case.final,
         version=case.version,
+        definition_hash=case.definition_hash,
         available_triggers=list(case.available_triggers),
         data=masked_data(workflow, case.data, policy),
         findings=[finding_out(f, policy) for f in case.findings],

@@ -147,6 +147,7 @@ class CaseOut(BaseModel):
     state_title: Text
     final: bool
     version: int
+    definition_hash: str  # the workflow version (content hash) the case runs on
     available_triggers: list[str]
     data: dict[str, Any]
     findings: list[FindingOut]
