@@ -108,6 +108,7 @@ class MigrationView(_View):
     prepared_at: datetime | None
     confirmed_by: str | None = None
     cases: list[PlannedCase]
+    issues: list[str] = []  # what lint found in the map, per old version (file:line: ...)
 
     def count(self, outcome: str) -> int:
         return sum(1 for c in self.cases if c.outcome == outcome)
@@ -139,8 +140,9 @@ class CaseMigrations:
             reverts, cases = self._plan_revert(workflow, references)
             return self._view_of(None, workflow, "revert", None, reverts, "dry_run", None, cases)
         current = self.desk.runtime.catalog.current(workflow)
-        cases = self._plan_migrate(current, from_hash, references)
-        return self._view_of(None, workflow, "migrate", current.hash, None, "dry_run", None, cases)
+        cases, issues = self._plan_migrate(current, from_hash, references)
+        view = self._view_of(None, workflow, "migrate", current.hash, None, "dry_run", None, cases)
+        return view.model_copy(update={"issues": issues})
 
     def prepare(
         self,
@@ -227,16 +229,19 @@ class CaseMigrations:
 
     def _plan_migrate(
         self, current: Workflow, from_hash: str | None, references: Sequence[str]
-    ) -> list[PlannedCase]:
+    ) -> tuple[list[PlannedCase], list[str]]:
         rows = self._running(
             current.name, not_hash=current.hash, from_hash=from_hash, references=references
         )
         lint: dict[str, Text | None] = {}
+        issues: list[str] = []
         planned: list[PlannedCase] = []
         for row in rows:
             if row.definition_hash not in lint:
                 old = self.desk.workflow_of(row.definition_hash)
-                errors = [i for i in migration_issues(old, current) if i.severity == "error"]
+                found = migration_issues(old, current)
+                issues += [str(i) for i in found]
+                errors = [i for i in found if i.severity == "error"]
                 lint[row.definition_hash] = (
                     Text(zh=f"迁移映射有误:{errors[0]}", en=f"the migration map is wrong: "
                          f"{errors[0]}") if errors else None
@@ -247,7 +252,7 @@ class CaseMigrations:
                 move = evolve(move, outcome=Outcome.REFUSED, to_state=None, reason=problem)
             planned.append(_planned(row, move))
         planned += self._missing(references, planned, current.hash)
-        return planned
+        return planned, issues
 
     def _move(self, row: CaseRow, current: Workflow) -> CaseMove:
         old = self.desk.workflow_of(row.definition_hash)

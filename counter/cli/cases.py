@@ -35,6 +35,8 @@ def _show(plan: MigrationView) -> None:
     target = f" -> {plan.to_hash[:12]}" if plan.to_hash else f" of plan {plan.reverts}"
     ident = f"计划 / plan {plan.id}" if plan.id is not None else "试运行 / dry run"
     typer.echo(f"{ident}: {kind} {plan.workflow}{target} ({plan.status})")
+    for issue in plan.issues:
+        typer.echo(f"  {issue}")
     for case in plan.cases:
         dest = f" -> {case.to_state}" if case.to_state else ""
         line = (

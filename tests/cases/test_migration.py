@@ -177,3 +177,17 @@ def test_a_revert_moves_back_what_nothing_touched_since(
     case = desk.approve(reference=waiting.reference, actor=SUPERVISOR)
     assert case.state == "verify_code" and case.definition_hash == old_hash
     assert journal.verify(db).ok
+
+
+def test_a_map_that_does_not_lint_refuses_the_cases_of_that_version(
+    db: Database, desk: Desk, migrations: CaseMigrations, tmp_path: Path
+) -> None:
+    case = in_state(desk, "verify_code")
+    new_version(desk, tmp_path / "v2", rename_state=RENAMED)  # no map for verify_code
+    plan = migrations.plan(workflow="parcel_pickup")
+    assert [c.outcome for c in plan.cases] == ["refused"]
+    assert plan.cases[0].reason is not None and "verify_code" in plan.cases[0].reason.en
+    assert len(plan.issues) == 1 and "parcel_pickup.yaml:" in plan.issues[0]
+    with pytest.raises(InvalidInput):
+        migrations.prepare(workflow="parcel_pickup", actor=OPS1)
+    assert desk.get(reference=case.reference, actor=TELLER).version == case.version
