@@ -35,6 +35,7 @@ from counter.cases.services import Services
 from counter.cases.views import ApprovalView, CaseView
 from counter.engine.definition import BUILTIN_TRIGGERS
 from counter.engine.loader import Workflow
+from counter.engine.rekey import rekey_name
 from counter.engine.runtime import Runtime
 from counter.engine.types import Actor, CaseSnapshot, Decision, evolve
 from counter.errors import InvalidInput, PermissionDenied, StaleVersion
@@ -270,9 +271,16 @@ class Desk(CaseReader):
     def approve(
         self, *, reference: str, actor: Actor, version: int | None = None,
         comment: str | None = None, idempotency_key: str | None = None,
+        rekey: Mapping[str, str] | None = None,
     ) -> CaseView:
-        """The approval state's built-in ``approve`` trigger."""
-        data = {"comment": comment} if comment else {}
+        """The approval state's built-in ``approve`` trigger.
+
+        ``rekey`` holds what the approver re-entered blind, by field
+        (``{"pos_binding.account_number": "..."}``); a value that differs
+        from the maker's refuses the approval.
+        """
+        data: dict[str, Any] = {"comment": comment} if comment else {}
+        data.update({rekey_name(path): value for path, value in (rekey or {}).items()})
         return self.fire(reference=reference, trigger="approve", actor=actor, data=data,
                          version=version, idempotency_key=idempotency_key)
 

@@ -26,6 +26,7 @@ __all__ = [
     "FormDefinition",
     "MigrationDefinition",
     "PiiClass",
+    "RekeyField",
     "RequiredField",
     "StateDefinition",
     "TransitionDefinition",
@@ -126,6 +127,19 @@ class Edge(NamedTuple):
     transition: int | None = None  # index of the declared transition; None: approve/reject
 
 
+FieldPath = Annotated[
+    str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", max_length=129)
+]
+"""A form's field as ``form.field`` (``pos_binding.settlement_account``)."""
+
+
+class RekeyField(_Frozen):
+    """A field the approver re-enters without seeing it (blind re-keying)."""
+
+    field: FieldPath
+    when: tuple[str, ...] = ()  # finding codes that ask for it; none: always
+
+
 class StateDefinition(_Frozen):
     """One state. ``approval`` states own the built-in ``approve``/``reject`` triggers."""
 
@@ -136,6 +150,7 @@ class StateDefinition(_Frozen):
     reject_to: str | None = None
     final: bool = False
     on_enter: tuple[str, ...] = ()
+    rekey: tuple[RekeyField, ...] = ()  # approval states: what the approver re-enters blind
 
     @property
     def approval_roles(self) -> tuple[str, ...]:
@@ -161,12 +176,6 @@ class TransitionDefinition(_Frozen):
     def sources(self) -> tuple[str, ...]:
         """The sources as written (``("*",)`` for every non-final state)."""
         return (self.source,) if isinstance(self.source, str) else self.source
-
-
-FieldPath = Annotated[
-    str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", max_length=129)
-]
-"""A form's field as ``form.field`` (``pos_binding.settlement_account``)."""
 
 
 class RequiredField(_Frozen):

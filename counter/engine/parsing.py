@@ -408,6 +408,27 @@ def _check_migration(wf: WorkflowDefinition, file: str) -> None:
             )
 
 
+def _check_rekey(wf: WorkflowDefinition, file: str) -> None:
+    """``rekey`` belongs to approval states, one entry per field name."""
+    for name, state in wf.states.items():
+        if state.rekey and not state.approval:
+            raise fail(
+                file,
+                wf.line("states", name, "rekey"),
+                f"rekey 只用于审批状态('{name}' 没有 approval: true)",
+                f"rekey is for approval states ('{name}' is not approval: true)",
+            )
+        fields = [r.field.split(".", 1)[1] for r in state.rekey]
+        for index, field in enumerate(fields):
+            if fields.index(field) != index:
+                raise fail(
+                    file,
+                    wf.line("states", name, "rekey", index),
+                    f"重复的复核字段 '{field}'",
+                    f"field '{field}' is re-keyed twice",
+                )
+
+
 def parse_workflow(
     text: str, file: str, registry: Registry | None = None, *, expected_name: str | None = None
 ) -> WorkflowDefinition:
@@ -423,6 +444,7 @@ def parse_workflow(
     _check_states(wf, file)
     _check_triggers(wf, file)
     _check_migration(wf, file)
+    _check_rekey(wf, file)
     if registry is not None:
         _check_names(wf, file, registry)
     return wf

@@ -206,6 +206,11 @@ class TriggerIn(_In):
 class ApprovalDecisionIn(_In):
     comment: str | None = Field(default=None, max_length=500)
     version: int | None = Field(default=None, ge=0)
+    rekey: dict[str, str] | None = Field(
+        default=None,
+        description="Blind re-keying: the values the approver re-entered, by field "
+        '(``{"pos_binding.account_number": "..."}``), compared with the maker\'s',
+    )
 
 
 class RejectIn(_In):

@@ -121,3 +121,4 @@ def test_lint_wants_every_new_required_field_declared(tmp_path: Path) -> None:
     case = open_case(runtime)
     move = plan_case(_old(), declared, case)
     assert (move.outcome, move.to_state, move.back_for) == ("move", "identify", None)
+
