@@ -33,6 +33,7 @@ from counter.cases.reading import (
 from counter.cases.records import CaseRow
 from counter.cases.services import Services
 from counter.cases.views import ApprovalView, CaseView
+from counter.engine.authority import required_level
 from counter.engine.definition import BUILTIN_TRIGGERS
 from counter.engine.loader import Workflow
 from counter.engine.rekey import rekey_name
@@ -331,7 +332,7 @@ class Desk(CaseReader):
         if version is not None and version != row.version:
             raise StaleVersion(records.STALE, reference=reference, version=version)
         snapshot = self._snapshot(row)
-        self.workflow_of(row.definition_hash)
+        workflow = self.workflow_of(row.definition_hash)
         now = self.services.now()
         decision = self.runtime.decide(
             snapshot, trigger, actor, data, services=self.services, now=now
@@ -376,7 +377,15 @@ class Desk(CaseReader):
                     entry=entry,
                 )
                 journal.record(conn, entry)
-                pending = self._write_approvals(conn, snapshot, row.channel, decision, actor, now)
+                level = (
+                    required_level(workflow.definition.states[decision.dest],
+                                   decision.pending.findings)
+                    if decision.pending is not None
+                    else None
+                )
+                pending = self._write_approvals(
+                    conn, snapshot, row.channel, decision, actor, now, level
+                )
                 wrote_outbox = self._write_outbox(conn, reference, decision, new_version, now)
                 view = self._view(
                     after,
@@ -428,6 +437,7 @@ class Desk(CaseReader):
         decision: Decision,
         actor: Actor,
         now: datetime,
+        level: str | None = None,
     ) -> ApprovalView | None:
         if before.pending is not None:
             records.close_approval(
@@ -449,6 +459,7 @@ class Desk(CaseReader):
             "raised_by": pending.raised_by,
             "raised_at": now,
             "findings": plain({"f": [f.as_dict() for f in pending.findings]})["f"],
+            "level": level,
         }
         key = conn.execute(records.insert_approval, values).inserted_primary_key
         assert key is not None

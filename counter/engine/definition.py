@@ -19,6 +19,7 @@ __all__ = [
     "APPROVE",
     "BUILTIN_TRIGGERS",
     "REJECT",
+    "AuthorityDefinition",
     "Choice",
     "Edge",
     "FieldDefinition",
@@ -140,6 +141,23 @@ class RekeyField(_Frozen):
     when: tuple[str, ...] = ()  # finding codes that ask for it; none: always
 
 
+class AuthorityDefinition(_Frozen):
+    """Who may approve what in an approval state (tiered authority).
+
+    ``levels`` are roles, lowest first: a higher level may approve whatever
+    a lower one may. A finding named in ``findings`` needs at least that
+    level; any other finding, the lowest. ``remote`` roles (a remote
+    authorization centre) approve at any level for every branch. After
+    ``escalate_after_minutes`` an approval still waiting escalates one
+    level up (from the top level, to the remote centre).
+    """
+
+    levels: tuple[Name, ...] = Field(min_length=1)
+    findings: dict[Name, Name] = {}
+    remote: tuple[Name, ...] = ()
+    escalate_after_minutes: int | None = Field(default=None, gt=0, le=7 * 24 * 60)
+
+
 class StateDefinition(_Frozen):
     """One state. ``approval`` states own the built-in ``approve``/``reject`` triggers."""
 
@@ -151,6 +169,7 @@ class StateDefinition(_Frozen):
     final: bool = False
     on_enter: tuple[str, ...] = ()
     rekey: tuple[RekeyField, ...] = ()  # approval states: what the approver re-enters blind
+    authority: AuthorityDefinition | None = None  # approval states: levels, remote centre
 
     @property
     def approval_roles(self) -> tuple[str, ...]:

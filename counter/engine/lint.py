@@ -33,6 +33,8 @@ KNOWN_ROLES = frozenset(
         "merchant",
         "reviewer",
         "service_agent",
+        "branch_manager",
+        "authorizer",
     }
 )
 

@@ -429,6 +429,39 @@ def _check_rekey(wf: WorkflowDefinition, file: str) -> None:
                 )
 
 
+def _check_authority(wf: WorkflowDefinition, file: str) -> None:
+    """``authority`` belongs to approval states; its levels and remote roles may approve there."""
+    for name, state in wf.states.items():
+        authority = state.authority
+        if authority is None:
+            continue
+        if not state.approval:
+            raise fail(
+                file,
+                wf.line("states", name, "authority"),
+                f"authority 只用于审批状态('{name}' 没有 approval: true)",
+                f"authority is for approval states ('{name}' is not approval: true)",
+            )
+        for code, level in authority.findings.items():
+            if level not in authority.levels:
+                hint = did_you_mean(level, list(authority.levels))
+                raise fail(
+                    file,
+                    wf.line("states", name, "authority", "findings", code),
+                    f"'{level}' 不是 levels 之一{hint}",
+                    f"'{level}' is not one of the levels{hint}",
+                )
+        roles = (*authority.levels, *authority.remote)
+        missing = [r for r in roles if r not in state.approval_roles]
+        if missing:
+            raise fail(
+                file,
+                wf.line("states", name, "authority"),
+                f"角色 {', '.join(missing)} 须列在 '{name}' 的 roles 中",
+                f"role(s) {', '.join(missing)} must be listed in the roles of '{name}'",
+            )
+
+
 def parse_workflow(
     text: str, file: str, registry: Registry | None = None, *, expected_name: str | None = None
 ) -> WorkflowDefinition:
@@ -445,6 +478,7 @@ def parse_workflow(
     _check_triggers(wf, file)
     _check_migration(wf, file)
     _check_rekey(wf, file)
+    _check_authority(wf, file)
     if registry is not None:
         _check_names(wf, file, registry)
     return wf

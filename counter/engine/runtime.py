@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from counter.engine.authority import refusal
 from counter.engine.compiler import CaseModel, CompiledWorkflow, Route
 from counter.engine.definition import (
     APPROVE,
@@ -142,7 +143,7 @@ class Runtime:
         Conditions are not evaluated (they may need this step's form), so a
         listed trigger can still be refused.
         """
-        _, routes = self._routes(snapshot)
+        compiled, routes = self._routes(snapshot)
         available: list[str] = []
         for trigger, candidates in routes.items():
             if not any(actor.roles & r.roles for r in candidates):
@@ -151,8 +152,19 @@ class Runtime:
                 snapshot.pending is None or _raised_case(snapshot, actor)
             ):
                 continue
+            if trigger == APPROVE and self._authority_refusal(compiled, snapshot, actor):
+                continue
             available.append(trigger)
         return available
+
+    @staticmethod
+    def _authority_refusal(
+        compiled: CompiledWorkflow, snapshot: CaseSnapshot, actor: Actor
+    ) -> Text | None:
+        state = compiled.workflow.definition.states[snapshot.state]
+        if state.authority is None or snapshot.pending is None:
+            return None
+        return refusal(state, snapshot.pending.findings, actor)
 
     def rekey_fields(self, snapshot: CaseSnapshot) -> dict[str, FieldDefinition]:
         """What the approver must re-enter, blind, to approve: approve-form fields by
@@ -211,6 +223,11 @@ class Runtime:
         builtin = trigger in BUILTIN_TRIGGERS and candidates[0].index is None
         if builtin:
             self._check_pending(snapshot, trigger, actor)
+            refused = self._authority_refusal(compiled, snapshot, actor)
+            if trigger == APPROVE and refused is not None:
+                raise PermissionDenied(
+                    refused, case=snapshot.reference, trigger=trigger, actor=actor.username
+                )
         form = candidates[0].form
         validated = validate_form(form, form_data, self.registry)
         if builtin and trigger == APPROVE:

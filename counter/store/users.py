@@ -42,6 +42,8 @@ ROLES = frozenset(
         "reviewer",
         "service_agent",
         "operations",  # moves running cases to a new workflow version (counter cases migrate)
+        "branch_manager",  # the branch's highest approval level (tiered authority)
+        "authorizer",  # the remote authorization centre: approvals from every branch
     }
 )
 MIN_PASSWORD_LENGTH = 8

@@ -104,7 +104,8 @@ def test_approvable_binding_findings_wait_for_a_supervisor_then_send_the_code(
     assert "unbind_code" not in case.data["vars"]  # no code goes out before approval
     luhn = "card_luhn_failed" in expected  # the supervisor re-keys the account blind
     rekey = {"rekey_account_number": binding.account_number} if luhn else {}
-    case = counter.fire(case, "approve", rekey, actor="supervisor1")
+    risk = "merchant_risk_flagged" in expected  # needs the branch manager's authority
+    case = counter.fire(case, "approve", rekey, actor="manager1" if risk else "supervisor1")
     assert case.state == "code_check"
     assert case.data["vars"]["unbind_code"]["sends"] == 1
     assert case.data["vars"]["merchant"]["merchant_no"] == binding.merchant_no  # after approval

@@ -50,5 +50,5 @@ def test_other_findings_ask_for_no_rekey(counter: Counter) -> None:
     case = counter.fire(case, "submit_binding", RISK_FLAGGED.form())
     snapshot = counter.desk.snapshot(reference=case.reference, actor=counter.actors["supervisor1"])
     assert counter.desk.runtime.rekey_fields(snapshot) == {}
-    case = counter.fire(case, "approve", {}, actor="supervisor1")
+    case = counter.fire(case, "approve", {}, actor="manager1")  # risk flag: branch manager
     assert case.state == "code_check"

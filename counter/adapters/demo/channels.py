@@ -11,6 +11,8 @@ merchant1    merchant         merchant 102110058120001 (the demo registry's
                               clean merchant): applies online
 reviewer1    reviewer         the back-office review queue
 agent1       service_agent    the customer-service phone line
+authorizer1  authorizer       the remote authorization centre: approvals from
+                              every branch (tiered authority, escalations)
 ===========  ===============  ================================================
 """
 
@@ -32,6 +34,7 @@ CHANNEL_USERS: Mapping[str, tuple[str, str | None]] = {  # username -> (role, me
     "merchant1": ("merchant", DEMO_MERCHANT_NO),
     "reviewer1": ("reviewer", None),
     "agent1": ("service_agent", None),
+    "authorizer1": ("authorizer", None),
 }
 
 

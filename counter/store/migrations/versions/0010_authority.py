@@ -1,4 +1,4 @@
-"""Case migration plans and the cases they moved
+"""Case migration plans and the cases they moved; approvals' authority level and escalation
 
 Revision ID: 0010_authority
 Revises: 0006_case_journal_head
@@ -23,6 +23,10 @@ _When = counter.store.columns.UTCDateTime
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("approvals") as batch:
+        batch.add_column(sa.Column("level", _String(length=64), nullable=True))
+        batch.add_column(sa.Column("escalated_to", _String(length=64), nullable=True))
+        batch.add_column(sa.Column("escalated_at", _When(timezone=True), nullable=True))
     op.create_table(
         "case_migrations",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -74,3 +78,7 @@ def downgrade() -> None:
     op.drop_table("case_migration_moves")
     op.drop_index(op.f("ix_case_migrations_workflow"), table_name="case_migrations")
     op.drop_table("case_migrations")
+    with op.batch_alter_table("approvals") as batch:
+        batch.drop_column("escalated_at")
+        batch.drop_column("escalated_to")
+        batch.drop_column("level")
