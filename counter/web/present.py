@@ -179,6 +179,9 @@ def approval_out(approval: ApprovalView, policy: MaskingPolicy) -> ApprovalOut:
         decided_at=approval.decided_at,
         decision=approval.decision,
         reason=mask_text(approval.reason, policy) if approval.reason else None,
+        level=approval.level,
+        escalated_to=approval.escalated_to,
+        escalated_at=approval.escalated_at,
     )
 
 

@@ -135,6 +135,9 @@ class ApprovalOut(BaseModel):
     decided_at: datetime | None
     decision: str | None
     reason: str | None
+    level: str | None = None  # the authority level it needs (tiered authority)
+    escalated_to: str | None = None  # where it escalated: a higher level, or "remote"
+    escalated_at: datetime | None = None
 
 
 class CaseOut(BaseModel):
