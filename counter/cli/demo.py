@@ -118,7 +118,7 @@ def demo_data() -> None:
             typer.echo(line)
         typer.echo(
             "演示登录 / demo logins: teller1, teller2, supervisor1, manager1, auditor1, "
-            "ops1, ops2 (BJ001); merchant1, reviewer1, agent1, authorizer1 (RC001)\n"
+            "ops1, ops2 (BJ001); merchant1, reviewer1, agent1, authorizer1, backoffice1 (RC001)\n"
             f"演示密码 / demo password: {config.demo_password} "
             "(COUNTER_DEMO_PASSWORD,仅供演示 / demo only)"
         )

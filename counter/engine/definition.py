@@ -27,6 +27,7 @@ __all__ = [
     "FormDefinition",
     "MigrationDefinition",
     "PiiClass",
+    "PostReviewDefinition",
     "RekeyField",
     "RequiredField",
     "StateDefinition",
@@ -219,6 +220,18 @@ class MigrationDefinition(_Frozen):
     stay: dict[Name, Text] = {}  # old state -> why its cases stay on their version
 
 
+class PostReviewDefinition(_Frozen):
+    """Post-transaction review (事后监督): which closed cases the back office reviews.
+
+    ``share`` of the cases closed per branch and day in one of ``states``
+    (every final state if none are named) is drawn, reproducibly, plus every
+    case whose findings a supervisor approved.
+    """
+
+    share: float = Field(ge=0, le=1)
+    states: tuple[Name, ...] = ()
+
+
 class WorkflowDefinition(_Located):
     """A whole workflow file (``workflows/<name>.yaml``)."""
 
@@ -230,6 +243,7 @@ class WorkflowDefinition(_Located):
     states: dict[Name, StateDefinition] = Field(min_length=1)
     transitions: tuple[TransitionDefinition, ...] = ()
     migration: MigrationDefinition | None = None
+    post_review: PostReviewDefinition | None = None
 
     def state_title(self, state: str) -> Text:
         title = self.states[state].title

@@ -462,6 +462,20 @@ def _check_authority(wf: WorkflowDefinition, file: str) -> None:
             )
 
 
+def _check_post_review(wf: WorkflowDefinition, file: str) -> None:
+    """``post_review.states`` are final states of this workflow."""
+    if wf.post_review is None:
+        return
+    for index, name in enumerate(wf.post_review.states):
+        if name not in wf.states or not wf.states[name].final:
+            raise fail(
+                file,
+                wf.line("post_review", "states", index),
+                f"事后监督只抽取已结束的案件:'{name}' 不是终态",
+                f"post review draws closed cases: '{name}' is not a final state",
+            )
+
+
 def parse_workflow(
     text: str, file: str, registry: Registry | None = None, *, expected_name: str | None = None
 ) -> WorkflowDefinition:
@@ -479,6 +493,7 @@ def parse_workflow(
     _check_migration(wf, file)
     _check_rekey(wf, file)
     _check_authority(wf, file)
+    _check_post_review(wf, file)
     if registry is not None:
         _check_names(wf, file, registry)
     return wf

@@ -13,6 +13,7 @@ reviewer1    reviewer         the back-office review queue
 agent1       service_agent    the customer-service phone line
 authorizer1  authorizer       the remote authorization centre: approvals from
                               every branch (tiered authority, escalations)
+backoffice1  post_reviewer    the post-transaction review queue (事后监督)
 ===========  ===============  ================================================
 """
 
@@ -35,6 +36,7 @@ CHANNEL_USERS: Mapping[str, tuple[str, str | None]] = {  # username -> (role, me
     "reviewer1": ("reviewer", None),
     "agent1": ("service_agent", None),
     "authorizer1": ("authorizer", None),
+    "backoffice1": ("post_reviewer", None),
 }
 
 

@@ -1,4 +1,4 @@
-"""Case migration plans and the cases they moved; approvals' authority level and escalation
+"""Case migrations, approvals' authority level and escalation, the post-review queue
 
 Revision ID: 0010_authority
 Revises: 0006_case_journal_head
@@ -68,9 +68,32 @@ def upgrade() -> None:
         op.f("ix_case_migration_moves_migration_id"), "case_migration_moves", ["migration_id"]
     )
     op.create_index("ix_case_migration_moves_case", "case_migration_moves", ["case_reference"])
+    op.create_table(
+        "post_reviews",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_reference", _String(length=40), nullable=False),
+        sa.Column("branch", _String(length=16), nullable=False),
+        sa.Column("day", _String(length=8), nullable=False),
+        sa.Column("workflow", _String(length=64), nullable=False),
+        sa.Column("reason", _String(length=32), nullable=False),
+        sa.Column("status", _String(length=16), nullable=False),
+        sa.Column("drawn_at", _When(timezone=True), nullable=False),
+        sa.Column("reviewer", _String(length=64), nullable=True),
+        sa.Column("reviewed_at", _When(timezone=True), nullable=True),
+        sa.Column("issue", sa.Text(), nullable=True),
+        sa.Column("answered_by", _String(length=64), nullable=True),
+        sa.Column("answered_at", _When(timezone=True), nullable=True),
+        sa.Column("answer", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(["case_reference"], ["teller_case.reference"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("case_reference"),
+    )
+    op.create_index("ix_post_reviews_branch_status", "post_reviews", ["branch", "status"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_post_reviews_branch_status", table_name="post_reviews")
+    op.drop_table("post_reviews")
     op.drop_index("ix_case_migration_moves_case", table_name="case_migration_moves")
     op.drop_index(
         op.f("ix_case_migration_moves_migration_id"), table_name="case_migration_moves"
