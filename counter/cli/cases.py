@@ -10,22 +10,39 @@
 ``--from HASH`` limits it to cases on versions whose hash starts so;
 ``--reference REF`` (repeatable) to those cases. Both users need the
 ``operations`` role; the one who prepares a plan cannot confirm it.
+
+``counter review``: the back office's post-transaction review (事后监督)::
+
+    counter review draw --branch BJ001 [--day 2026-11-25]    # the day's sample (idempotent)
+    counter review list --as backoffice1                     # open reviews (a supervisor: issues)
+    counter review pass 7 --as backoffice1
+    counter review issue 8 --reason "..." --as backoffice1
+    counter review answer 8 --answer "..." --as supervisor1
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
 from counter.cases.migration import CaseMigrations, MigrationView
+from counter.cases.post_review import PostReviews, ReviewView
+from counter.cases.records import REFERENCE_ZONE
 from counter.cases.wiring import wire
 from counter.cli._common import database, fail, friendly_errors, settings
 from counter.cli.branchday import actor_of
+from counter.store.db import Database
 
 __all__ = ["register"]
 
 cases_app = typer.Typer(help="案件运维 / operating on running cases", no_args_is_help=True)
+review_app = typer.Typer(
+    help="事后监督 / post-transaction review by the back office", no_args_is_help=True
+)
+As = Annotated[str, typer.Option("--as", help="用户名 / the user")]
 
 _OUTCOME = {"move": "迁移 / moves", "stay": "保留 / stays", "refused": "拒绝 / refused"}
 
@@ -111,5 +128,103 @@ def migrate(
         db.dispose()
 
 
+def _reviews() -> tuple[PostReviews, Database]:
+    db = database()
+    return PostReviews(wire(db, settings=settings(), attach=False).desk), db
+
+
+def _decide(call: Callable[[PostReviews, Database], ReviewView]) -> None:
+    """Run one review decision and print the review as it now stands."""
+    reviews, db = _reviews()
+    try:
+        done = call(reviews, db)
+    finally:
+        db.dispose()
+    typer.echo(_review_line(done))
+
+
+def _review_line(review: ReviewView) -> str:
+    line = (
+        f"  {review.id}  {review.case_reference}  {review.branch}  {review.day}  "
+        f"{review.reason}  {review.status}"
+    )
+    if review.issue:
+        line += f"  问题 / issue: {review.issue}"
+    if review.answer:
+        line += f"  答复 / answer ({review.answered_by}): {review.answer}"
+    return line
+
+
+@review_app.command("draw")
+@friendly_errors
+def review_draw(
+    branch: Annotated[str, typer.Option("--branch", help="网点代码 / branch code")],
+    day: Annotated[
+        datetime | None,
+        typer.Option("--day", formats=["%Y-%m-%d"], help="营业日 / local day (default today)"),
+    ] = None,
+) -> None:
+    """Draw the day's sample and every approved case into the review queue."""
+    reviews, db = _reviews()
+    try:
+        chosen = day.date() if day else datetime.now(REFERENCE_ZONE).date()
+        drawn = reviews.draw(branch=branch, day=chosen)
+    finally:
+        db.dispose()
+    typer.echo(f"事后监督抽样 / drawn for review: {len(drawn)} ({branch} {chosen})")
+    for review in drawn:
+        typer.echo(_review_line(review))
+
+
+@review_app.command("list")
+@friendly_errors
+def review_list(as_user: As) -> None:
+    """Your queue: open reviews for a reviewer, the branch's issues for a supervisor."""
+    reviews, db = _reviews()
+    try:
+        found = reviews.queue(actor=actor_of(db, as_user))
+    finally:
+        db.dispose()
+    typer.echo(f"待处理 / waiting: {len(found)}")
+    for review in found:
+        typer.echo(_review_line(review))
+
+
+@review_app.command("pass")
+@friendly_errors
+def review_pass(review_id: Annotated[int, typer.Argument()], as_user: As) -> None:
+    """Mark a case reviewed: nothing to raise."""
+    _decide(lambda reviews, db: reviews.mark_reviewed(
+        review_id=review_id, actor=actor_of(db, as_user)
+    ))
+
+
+@review_app.command("issue")
+@friendly_errors
+def review_issue(
+    review_id: Annotated[int, typer.Argument()],
+    reason: Annotated[str, typer.Option("--reason", help="问题 / what is wrong")],
+    as_user: As,
+) -> None:
+    """Raise an issue with a reason; the branch's supervisor must answer it."""
+    _decide(lambda reviews, db: reviews.raise_issue(
+        review_id=review_id, actor=actor_of(db, as_user), reason=reason
+    ))
+
+
+@review_app.command("answer")
+@friendly_errors
+def review_answer(
+    review_id: Annotated[int, typer.Argument()],
+    answer: Annotated[str, typer.Option("--answer", help="答复 / the answer")],
+    as_user: As,
+) -> None:
+    """Answer an issue raised on one of your branch's cases (supervisor)."""
+    _decide(lambda reviews, db: reviews.answer(
+        review_id=review_id, actor=actor_of(db, as_user), answer=answer
+    ))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(cases_app, name="cases")
+    app.add_typer(review_app, name="review")

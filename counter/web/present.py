@@ -9,6 +9,7 @@ now shows back what they typed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -211,9 +212,31 @@ def case_summary_out(case: CaseSummary) -> CaseSummaryOut:
     return CaseSummaryOut(**case.model_dump())
 
 
+def _readable_note(kind: str, note: str) -> str:
+    """A structured note (JSON, documented shape) as one line for people; others unchanged."""
+    if kind not in ("migrated", "escalated", "post_review"):
+        return note
+    try:
+        raw = json.loads(note)
+    except ValueError:
+        return note
+    if not isinstance(raw, dict):
+        return note
+    if kind == "migrated":
+        return (
+            f"#{raw.get('migration')} {str(raw.get('from_hash'))[:12]} → "
+            f"{str(raw.get('to_hash'))[:12]} ({raw.get('prepared_by')} / {raw.get('confirmed_by')})"
+        )
+    if kind == "escalated":
+        return f"{raw.get('from_level')} → {raw.get('to_level')} ({raw.get('after_minutes')} min)"
+    text = raw.get("text")
+    return f"{raw.get('outcome')}: {text}" if text else str(raw.get("outcome"))
+
+
 def journal_out(
-    entries: Iterable[JournalEntryView], policy: MaskingPolicy
+    entries: Iterable[JournalEntryView], policy: MaskingPolicy, *, readable: bool = False
 ) -> list[JournalEntryOut]:
+    """The journal as the API gives it; ``readable``: structured notes as one line (pages)."""
     return [
         JournalEntryOut(
             seq=e.seq,
@@ -224,7 +247,11 @@ def journal_out(
             from_state=e.from_state,
             to_state=e.to_state,
             findings=[finding_out(f, policy) for f in e.findings],
-            note=mask_text(e.note, policy) if e.note else None,
+            note=(
+                mask_text(_readable_note(e.kind, e.note) if readable else e.note, policy)
+                if e.note
+                else None
+            ),
             data_digest=e.data_digest,
             prev_hash=e.prev_hash,
             hash=e.hash,
