@@ -6,16 +6,18 @@ Every scenario reloads the cases from the database before it asserts.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
-from engine.parcel import IDENTITY, SUPERVISOR, TELLER
+from engine.parcel import IDENTITY, SUPERVISOR, TELLER, parcel_runtime
 from sqlalchemy import text
 
 from counter.cases.desk import Desk
-from counter.cases.migration import CaseMigrations
+from counter.cases.migration import CaseMigrations, MigrationView
+from counter.cases.services import Services
 from counter.engine.types import Actor
-from counter.errors import FourEyesViolation, InvalidInput, PermissionDenied
+from counter.errors import FourEyesViolation, InvalidInput, PermissionDenied, StaleVersion
 from counter.store import journal
 from counter.store.db import Database
 
@@ -191,3 +193,82 @@ def test_a_map_that_does_not_lint_refuses_the_cases_of_that_version(
     with pytest.raises(InvalidInput):
         migrations.prepare(workflow="parcel_pickup", actor=OPS1)
     assert desk.get(reference=case.reference, actor=TELLER).version == case.version
+
+
+@pytest.mark.postgres
+def test_two_confirmations_at_once_move_each_case_once(
+    db: Database, desk: Desk, migrations: CaseMigrations, tmp_path: Path
+) -> None:
+    cases = [in_state(desk, "verify_code") for _ in range(3)]
+    new_version(desk, tmp_path / "v2", rename_state=RENAMED, migration=RENAME_ONLY)
+    plan = migrations.prepare(workflow="parcel_pickup", actor=OPS1)
+    second_db = Database(db.url)
+    other = CaseMigrations(Desk(second_db, parcel_runtime(), Services(db=db)))
+    third = Actor("otto", frozenset({"operations"}), branch="BJ001")
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def confirm(service: CaseMigrations, actor: Actor) -> None:
+        barrier.wait()
+        try:
+            service.confirm(migration_id=plan.id or 0, actor=actor)
+            outcomes.append("confirmed")
+        except StaleVersion:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=confirm, args=args)
+               for args in ((migrations, OPS2), (other, third))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    second_db.dispose()
+    assert sorted(outcomes) == ["confirmed", "refused"]
+    for case in cases:
+        entries = desk.journal(reference=case.reference)
+        assert [e.kind for e in entries].count("migrated") == 1
+    assert journal.verify(db).ok
+
+
+@pytest.mark.postgres
+def test_a_step_racing_the_migration_leaves_one_of_them(
+    db: Database, desk: Desk, migrations: CaseMigrations, tmp_path: Path
+) -> None:
+    case = in_state(desk, "verify_code")
+    new_version(desk, tmp_path / "v2", rename_state=RENAMED, migration=RENAME_ONLY)
+    plan = migrations.prepare(workflow="parcel_pickup", actor=OPS1)
+    second_db = Database(db.url)
+    teller_desk = Desk(second_db, parcel_runtime(), Services(db=db))
+    barrier = threading.Barrier(2)
+    results: dict[str, object] = {}
+
+    def migrate() -> None:
+        barrier.wait()
+        results["migration"] = migrations.confirm(migration_id=plan.id or 0, actor=OPS2)
+
+    def step() -> None:
+        barrier.wait()
+        try:
+            results["step"] = teller_desk.fire(
+                reference=case.reference, trigger="resend_code", actor=TELLER, data={},
+                version=case.version,
+            )
+        except StaleVersion:
+            results["step"] = "stale"
+
+    threads = [threading.Thread(target=migrate), threading.Thread(target=step)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    second_db.dispose()
+    after = desk.get(reference=case.reference, actor=TELLER)
+    kinds = [e.kind for e in desk.journal(reference=case.reference)]
+    assert after.version == case.version + 1  # exactly one of the two moved it
+    if results["step"] == "stale":
+        assert kinds[-1] == "migrated" and after.state == "check_code"
+    else:
+        assert "migrated" not in kinds and after.state == "verify_code"
+        view = results["migration"]
+        assert isinstance(view, MigrationView) and view.cases[0].result == "changed"
+    assert journal.verify(db).ok
