@@ -20,15 +20,19 @@ left it at.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from counter.cases import records
-from counter.cases.desk import Desk
+from counter.cases.migration_planning import (
+    MigrationPlanner,
+    MigrationView,
+    PlannedCase,
+    move_of,
+    refused_because,
+)
 from counter.cases.reading import plain
 from counter.cases.records import CaseRow
 from counter.engine.loader import Workflow
@@ -36,12 +40,9 @@ from counter.engine.migration import (
     CaseMove,
     Outcome,
     applied_map,
-    migration_issues,
-    plan_case,
-    rename_fields,
 )
-from counter.engine.types import Actor, PendingApproval, evolve
-from counter.errors import FourEyesViolation, InvalidInput, NotFound, PermissionDenied, StaleVersion
+from counter.engine.types import Actor, evolve
+from counter.errors import FourEyesViolation, InvalidInput, PermissionDenied, StaleVersion
 from counter.store import journal
 from counter.store.migration_tables import CaseMigration, CaseMigrationMove
 from counter.text import Text
@@ -73,76 +74,8 @@ _move_approval = (
     .values(source=bindparam("source"), dest=bindparam("dest"))
 )
 
-
-class _View(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class PlannedCase(_View):
-    """What a migration does (or did) to one case."""
-
-    reference: str
-    branch: str
-    version: int
-    outcome: str  # move | stay | refused
-    from_hash: str
-    to_hash: str
-    from_state: str
-    to_state: str | None = None
-    reason: Text | None = None
-    back_for: str | None = None
-    result: str | None = None  # after confirmation: moved, or why it did not
-    result_reason: Text | None = None
-
-
-class MigrationView(_View):
-    """A migration plan; ``id`` is None for a dry run."""
-
-    id: int | None
-    workflow: str
-    kind: str  # migrate | revert
-    to_hash: str | None
-    reverts: int | None
-    status: str  # dry_run | prepared | moving | done
-    prepared_by: str | None
-    prepared_at: datetime | None
-    confirmed_by: str | None = None
-    cases: list[PlannedCase]
-    issues: list[str] = []  # what lint found in the map, per old version (file:line: ...)
-
-    def count(self, outcome: str) -> int:
-        return sum(1 for c in self.cases if c.outcome == outcome)
-
-
-def _refused(zh: str, en: str) -> Text:
-    return Text(zh=zh, en=en)
-
-
-class CaseMigrations:
+class CaseMigrations(MigrationPlanner):
     """Prepare, dry-run, confirm and revert migrations (see the module docstring)."""
-
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
-        self.db = desk.db
-
-    # --- planning ------------------------------------------------------------
-
-    def plan(
-        self,
-        *,
-        workflow: str,
-        from_hash: str | None = None,
-        references: Sequence[str] = (),
-        revert: bool = False,
-    ) -> MigrationView:
-        """What a migration would do now, case by case; nothing is stored or changed."""
-        if revert:
-            reverts, cases = self._plan_revert(workflow, references)
-            return self._view_of(None, workflow, "revert", None, reverts, "dry_run", None, cases)
-        current = self.desk.runtime.catalog.current(workflow)
-        cases, issues = self._plan_migrate(current, from_hash, references)
-        view = self._view_of(None, workflow, "migrate", current.hash, None, "dry_run", None, cases)
-        return view.model_copy(update={"issues": issues})
 
     def prepare(
         self,
@@ -182,156 +115,6 @@ class CaseMigrations:
             ).inserted_primary_key
         assert key is not None
         return self.get(migration_id=int(key[0]))
-
-    def get(self, *, migration_id: int) -> MigrationView:
-        with self.db.read() as conn:
-            row = conn.execute(select(_plans).where(_plans.c.id == migration_id)).first()
-        if row is None:
-            raise NotFound(
-                Text(zh=f"没有迁移计划 {migration_id}", en=f"No migration plan {migration_id}"),
-                migration=migration_id,
-            )
-        cases = [PlannedCase.model_validate(c) for c in row.plan]
-        view = self._view_of(
-            row.id, row.workflow, row.kind, row.to_hash, row.reverts, row.status,
-            row.prepared_by, cases, prepared_at=row.prepared_at,
-        )
-        return view.model_copy(update={"confirmed_by": row.confirmed_by})
-
-    @staticmethod
-    def _view_of(
-        migration_id: int | None, workflow: str, kind: str, to_hash: str | None,
-        reverts: int | None, status: str, prepared_by: str | None, cases: list[PlannedCase],
-        *, prepared_at: datetime | None = None,
-    ) -> MigrationView:
-        return MigrationView(
-            id=migration_id, workflow=workflow, kind=kind, to_hash=to_hash, reverts=reverts,
-            status=status, prepared_by=prepared_by, prepared_at=prepared_at, cases=cases,
-        )
-
-    def _running(
-        self, workflow: str, *, not_hash: str | None = None, from_hash: str | None = None,
-        references: Sequence[str] = (),
-    ) -> list[CaseRow]:
-        query = (
-            select(_cases)
-            .where(_cases.c.workflow == workflow, _cases.c.closed_at.is_(None))
-            .order_by(_cases.c.id)
-        )
-        if not_hash is not None:
-            query = query.where(_cases.c.definition_hash != not_hash)
-        if from_hash:
-            query = query.where(_cases.c.definition_hash.startswith(from_hash, autoescape=True))
-        if references:
-            query = query.where(_cases.c.reference.in_(list(references)))
-        with self.db.read() as conn:
-            return [CaseRow.from_row(row) for row in conn.execute(query)]
-
-    def _plan_migrate(
-        self, current: Workflow, from_hash: str | None, references: Sequence[str]
-    ) -> tuple[list[PlannedCase], list[str]]:
-        rows = self._running(
-            current.name, not_hash=current.hash, from_hash=from_hash, references=references
-        )
-        lint: dict[str, Text | None] = {}
-        issues: list[str] = []
-        planned: list[PlannedCase] = []
-        for row in rows:
-            if row.definition_hash not in lint:
-                old = self.desk.workflow_of(row.definition_hash)
-                found = migration_issues(old, current)
-                issues += [str(i) for i in found]
-                errors = [i for i in found if i.severity == "error"]
-                lint[row.definition_hash] = (
-                    Text(zh=f"迁移映射有误:{errors[0]}", en=f"the migration map is wrong: "
-                         f"{errors[0]}") if errors else None
-                )
-            problem = lint[row.definition_hash]
-            move = self._move(row, current)
-            if problem is not None and move.outcome == Outcome.MOVE:
-                move = evolve(move, outcome=Outcome.REFUSED, to_state=None, reason=problem)
-            planned.append(_planned(row, move))
-        planned += self._missing(references, planned, current.hash)
-        return planned, issues
-
-    def _move(self, row: CaseRow, current: Workflow) -> CaseMove:
-        old = self.desk.workflow_of(row.definition_hash)
-        return plan_case(old, current, self.desk._snapshot(row))
-
-    def _last_migration(self, workflow: str) -> Any:
-        with self.db.read() as conn:
-            return conn.execute(
-                select(_plans)
-                .where(
-                    _plans.c.workflow == workflow,
-                    _plans.c.kind == "migrate",
-                    _plans.c.status == "done",
-                )
-                .order_by(_plans.c.id.desc())
-                .limit(1)
-            ).first()
-
-    def _plan_revert(
-        self, workflow: str, references: Sequence[str]
-    ) -> tuple[int, list[PlannedCase]]:
-        last = self._last_migration(workflow)
-        if last is None:
-            raise NotFound(
-                Text(zh=f"流程 {workflow} 没有可撤回的迁移",
-                     en=f"workflow {workflow} has no migration to revert"),
-                workflow=workflow,
-            )
-        query = select(_moves).where(
-            _moves.c.migration_id == last.id, _moves.c.reverted_by.is_(None)
-        ).order_by(_moves.c.id)
-        if references:
-            query = query.where(_moves.c.case_reference.in_(list(references)))
-        with self.db.read() as conn:
-            moves = list(conn.execute(query))
-        planned = []
-        for move in moves:
-            row = self.desk._row(move.case_reference)
-            planned.append(_planned(row, self._move_back(row, move)))
-        return int(last.id), planned + self._missing(references, planned, None)
-
-    @staticmethod
-    def _move_back(row: CaseRow, move: Any) -> CaseMove:
-        base = CaseMove(
-            reference=row.reference, version=row.version, outcome=Outcome.MOVE,
-            from_hash=row.definition_hash, to_hash=move.from_hash, from_state=row.state,
-            to_state=move.from_state,
-        )
-        if row.version != move.version_after or row.definition_hash != move.to_hash:
-            return evolve(
-                base, outcome=Outcome.REFUSED, to_state=None,
-                reason=_refused(
-                    f"迁移后案件已有变动(版本 {move.version_after} → {row.version})",
-                    f"the case changed since the migration "
-                    f"(version {move.version_after}, now {row.version})",
-                ),
-            )
-        back = {new: old for old, new in dict(move.renamed).items()}
-        pending = PendingApproval.from_dict(move.from_pending) if move.from_pending else None
-        return evolve(base, data=rename_fields(row.data, back), pending=pending)
-
-    @staticmethod
-    def _missing(
-        references: Iterable[str], planned: list[PlannedCase], to_hash: str | None
-    ) -> list[PlannedCase]:
-        """A refused line for each reference asked for that the migration does not cover."""
-        seen = {c.reference for c in planned}
-        return [
-            PlannedCase(
-                reference=reference, branch="", version=0, outcome=Outcome.REFUSED,
-                from_hash="", to_hash=to_hash or "", from_state="",
-                reason=_refused(
-                    "不是此迁移涵盖的进行中案件",
-                    "not a running case this migration covers",
-                ),
-            )
-            for reference in dict.fromkeys(references)
-            if reference not in seen
-        ]
 
     # --- confirming ---------------------------------------------------------
 
@@ -401,7 +184,7 @@ class CaseMigrations:
         if row.version != case.version:
             return case.model_copy(update={
                 "result": "changed",
-                "result_reason": _refused(
+                "result_reason": refused_because(
                     f"准备计划后案件已有变动(版本 {case.version} → {row.version}),未迁移",
                     f"the case changed since the plan was prepared "
                     f"(version {case.version}, now {row.version}); not moved",
@@ -419,7 +202,7 @@ class CaseMigrations:
             move = (
                 self._move_back(row, move_row)
                 if move_row is not None
-                else evolve(_move_of(case), outcome=Outcome.REFUSED)
+                else evolve(move_of(case), outcome=Outcome.REFUSED)
             )
         else:
             assert current is not None
@@ -544,21 +327,3 @@ class CaseMigrations:
             [{"hash": workflow.hash, "name": workflow.name, "bundle": workflow.bundle,
               "stored_at": now}],
         )
-
-
-def _planned(row: CaseRow, move: CaseMove) -> PlannedCase:
-    return PlannedCase(
-        reference=row.reference, branch=row.branch, version=row.version,
-        outcome=str(move.outcome), from_hash=move.from_hash, to_hash=move.to_hash,
-        from_state=move.from_state, to_state=move.to_state, reason=move.reason,
-        back_for=move.back_for,
-    )
-
-
-def _move_of(case: PlannedCase) -> CaseMove:
-    return CaseMove(
-        reference=case.reference, version=case.version, outcome=Outcome(case.outcome),
-        from_hash=case.from_hash, to_hash=case.to_hash, from_state=case.from_state,
-        to_state=case.to_state,
-        reason=_refused("迁移记录已不在", "the migration's record of this case is gone"),
-    )
