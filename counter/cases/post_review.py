@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from counter.cases import records
 from counter.cases.desk import Desk
@@ -49,10 +49,18 @@ from counter.errors import (
     StaleVersion,
 )
 from counter.store import journal
+from counter.store.db import Database
 from counter.store.review_tables import PostReview
 from counter.text import Text
 
-__all__ = ["POST_REVIEW", "REVIEW_ROLE", "PostReviews", "ReviewView", "sample"]
+__all__ = [
+    "POST_REVIEW",
+    "REVIEW_ROLE",
+    "PostReviews",
+    "ReviewView",
+    "review_backlog",
+    "sample",
+]
 
 REVIEW_ROLE = "post_reviewer"
 POST_REVIEW = "post_review"
@@ -86,6 +94,18 @@ def sample(references: Iterable[str], *, share: float, branch: str, day: str) ->
     """The ``share`` (rounded up) of ``references`` drawn for review, always the same ones."""
     ordered = sorted(set(references), key=lambda r: _rank(branch, day, r))
     return ordered[: math.ceil(share * len(ordered))]
+
+
+def review_backlog(db: Database, *, branch: str) -> dict[str, int]:
+    """The branch's reviews waiting: ``open`` (for reviewers), ``issue`` (for its supervisor)."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(_reviews.c.status, func.count())
+            .where(_reviews.c.branch == branch, _reviews.c.status.in_(("open", "issue")))
+            .group_by(_reviews.c.status)
+        ).all()
+    found = {str(status): int(count) for status, count in rows}
+    return {status: found.get(status, 0) for status in ("open", "issue")}
 
 
 def _day_window(day: date) -> tuple[datetime, datetime]:
@@ -156,8 +176,7 @@ class PostReviews:
 
     def backlog(self, *, branch: str) -> dict[str, int]:
         """How many of the branch's reviews wait: ``open`` (reviewers) and ``issue`` (it)."""
-        found = self._select(_reviews.c.branch == branch)
-        return {s: sum(1 for r in found if r.status == s) for s in ("open", "issue")}
+        return review_backlog(self.db, branch=branch)
 
     def _select(self, *where: Any) -> list[ReviewView]:
         with self.db.read() as conn:
