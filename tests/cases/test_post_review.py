@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from counter.cases.desk import Desk
 from counter.cases.post_review import PostReviews, sample
 from counter.cases.records import REFERENCE_ZONE
+from counter.cases.services import Services
 from counter.cases.views import CaseView
 from counter.engine.types import Actor
 from counter.errors import FourEyesViolation, InvalidInput, PermissionDenied, StaleVersion
@@ -110,3 +112,40 @@ def test_the_sample_is_reproducible_and_its_share(references: set[str], share: f
                            day="20261125")
     assert set(drawn) <= references and len(drawn) == len(set(drawn))
     assert len(drawn) - 1 < share * len(references) <= len(drawn)  # the share, rounded up
+
+
+@pytest.mark.postgres
+def test_two_reviewers_at_once_decide_once(db: Database, desk: Desk, reviews: PostReviews) -> None:
+    _delivered(desk, approved=True)
+    [review] = reviews.draw(branch="BJ001", day=datetime.now(REFERENCE_ZONE).date())
+    second_db = Database(db.url)
+    other = PostReviews(Desk(second_db, desk.runtime, Services(db=db)))
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def decide(service: PostReviews, actor: Actor, issue: bool) -> None:
+        barrier.wait()
+        try:
+            if issue:
+                service.raise_issue(review_id=review.id, actor=actor, reason="missing copy")
+            else:
+                service.mark_reviewed(review_id=review.id, actor=actor)
+            outcomes.append("decided")
+        except StaleVersion:
+            outcomes.append("refused")
+
+    threads = [
+        threading.Thread(target=decide, args=(reviews, REVIEWER, True)),
+        threading.Thread(
+            target=decide, args=(other, Actor("rob", frozenset({"post_reviewer"})), False)
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    second_db.dispose()
+    assert sorted(outcomes) == ["decided", "refused"]
+    entries = desk.journal(reference=review.case_reference)
+    assert [e.kind for e in entries].count("post_review") == 1
+    assert journal.verify(db).ok
