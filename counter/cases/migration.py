@@ -7,6 +7,7 @@
     plan = migrations.prepare(workflow="pos_unbind", actor=ops1)   # stored, status prepared
     migrations.confirm(migration_id=plan.id, actor=ops2)      # another user: the cases move
     migrations.prepare(workflow="pos_unbind", actor=ops1, revert=True)  # back, if untouched
+    migrations.withdraw(migration_id=plan.id, actor=ops1)     # drop a plan not yet confirmed
 
 Both users need the ``operations`` role; the confirmer is never the
 preparer (decided by a compare-and-set on the plan's ``status``). What the
@@ -156,9 +157,23 @@ class CaseMigrations(MigrationPlanner):
             )
         return self.get(migration_id=migration_id)
 
-    def _refuse_confirmation(self, migration_id: int, actor: Actor) -> None:
+    def withdraw(self, *, migration_id: int, actor: Actor) -> MigrationView:
+        """Drop a plan nobody has confirmed yet (either operations user may); nothing moves."""
+        self._require_role(actor)
+        with self.db.transaction() as conn:
+            taken = conn.execute(
+                update(_plans)
+                .where(_plans.c.id == migration_id, _plans.c.status == "prepared")
+                .values(status="withdrawn", finished_at=self.desk.services.now())
+            ).rowcount
+        if taken != 1:
+            self._refuse_confirmation(migration_id, None)
+        return self.get(migration_id=migration_id)
+
+    def _refuse_confirmation(self, migration_id: int, actor: Actor | None) -> None:
+        """Why a plan cannot be taken: its own preparer confirming, or not prepared any more."""
         plan = self.get(migration_id=migration_id)  # NotFound if there is none
-        if plan.prepared_by == actor.username:
+        if actor is not None and plan.prepared_by == actor.username:
             raise FourEyesViolation(
                 Text(
                     zh=f"{actor.username} 准备了迁移计划 {migration_id},须由另一人确认",
@@ -170,8 +185,9 @@ class CaseMigrations(MigrationPlanner):
             )
         raise StaleVersion(
             Text(
-                zh=f"迁移计划 {migration_id} 已确认(状态 {plan.status})",
-                en=f"migration {migration_id} was already confirmed (status {plan.status})",
+                zh=f"迁移计划 {migration_id} 已不在待确认状态(状态 {plan.status})",
+                en=f"migration {migration_id} no longer waits for confirmation "
+                f"(status {plan.status})",
             ),
             migration=migration_id,
         )

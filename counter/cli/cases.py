@@ -6,6 +6,7 @@
     counter cases migrate --workflow pos_unbind --as ops1            # prepare: prints plan N
     counter cases migrate --confirm N --as ops2                      # another user: they move
     counter cases migrate --workflow pos_unbind --revert --as ops1   # prepare moving them back
+    counter cases migrate --withdraw N --as ops1                     # drop a plan not confirmed
 
 ``--from HASH`` limits it to cases on versions whose hash starts so;
 ``--reference REF`` (repeatable) to those cases. Both users need the
@@ -92,12 +93,15 @@ def migrate(
     confirm: Annotated[
         int | None, typer.Option("--confirm", help="确认计划 / confirm plan N (second user)")
     ] = None,
+    withdraw: Annotated[
+        int | None, typer.Option("--withdraw", help="撤销未确认的计划 / drop plan N unconfirmed")
+    ] = None,
     as_user: Annotated[
         str | None, typer.Option("--as", help="运维用户 / the operations user")
     ] = None,
 ) -> None:
     """Show, prepare or confirm moving running cases to their workflow's current version."""
-    if confirm is None and workflow is None:
+    if confirm is None and withdraw is None and workflow is None:
         raise fail("需要 --workflow 或 --confirm / --workflow or --confirm is required")
     if not dry_run and as_user is None:
         raise fail("需要 --as(运维用户)/ --as is required (an operations user)")
@@ -105,7 +109,10 @@ def migrate(
     try:
         migrations = CaseMigrations(wire(db, settings=settings(), attach=False).desk)
         refs = tuple(references or ())
-        if confirm is not None:
+        if withdraw is not None:
+            assert as_user is not None
+            _show(migrations.withdraw(migration_id=withdraw, actor=actor_of(db, as_user)))
+        elif confirm is not None:
             assert as_user is not None
             _show(migrations.confirm(migration_id=confirm, actor=actor_of(db, as_user)))
         elif dry_run:

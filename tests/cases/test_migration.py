@@ -145,6 +145,10 @@ def test_the_preparer_alone_cannot_migrate(
         migrations.confirm(migration_id=plan.id or 0, actor=TELLER)
     assert _stored(db, desk) == before
     assert migrations.get(migration_id=plan.id or 0).status == "prepared"
+    assert migrations.withdraw(migration_id=plan.id or 0, actor=OPS1).status == "withdrawn"
+    with pytest.raises(StaleVersion):
+        migrations.confirm(migration_id=plan.id or 0, actor=OPS2)
+    assert _stored(db, desk) == before
 
 
 def test_a_revert_moves_back_what_nothing_touched_since(
