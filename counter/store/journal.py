@@ -34,6 +34,7 @@ from counter.text import Text
 
 __all__ = [
     "GENESIS",
+    "MACHINE_NOTE_KINDS",
     "STEP_KINDS",
     "VERSION_KINDS",
     "BrokenEntry",
@@ -52,6 +53,9 @@ __all__ = [
 
 STEP_KINDS = frozenset({"open", "trigger", "approval"})
 """Entry kinds of the steps people (and the system) take; each moves a case one version on."""
+MACHINE_NOTE_KINDS = frozenset({"migrated", "escalated"})
+"""Entry kinds whose note the system writes (canonical JSON of hashes, states, levels and
+user names, never personal data): exports leave it as it is."""
 VERSION_KINDS = STEP_KINDS | {"migrated"}
 """Every entry kind that moves a case one version on: the steps and a migration to
 another definition version. Other kinds (slip, reprint) only record."""

@@ -7,19 +7,24 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from engine.parcel import IDENTITY, SUPERVISOR, TELLER, parcel_runtime
 from sqlalchemy import text
 
+from counter.audit import export_journal, verify_export
+from counter.banking.masking import mask_text
 from counter.cases.desk import Desk
 from counter.cases.migration import CaseMigrations, MigrationView
+from counter.cases.records import REFERENCE_ZONE
 from counter.cases.services import Services
 from counter.engine.types import Actor
 from counter.errors import FourEyesViolation, InvalidInput, PermissionDenied, StaleVersion
 from counter.store import journal
 from counter.store.db import Database
+from counter.store.users import create_branch
 
 from .versions import in_state, new_version
 
@@ -276,3 +281,27 @@ def test_a_step_racing_the_migration_leaves_one_of_them(
         view = results["migration"]
         assert isinstance(view, MigrationView) and view.cases[0].result == "changed"
     assert journal.verify(db).ok
+
+
+def test_the_migrated_entry_is_exported_verbatim_with_its_hash(
+    db: Database, desk: Desk, migrations: CaseMigrations, tmp_path: Path
+) -> None:
+    create_branch(db, code="BJ001", name_zh="营业部", name_en="Head office")
+    case = in_state(desk, "verify_code")
+    for nonce in range(200):  # a version whose hash holds a long run of digits, as 1 in 8 do
+        new = new_version(desk, tmp_path / "v2", rename_state=RENAMED,
+                          migration=f"{RENAME_ONLY}# {nonce}\n")
+        if mask_text(new.hash) != new.hash:
+            break
+    assert mask_text(new.hash) != new.hash  # what masking by shape would have cut
+    plan = migrations.prepare(workflow="parcel_pickup", actor=OPS1)
+    migrations.confirm(migration_id=plan.id or 0, actor=OPS2)
+    day = datetime.now(REFERENCE_ZONE).date()
+    text = "".join(export_journal(db, branch="BJ001", start=day, end=day, fmt="jsonl"))
+    assert verify_export(text).ok
+    [entry] = [
+        json.loads(line) for line in text.splitlines()
+        if '"kind":"migrated"' in line and case.reference in line
+    ]
+    stored = desk.journal(reference=case.reference)[-1]
+    assert (entry["note"], entry["masked"], entry["hash"]) == (stored.note, [], stored.hash)
