@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
+from counter.cases.desk import Desk
 from counter.cases.escalation import escalate_due
 from counter.engine.types import Actor
 from counter.errors import PermissionDenied
 from counter.store import journal
+from counter.store.db import Database
 
 from .helpers import CHEN_SAN, PILOT, RISK_FLAGGED, WANG_WU, Counter
 
@@ -72,4 +75,29 @@ def test_an_approval_escalates_after_its_service_time(counter: Counter) -> None:
     assert after.version == case.version  # escalation moves no case
     rekey = {"rekey_account_number": PILOT.account_number}
     assert counter.fire(case, "approve", rekey, actor="supervisor1").state == "code_check"
+    assert journal.verify(counter.desk.db).ok
+
+
+@pytest.mark.postgres
+def test_two_sweepers_escalate_an_approval_once(counter: Counter) -> None:
+    reference = _risk_flagged(counter)
+    counter.clock.advance(minutes=31)
+    second_db = Database(counter.desk.db.url)
+    other = Desk(second_db, counter.desk.runtime, counter.desk.services)
+    barrier = threading.Barrier(2)
+    done: list[int] = []
+
+    def sweep(desk: Desk) -> None:
+        barrier.wait()
+        done.append(len(escalate_due(desk)))
+
+    threads = [threading.Thread(target=sweep, args=(d,)) for d in (counter.desk, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    second_db.dispose()
+    assert sorted(done) == [0, 1]
+    kinds = [e.kind for e in counter.desk.journal(reference=reference)]
+    assert kinds.count("escalated") == 1
     assert journal.verify(counter.desk.db).ok
