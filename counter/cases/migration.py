@@ -236,18 +236,13 @@ class CaseMigrations(MigrationPlanner):
     ) -> None:
         assert plan.id is not None and move.to_state is not None
         data = plain(move.data if move.data is not None else row.data)
-        from_workflow = self.desk.workflow_of(row.definition_hash)
-        to_workflow = self.desk.workflow_of(move.to_hash)
+        renamed = dict(move.renamed)
         if plan.kind == "migrate":
-            state_map = applied_map(from_workflow, to_workflow)
-            renamed = dict(
-                to_workflow.definition.migration.renamed
-                if to_workflow.definition.migration is not None
-                else {}
+            state_map = applied_map(
+                self.desk.workflow_of(row.definition_hash), self.desk.workflow_of(move.to_hash)
             )
         else:
             state_map = {move.from_state: move.to_state}
-            renamed = {}
         note = {
             "shape": NOTE_SHAPE,
             "migration": plan.id,

@@ -238,7 +238,7 @@ class MigrationPlanner:
             )
         back = {new: old for old, new in dict(move.renamed).items()}
         pending = PendingApproval.from_dict(move.from_pending) if move.from_pending else None
-        return evolve(base, data=rename_fields(row.data, back), pending=pending)
+        return evolve(base, data=rename_fields(row.data, back), pending=pending, renamed=back)
 
     @staticmethod
     def _missing(

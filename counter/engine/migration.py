@@ -19,7 +19,7 @@ approval, with the approval's states mapped like the case's.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -62,6 +62,7 @@ class CaseMove:
     data: Mapping[str, Any] | None = None
     pending: PendingApproval | None = None
     back_for: str | None = None  # the new required field that sent the case back
+    renamed: Mapping[str, str] = field(default_factory=dict)  # form.old -> form.new applied
 
 
 def _migration(wf: WorkflowDefinition) -> MigrationDefinition:
@@ -256,6 +257,10 @@ def plan_case(old: Workflow, new: Workflow, case: CaseSnapshot) -> CaseMove:
                 f"to '{back_to}' for '{required.field}'",
             )
         return evolve(
-            base, outcome=Outcome.MOVE, to_state=back_to, data=data, back_for=required.field
+            base, outcome=Outcome.MOVE, to_state=back_to, data=data, back_for=required.field,
+            renamed=dict(migration.renamed),
         )
-    return evolve(base, outcome=Outcome.MOVE, to_state=dest, data=data, pending=pending)
+    return evolve(
+        base, outcome=Outcome.MOVE, to_state=dest, data=data, pending=pending,
+        renamed=dict(migration.renamed),
+    )

@@ -7,6 +7,7 @@ nothing touched since the migration is back where it was, data and all.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from engine.parcel import AUDITOR, SUPERVISOR, TELLER
@@ -107,6 +108,12 @@ def test_there_and_back_keeps_every_case_and_journal_sound(
             assert (case.state, case.definition_hash, case.data, case.version) == (
                 original.state, old.hash, original.data, original.version + 2
             )
+            there, back_again = (
+                json.loads(e.note or "{}")
+                for e in desk.journal(reference=reference) if e.kind == "migrated"
+            )
+            assert back_again["renamed"] == {v: k for k, v in there["renamed"].items()}
+            assert (there["kind"], back_again["kind"]) == ("migrate", "revert")
         else:
             assert case.definition_hash == new.hash and case.state == "cancelled"
     assert all(
