@@ -136,7 +136,7 @@ class MigrationPlanner:
         )
 
     def _running(
-        self, workflow: str, *, not_hash: str | None = None, from_hash: str | None = None,
+        self, workflow: str, *, from_hash: str | None = None,
         references: Sequence[str] = (),
     ) -> list[CaseRow]:
         query = (
@@ -144,8 +144,6 @@ class MigrationPlanner:
             .where(_cases.c.workflow == workflow, _cases.c.closed_at.is_(None))
             .order_by(_cases.c.id)
         )
-        if not_hash is not None:
-            query = query.where(_cases.c.definition_hash != not_hash)
         if from_hash:
             query = query.where(_cases.c.definition_hash.startswith(from_hash, autoescape=True))
         if references:
@@ -156,13 +154,19 @@ class MigrationPlanner:
     def _plan_migrate(
         self, current: Workflow, from_hash: str | None, references: Sequence[str]
     ) -> tuple[list[PlannedCase], list[str]]:
-        rows = self._running(
-            current.name, not_hash=current.hash, from_hash=from_hash, references=references
-        )
+        rows = self._running(current.name, from_hash=from_hash, references=references)
         lint: dict[str, Text | None] = {}
         issues: list[str] = []
         planned: list[PlannedCase] = []
         for row in rows:
+            if row.definition_hash == current.hash:  # listed, so that every running case is
+                planned.append(PlannedCase(
+                    reference=row.reference, branch=row.branch, version=row.version,
+                    outcome=Outcome.STAY, from_hash=row.definition_hash, to_hash=current.hash,
+                    from_state=row.state,
+                    reason=Text(zh="已在当前版本上运行", en="already runs on this version"),
+                ))
+                continue
             if row.definition_hash not in lint:
                 old = self.desk.workflow_of(row.definition_hash)
                 found = migration_issues(old, current)

@@ -73,6 +73,8 @@ def test_a_dry_run_changes_nothing(
         desk, tmp_path / "v2", rename_state=("verify_code", "check_code"), migration=MIGRATION,
         phone_required=True,
     )
+    current = desk.open_case(workflow="parcel_pickup", actor=TELLER)
+    before[current.reference] = _stored(db, desk)[current.reference]
     plan = migrations.plan(workflow="parcel_pickup")
     assert plan.id is None and plan.status == "dry_run" and plan.to_hash == new.hash
     outcome = {c.reference: (c.outcome, c.to_state) for c in plan.cases}
@@ -80,7 +82,9 @@ def test_a_dry_run_changes_nothing(
         cases[0].reference: ("move", "identify"),
         cases[1].reference: ("move", "identify"),  # back for the new required phone
         cases[2].reference: ("stay", None),
+        current.reference: ("stay", None),  # already on the new version
     }
+    assert plan.cases[3].reason is not None and "already" in plan.cases[3].reason.en
     assert plan.cases[1].back_for == "pickup_identity.recipient_phone"
     assert plan.cases[2].reason is not None and "locker" in plan.cases[2].reason.en
     assert _stored(db, desk) == before
