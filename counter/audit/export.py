@@ -46,7 +46,7 @@ from counter.cases.records import REFERENCE_ZONE
 from counter.config import MaskingPolicy, get_settings
 from counter.errors import InvalidInput, NotFound
 from counter.store.db import Database, as_utc, utcnow
-from counter.store.journal import canonical_json
+from counter.store.journal import MACHINE_NOTE_KINDS, canonical_json
 from counter.store.tables import Branch, CaseEvent, TellerCase, User, WorkflowDefinition
 from counter.text import Text
 
@@ -192,7 +192,9 @@ class _Exporter:
     def entry(row: Any, stream: _Stream, first_in_stream: bool) -> dict[str, Any]:
         findings_before = list(row.findings or [])
         findings = stream.masker.findings(findings_before)
-        note = stream.masker.text(row.note) if row.note is not None else None
+        note = row.note
+        if note is not None and row.kind not in MACHINE_NOTE_KINDS:
+            note = stream.masker.text(note)  # a hash in a machine-written note is no number
         masked = [
             name
             for name, before, after in (

@@ -7,11 +7,14 @@
   opened any case, so that closed days do not pull the average down;
 * the slowest steps this week (cases opened in the last seven days), by
   median handling time: where tellers, supervisors or the acquirer lose time;
-* who is at which window, and the handovers waiting for acceptance.
+* who is at which window, and the handovers waiting for acceptance;
+* the post-transaction review backlog: cases the back office has yet to
+  review, and issues it raised that the branch has yet to answer.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +26,7 @@ from counter.branchday.charts import Bar, Chart, Strip, bar_chart, hourly_chart,
 from counter.branchday.figures import Describe, StepTime, entries_since, step_times
 from counter.branchday.handover import HandoverView, pending_handovers
 from counter.branchday.sessions import CounterSessionView, branch_sessions
+from counter.cases.post_review import review_backlog
 from counter.cases.views import ApprovalView
 from counter.store.db import Database, as_utc
 from counter.text import Text
@@ -68,6 +72,7 @@ class Dashboard:
     counters: list[CounterSessionView]
     handovers: list[HandoverView]
     charts: DashboardCharts
+    reviews: dict[str, int] = dataclasses.field(default_factory=dict)  # post review backlog
 
     @property
     def open_cases(self) -> int:
@@ -175,6 +180,7 @@ def dashboard(
         counters=branch_sessions(db, branch=branch),
         handovers=pending_handovers(db, branch=branch),
         charts=charts,
+        reviews=review_backlog(db, branch=branch),
     )
 
 

@@ -33,8 +33,10 @@ from counter.cases.reading import (
 from counter.cases.records import CaseRow
 from counter.cases.services import Services
 from counter.cases.views import ApprovalView, CaseView
+from counter.engine.authority import required_level
 from counter.engine.definition import BUILTIN_TRIGGERS
 from counter.engine.loader import Workflow
+from counter.engine.rekey import rekey_name
 from counter.engine.runtime import Runtime
 from counter.engine.types import Actor, CaseSnapshot, Decision, evolve
 from counter.errors import InvalidInput, PermissionDenied, StaleVersion
@@ -270,9 +272,16 @@ class Desk(CaseReader):
     def approve(
         self, *, reference: str, actor: Actor, version: int | None = None,
         comment: str | None = None, idempotency_key: str | None = None,
+        rekey: Mapping[str, str] | None = None,
     ) -> CaseView:
-        """The approval state's built-in ``approve`` trigger."""
-        data = {"comment": comment} if comment else {}
+        """The approval state's built-in ``approve`` trigger.
+
+        ``rekey`` holds what the approver re-entered blind, by field
+        (``{"pos_binding.account_number": "..."}``); a value that differs
+        from the maker's refuses the approval.
+        """
+        data: dict[str, Any] = {"comment": comment} if comment else {}
+        data.update({rekey_name(path): value for path, value in (rekey or {}).items()})
         return self.fire(reference=reference, trigger="approve", actor=actor, data=data,
                          version=version, idempotency_key=idempotency_key)
 
@@ -373,7 +382,15 @@ class Desk(CaseReader):
                 journal.record(conn, entry)
                 if holding:
                     reservations.apply(conn, workflow, reference, holding, now, masking)
-                pending = self._write_approvals(conn, snapshot, row.channel, decision, actor, now)
+                level = (
+                    required_level(workflow.definition.states[decision.dest],
+                                   decision.pending.findings)
+                    if decision.pending is not None
+                    else None
+                )
+                pending = self._write_approvals(
+                    conn, snapshot, row.channel, decision, actor, now, level
+                )
                 wrote_outbox = self._write_outbox(conn, reference, decision, new_version, now)
                 view = self._view(
                     after,
@@ -425,6 +442,7 @@ class Desk(CaseReader):
         decision: Decision,
         actor: Actor,
         now: datetime,
+        level: str | None = None,
     ) -> ApprovalView | None:
         if before.pending is not None:
             records.close_approval(
@@ -446,6 +464,7 @@ class Desk(CaseReader):
             "raised_by": pending.raised_by,
             "raised_at": now,
             "findings": plain({"f": [f.as_dict() for f in pending.findings]})["f"],
+            "level": level,
         }
         key = conn.execute(records.insert_approval, values).inserted_primary_key
         assert key is not None

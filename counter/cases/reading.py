@@ -21,6 +21,7 @@ from counter.cases import records
 from counter.cases.records import CaseRow
 from counter.cases.services import Services
 from counter.cases.views import ApprovalView, CaseSummary, CaseView, FindingView, JournalEntryView
+from counter.engine.authority import is_remote
 from counter.engine.loader import Workflow
 from counter.engine.runtime import Runtime
 from counter.engine.types import Actor, CaseSnapshot, PendingApproval
@@ -34,6 +35,7 @@ __all__ = [
     "CASE_ROLES",
     "OWN_CASE_ROLES",
     "READ_ALL_ROLES",
+    "REMOTE_ROLES",
     "SYSTEM",
     "CaseReader",
     "check_change",
@@ -41,7 +43,12 @@ __all__ = [
     "not_found",
 ]
 
-CASE_ROLES = frozenset({"teller", "supervisor", "reviewer", "service_agent"})  # own branch
+CASE_ROLES = frozenset(
+    {"teller", "supervisor", "reviewer", "service_agent", "branch_manager"}
+)  # own branch
+REMOTE_ROLES = frozenset({"authorizer"})
+"""The remote authorization centre: reads and decides approvals of every branch (the
+workflow's ``authority.remote`` says which approvals; no other trigger names the role)."""
 OWN_CASE_ROLES = frozenset({"merchant"})  # may open cases; reads and acts on its own only
 READ_ALL_ROLES = frozenset({"auditor", "admin", "system"})  # may read any branch's cases
 SYSTEM = "system"
@@ -83,6 +90,9 @@ def approval_view(row: Any, **extra: Any) -> ApprovalView:
         decided_at=row.decided_at,
         decision=row.decision,
         reason=row.reason,
+        level=row.level,
+        escalated_to=row.escalated_to,
+        escalated_at=row.escalated_at,
         **extra,
     )
 
@@ -99,7 +109,7 @@ def own(actor: Actor, opened_by: str | None) -> bool:
 
 def check_read(branch: str, reference: str, actor: Actor, opened_by: str | None = None) -> None:
     """Raise ``not_found`` unless ``actor`` may read the case."""
-    if actor.roles & READ_ALL_ROLES or own(actor, opened_by):
+    if actor.roles & (READ_ALL_ROLES | REMOTE_ROLES) or own(actor, opened_by):
         return
     if not actor.roles & CASE_ROLES or actor.branch != branch:
         raise not_found(reference)
@@ -113,7 +123,7 @@ def check_change(branch: str, reference: str, actor: Actor, opened_by: str | Non
     Whatever else names a case (a handover, a reprint) asks this too.
     """
     check_read(branch, reference, actor, opened_by)
-    if SYSTEM in actor.roles or own(actor, opened_by):
+    if actor.roles & (REMOTE_ROLES | {SYSTEM}) or own(actor, opened_by):
         return
     if not actor.roles & CASE_ROLES or actor.branch != branch:
         raise PermissionDenied(
@@ -219,7 +229,7 @@ class CaseReader:
         may_act = (
             bool(actor.roles & (CASE_ROLES | {SYSTEM}))
             and (SYSTEM in actor.roles or actor.branch == row.branch)
-        ) or self._own(actor, row.opened_by)
+        ) or self._own(actor, row.opened_by) or bool(actor.roles & REMOTE_ROLES)
         return CaseView(
             reference=snapshot.reference,
             workflow=snapshot.workflow,
@@ -329,18 +339,27 @@ class CaseReader:
         """Approvals waiting (or, with ``include_decided``, all) in the actor's reach."""
         a, c = records.approvals, records.cases
         query = (
-            select(a, c.c.workflow, c.c.branch, c.c.channel)
+            select(a, c.c.workflow, c.c.branch, c.c.channel, c.c.definition_hash, c.c.state)
             .join(c, c.c.reference == a.c.case_reference)
             .order_by(a.c.raised_at, a.c.id)
         )
         if not include_decided:
             query = query.where(a.c.decided_at.is_(None))
-        if not actor.roles & READ_ALL_ROLES:
+        remote = bool(actor.roles & REMOTE_ROLES) and not actor.roles & READ_ALL_ROLES
+        if not actor.roles & READ_ALL_ROLES and not remote:
             if not actor.roles & CASE_ROLES or actor.branch is None:
                 return []
             query = query.where(c.c.branch == actor.branch)
         with self.db.read() as conn:
             rows = conn.execute(query).all()
+        if remote:  # the centre's queue: every branch's approvals that name its role
+            rows = [r for r in rows if self._remote_may_decide(r, actor)]
         return [
             approval_view(r, workflow=r.workflow, branch=r.branch, channel=r.channel) for r in rows
         ]
+
+    def _remote_may_decide(self, row: Any, actor: Actor) -> bool:
+        if row.branch == actor.branch and actor.roles & CASE_ROLES:
+            return True
+        state = self.workflow_of(row.definition_hash).definition.states.get(row.state)
+        return state is not None and is_remote(state, actor)

@@ -105,6 +105,11 @@ _cas_update = (
     )
 )
 _cas = Prepared(_cas_update)
+_cas_migrate = Prepared(
+    _cas_update.where(cases.c.definition_hash == bindparam("b_hash")).values(
+        definition_hash=bindparam("definition_hash")
+    )
+)
 _case_heads = select(cases.c.version, cases.c.journal_seq, cases.c.journal_hash).where(
     cases.c.id == bindparam("b_id")
 )
@@ -184,8 +189,12 @@ def compare_and_set(
     closed_at: datetime | None,
     reference: str,
     entry: dict[str, Any],
+    migrate: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """Move the case one version on and its journal head to ``entry`` (from ``journal.chain``).
+
+    ``migrate`` is ``(from_hash, to_hash)`` when a migration moves the case
+    to another definition version: the case must still be on ``from_hash``.
 
     Raises ``StaleVersion`` if someone else moved the case first. If only the
     journal moved (a slip or hand-over entry written since ``entry`` was
@@ -202,8 +211,12 @@ def compare_and_set(
         "updated_at": updated_at,
         "closed_at": closed_at,
     }
+    statement = _cas
+    if migrate is not None:
+        statement = _cas_migrate
+        params.update(b_hash=migrate[0], definition_hash=migrate[1])
     for _ in range(2):
-        moved = _cas.execute(
+        moved = statement.execute(
             conn,
             {**params, "b_seen_seq": entry["seq"] - 1, "journal_seq": entry["seq"],
              "journal_hash": entry["hash"]},

@@ -41,6 +41,7 @@ from sqlalchemy import bindparam, select
 from counter.cases import records
 from counter.cases.desk import Desk
 from counter.cases.dispatch import Dispatcher
+from counter.cases.escalation import escalate_due
 from counter.engine.definition import WorkflowDefinition
 from counter.engine.types import Actor, CaseSnapshot
 from counter.errors import CounterError, StaleVersion
@@ -229,6 +230,9 @@ def sweep_round(sweeper: Sweeper, dispatcher: Dispatcher | None, echo: Echo) -> 
     """One round: expire idle cases, then deliver the outbox messages due."""
     report = sweeper.run_once()
     line = f"过期处理 / sweep: {report}"
+    escalated = escalate_due(sweeper.desk)
+    if escalated:
+        line += f"; 审批升级 / approvals escalated: {len(escalated)}"
     if dispatcher is not None:
         line += f"; 外发消息 / outbox: {dispatcher.run_once()} finished"
     echo(line)

@@ -48,6 +48,9 @@ class ApprovalView(_View):
     reason: str | None = None
     workflow: str | None = None
     branch: str | None = None
+    level: str | None = None  # the authority level it needs (tiered authority)
+    escalated_to: str | None = None  # a higher level, or "remote" (the authorization centre)
+    escalated_at: datetime | None = None
 
 
 class CaseView(_View):

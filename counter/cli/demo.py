@@ -58,7 +58,10 @@ DEMO_USERS: Mapping[str, tuple[str, ...]] = {
     "teller1": ("teller",),
     "teller2": ("teller",),
     "supervisor1": ("supervisor",),
+    "manager1": ("branch_manager",),  # approves what needs the branch manager (risk flags)
     "auditor1": ("auditor",),
+    "ops1": ("operations",),  # case migrations: one prepares...
+    "ops2": ("operations",),  # ...the other confirms
 }
 DEMO_WINDOW = 1  # teller1's counter
 # A slip integration that wants `counter demo` to write slips provides this:
@@ -114,8 +117,8 @@ def demo_data() -> None:
         for line in ensure_demo_data(db, config):
             typer.echo(line)
         typer.echo(
-            "演示登录 / demo logins: teller1, teller2, supervisor1, auditor1 (BJ001); "
-            "merchant1, reviewer1, agent1 (RC001)\n"
+            "演示登录 / demo logins: teller1, teller2, supervisor1, manager1, auditor1, "
+            "ops1, ops2 (BJ001); merchant1, reviewer1, agent1, authorizer1, backoffice1 (RC001)\n"
             f"演示密码 / demo password: {config.demo_password} "
             "(COUNTER_DEMO_PASSWORD,仅供演示 / demo only)"
         )

@@ -24,9 +24,10 @@ from typing import Any
 from transitions import EventData, Machine, State
 
 from counter.engine.definition import APPROVE, REJECT, FormDefinition, TransitionDefinition
-from counter.engine.forms import APPROVE_FORM, REJECT_FORM
+from counter.engine.forms import REJECT_FORM
 from counter.engine.loader import Workflow
 from counter.engine.registry import ActionFn, CheckFn, ConditionFn, Registry
+from counter.engine.rekey import approve_form
 from counter.engine.types import (
     ActionContext,
     Effect,
@@ -204,7 +205,13 @@ class CompiledWorkflow:
 
     def _compile_approval(self, state: str, roles: frozenset[str], reject_to: str | None) -> None:
         self.routes[state][APPROVE].append(
-            Route(trigger=APPROVE, source=state, dest=None, roles=roles, form=APPROVE_FORM)
+            Route(
+                trigger=APPROVE,
+                source=state,
+                dest=None,
+                roles=roles,
+                form=approve_form(self.workflow, state),
+            )
         )
         self.routes[state][REJECT].append(
             Route(trigger=REJECT, source=state, dest=reject_to, roles=roles, form=REJECT_FORM)

@@ -19,13 +19,18 @@ __all__ = [
     "APPROVE",
     "BUILTIN_TRIGGERS",
     "REJECT",
+    "AuthorityDefinition",
     "Choice",
     "Edge",
     "FieldDefinition",
     "FieldType",
     "FormDefinition",
     "HoldDefinition",
+    "MigrationDefinition",
     "PiiClass",
+    "PostReviewDefinition",
+    "RekeyField",
+    "RequiredField",
     "StateDefinition",
     "TransitionDefinition",
     "WorkflowDefinition",
@@ -125,6 +130,36 @@ class Edge(NamedTuple):
     transition: int | None = None  # index of the declared transition; None: approve/reject
 
 
+FieldPath = Annotated[
+    str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$", max_length=129)
+]
+"""A form's field as ``form.field`` (``pos_binding.settlement_account``)."""
+
+
+class RekeyField(_Frozen):
+    """A field the approver re-enters without seeing it (blind re-keying)."""
+
+    field: FieldPath
+    when: tuple[str, ...] = ()  # finding codes that ask for it; none: always
+
+
+class AuthorityDefinition(_Frozen):
+    """Who may approve what in an approval state (tiered authority).
+
+    ``levels`` are roles, lowest first: a higher level may approve whatever
+    a lower one may. A finding named in ``findings`` needs at least that
+    level; any other finding, the lowest. ``remote`` roles (a remote
+    authorization centre) approve at any level for every branch. After
+    ``escalate_after_minutes`` an approval still waiting escalates one
+    level up (from the top level, to the remote centre).
+    """
+
+    levels: tuple[Name, ...] = Field(min_length=1)
+    findings: dict[Name, Name] = {}
+    remote: tuple[Name, ...] = ()
+    escalate_after_minutes: int | None = Field(default=None, gt=0, le=7 * 24 * 60)
+
+
 class StateDefinition(_Frozen):
     """One state. ``approval`` states own the built-in ``approve``/``reject`` triggers."""
 
@@ -135,6 +170,8 @@ class StateDefinition(_Frozen):
     reject_to: str | None = None
     final: bool = False
     on_enter: tuple[str, ...] = ()
+    rekey: tuple[RekeyField, ...] = ()  # approval states: what the approver re-enters blind
+    authority: AuthorityDefinition | None = None  # approval states: levels, remote centre
 
     @property
     def approval_roles(self) -> tuple[str, ...]:
@@ -177,6 +214,38 @@ class HoldDefinition(_Frozen):
     form: Name
     field: Name
     release: Literal["final", "never"] = "final"
+class RequiredField(_Frozen):
+    """A field this version requires that earlier versions did not collect."""
+
+    field: FieldPath
+    back_to: str | None = None  # the state that collects it (default: the one with its form)
+
+
+class MigrationDefinition(_Frozen):
+    """How running cases of earlier versions move to this one (``counter cases migrate``).
+
+    ``states`` maps an old state to its new name (a state not named keeps
+    its name); ``renamed`` moves a value from one field to another;
+    ``required`` sends a case that has passed the step collecting a new
+    required field back to it; cases in a ``stay`` state do not move.
+    """
+
+    states: dict[Name, Name] = {}
+    renamed: dict[FieldPath, FieldPath] = {}
+    required: tuple[RequiredField, ...] = ()
+    stay: dict[Name, Text] = {}  # old state -> why its cases stay on their version
+
+
+class PostReviewDefinition(_Frozen):
+    """Post-transaction review (事后监督): which closed cases the back office reviews.
+
+    ``share`` of the cases closed per branch and day in one of ``states``
+    (every final state if none are named) is drawn, reproducibly, plus every
+    case whose findings a supervisor approved.
+    """
+
+    share: float = Field(ge=0, le=1)
+    states: tuple[Name, ...] = ()
 
 
 class WorkflowDefinition(_Located):
@@ -190,6 +259,8 @@ class WorkflowDefinition(_Located):
     states: dict[Name, StateDefinition] = Field(min_length=1)
     transitions: tuple[TransitionDefinition, ...] = ()
     holds: tuple[HoldDefinition, ...] = ()
+    migration: MigrationDefinition | None = None
+    post_review: PostReviewDefinition | None = None
 
     def state_title(self, state: str) -> Text:
         title = self.states[state].title

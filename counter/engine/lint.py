@@ -2,8 +2,8 @@
 
 Rules (``LintIssue.rule``): ``unreachable``, ``no_way_out``,
 ``final_never_reached``, ``unknown_name``, ``unknown_form``,
-``unknown_role``, ``approval_without_approve``, ``hold_form``,
-``hold_field``, ``hold_duplicate`` (errors) and ``no_review``
+``unknown_role``, ``unknown_rekey_field``, ``approval_without_approve``,
+``hold_form``, ``hold_field``, ``hold_duplicate`` (errors) and ``no_review``
 (a warning: approvable findings of that transition will block). Run at
 start-up and by ``counter workflows check``; ``check_directory`` also turns
 files that do not load into issues, so that one run reports every file.
@@ -35,6 +35,8 @@ KNOWN_ROLES = frozenset(
         "merchant",
         "reviewer",
         "service_agent",
+        "branch_manager",
+        "authorizer",
     }
 )
 
@@ -158,6 +160,23 @@ def _name_rules(
                     )
 
 
+def _rekey_rules(
+    wf: WorkflowDefinition, forms: Mapping[str, FormDefinition], issues: _Issues
+) -> None:
+    """Every re-keyed field must be a field of a form this workflow collects."""
+    for name, state in wf.states.items():
+        for index, rekey in enumerate(state.rekey):
+            form, field = rekey.field.split(".", 1)
+            if form in forms and forms[form].field(field) is not None:
+                continue
+            issues.error(
+                "unknown_rekey_field",
+                wf.line("states", name, "rekey", index),
+                f"复核字段 '{rekey.field}' 不在本流程收集的表单中",
+                f"re-keyed field '{rekey.field}' is not a field of a form this workflow collects",
+            )
+
+
 def _unknown_form(name: str, line: int | None, known: Iterable[str], issues: _Issues) -> None:
     hint = did_you_mean(name, known)
     issues.error("unknown_form", line, f"未知表单 '{name}'{hint}", f"unknown form '{name}'{hint}")
@@ -204,6 +223,7 @@ def lint(
     _role_rules(wf, known_roles, issues)
     for rule, line, message in hold_problems(wf, forms):
         issues.error(rule, line, message.zh, message.en)
+    _rekey_rules(wf, forms, issues)
     for index, t in enumerate(wf.transitions):
         if t.checks and wf.review_of(t) is None:
             issues.warning(

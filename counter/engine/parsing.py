@@ -362,6 +362,120 @@ def _check_names(wf: WorkflowDefinition, file: str, registry: Registry) -> None:
                 )
 
 
+def _check_migration(wf: WorkflowDefinition, file: str) -> None:
+    """The new side of ``migration``: where it sends cases must be open states of this file.
+
+    Whether the old side exists is known only against an old version
+    (``counter.engine.migration.migration_issues``).
+    """
+    migration = wf.migration
+    if migration is None:
+        return
+
+    def open_state(name: str, *path: str | int) -> None:
+        if name not in wf.states:
+            hint = did_you_mean(name, list(wf.states))
+            raise fail(
+                file, wf.line(*path), f"未知状态 '{name}'{hint}", f"unknown state '{name}'{hint}"
+            )
+        if wf.states[name].final:
+            raise fail(
+                file,
+                wf.line(*path),
+                f"迁移不能把进行中的案件送到终态 '{name}'",
+                f"a migration cannot send running cases to final state '{name}'",
+            )
+
+    for old, new in migration.states.items():
+        open_state(new, "migration", "states", old)
+        if old in migration.stay:
+            raise fail(
+                file,
+                wf.line("migration", "stay", old),
+                f"状态 '{old}' 不能既迁移又保留",
+                f"state '{old}' cannot both move (states) and stay",
+            )
+    for index, required in enumerate(migration.required):
+        form = required.field.split(".", 1)[0]
+        if required.back_to is not None:
+            open_state(required.back_to, "migration", "required", index, "back_to")
+        elif not any(s.form == form for s in wf.states.values()):
+            raise fail(
+                file,
+                wf.line("migration", "required", index, "field"),
+                f"没有状态收集表单 '{form}':请写明 back_to",
+                f"no state collects form '{form}': name the state in back_to",
+            )
+
+
+def _check_rekey(wf: WorkflowDefinition, file: str) -> None:
+    """``rekey`` belongs to approval states, one entry per field name."""
+    for name, state in wf.states.items():
+        if state.rekey and not state.approval:
+            raise fail(
+                file,
+                wf.line("states", name, "rekey"),
+                f"rekey 只用于审批状态('{name}' 没有 approval: true)",
+                f"rekey is for approval states ('{name}' is not approval: true)",
+            )
+        fields = [r.field.split(".", 1)[1] for r in state.rekey]
+        for index, field in enumerate(fields):
+            if fields.index(field) != index:
+                raise fail(
+                    file,
+                    wf.line("states", name, "rekey", index),
+                    f"重复的复核字段 '{field}'",
+                    f"field '{field}' is re-keyed twice",
+                )
+
+
+def _check_authority(wf: WorkflowDefinition, file: str) -> None:
+    """``authority`` belongs to approval states; its levels and remote roles may approve there."""
+    for name, state in wf.states.items():
+        authority = state.authority
+        if authority is None:
+            continue
+        if not state.approval:
+            raise fail(
+                file,
+                wf.line("states", name, "authority"),
+                f"authority 只用于审批状态('{name}' 没有 approval: true)",
+                f"authority is for approval states ('{name}' is not approval: true)",
+            )
+        for code, level in authority.findings.items():
+            if level not in authority.levels:
+                hint = did_you_mean(level, list(authority.levels))
+                raise fail(
+                    file,
+                    wf.line("states", name, "authority", "findings", code),
+                    f"'{level}' 不是 levels 之一{hint}",
+                    f"'{level}' is not one of the levels{hint}",
+                )
+        roles = (*authority.levels, *authority.remote)
+        missing = [r for r in roles if r not in state.approval_roles]
+        if missing:
+            raise fail(
+                file,
+                wf.line("states", name, "authority"),
+                f"角色 {', '.join(missing)} 须列在 '{name}' 的 roles 中",
+                f"role(s) {', '.join(missing)} must be listed in the roles of '{name}'",
+            )
+
+
+def _check_post_review(wf: WorkflowDefinition, file: str) -> None:
+    """``post_review.states`` are final states of this workflow."""
+    if wf.post_review is None:
+        return
+    for index, name in enumerate(wf.post_review.states):
+        if name not in wf.states or not wf.states[name].final:
+            raise fail(
+                file,
+                wf.line("post_review", "states", index),
+                f"事后监督只抽取已结束的案件:'{name}' 不是终态",
+                f"post review draws closed cases: '{name}' is not a final state",
+            )
+
+
 def parse_workflow(
     text: str, file: str, registry: Registry | None = None, *, expected_name: str | None = None
 ) -> WorkflowDefinition:
@@ -376,6 +490,10 @@ def parse_workflow(
         )
     _check_states(wf, file)
     _check_triggers(wf, file)
+    _check_migration(wf, file)
+    _check_rekey(wf, file)
+    _check_authority(wf, file)
+    _check_post_review(wf, file)
     if registry is not None:
         _check_names(wf, file, registry)
     return wf

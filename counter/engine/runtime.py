@@ -12,11 +12,18 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from counter.engine.authority import refusal
 from counter.engine.compiler import CaseModel, CompiledWorkflow, Route
-from counter.engine.definition import APPROVE, BUILTIN_TRIGGERS, FormDefinition
+from counter.engine.definition import (
+    APPROVE,
+    BUILTIN_TRIGGERS,
+    FieldDefinition,
+    FormDefinition,
+)
 from counter.engine.forms import validate_form
 from counter.engine.loader import Catalog, Workflow
 from counter.engine.registry import Registry
+from counter.engine.rekey import rekey_findings, rekey_required
 from counter.engine.types import (
     ActionContext,
     Actor,
@@ -26,7 +33,13 @@ from counter.engine.types import (
     copy_data,
     evolve,
 )
-from counter.errors import FourEyesViolation, InvalidTrigger, PermissionDenied
+from counter.errors import (
+    BlockedByFindings,
+    FieldError,
+    FourEyesViolation,
+    InvalidTrigger,
+    PermissionDenied,
+)
 from counter.text import Text
 
 __all__ = ["OPEN", "Runtime"]
@@ -130,7 +143,7 @@ class Runtime:
         Conditions are not evaluated (they may need this step's form), so a
         listed trigger can still be refused.
         """
-        _, routes = self._routes(snapshot)
+        compiled, routes = self._routes(snapshot)
         available: list[str] = []
         for trigger, candidates in routes.items():
             if not any(actor.roles & r.roles for r in candidates):
@@ -139,8 +152,28 @@ class Runtime:
                 snapshot.pending is None or _raised_case(snapshot, actor)
             ):
                 continue
+            if trigger == APPROVE and self._authority_refusal(compiled, snapshot, actor):
+                continue
             available.append(trigger)
         return available
+
+    @staticmethod
+    def _authority_refusal(
+        compiled: CompiledWorkflow, snapshot: CaseSnapshot, actor: Actor
+    ) -> Text | None:
+        state = compiled.workflow.definition.states[snapshot.state]
+        if state.authority is None or snapshot.pending is None:
+            return None
+        return refusal(state, snapshot.pending.findings, actor)
+
+    def rekey_fields(self, snapshot: CaseSnapshot) -> dict[str, FieldDefinition]:
+        """What the approver must re-enter, blind, to approve: approve-form fields by
+        the ``form.field`` they re-key."""
+        workflow = self.workflow(snapshot)
+        state = workflow.definition.states.get(snapshot.state)
+        if state is None or not state.approval:
+            return {}
+        return rekey_required(workflow, state, snapshot.pending)
 
     def form_for(self, snapshot: CaseSnapshot, trigger: str) -> FormDefinition | None:
         """The form ``trigger`` collects in the case's state (``None``: no fields)."""
@@ -190,8 +223,15 @@ class Runtime:
         builtin = trigger in BUILTIN_TRIGGERS and candidates[0].index is None
         if builtin:
             self._check_pending(snapshot, trigger, actor)
+            refused = self._authority_refusal(compiled, snapshot, actor)
+            if trigger == APPROVE and refused is not None:
+                raise PermissionDenied(
+                    refused, case=snapshot.reference, trigger=trigger, actor=actor.username
+                )
         form = candidates[0].form
         validated = validate_form(form, form_data, self.registry)
+        if builtin and trigger == APPROVE:
+            self._check_rekey(compiled, snapshot, validated.values)
         new_data: dict[str, Any] = copy_data(dict(snapshot.data))
         if form is not None and not builtin:
             new_data[form.name] = dict(validated.stored)
@@ -241,6 +281,25 @@ class Runtime:
             final=compiled.workflow.definition.states[model.state].final,
             note=str(note) if note is not None else None,
         )
+
+    @staticmethod
+    def _check_rekey(
+        compiled: CompiledWorkflow, snapshot: CaseSnapshot, values: Mapping[str, Any]
+    ) -> None:
+        """Blind re-keying: refuse the approval when a re-entered value differs or is missing."""
+        state = compiled.workflow.definition.states[snapshot.state]
+        if not state.rekey:
+            return
+        blocking = rekey_findings(
+            compiled.workflow, state, snapshot.pending, snapshot.data, values
+        )
+        if blocking:
+            raise BlockedByFindings(
+                Text(zh="复核录入不一致,不能批准", en="The re-keyed values do not match"),
+                findings=blocking,
+                fields=[FieldError(f.field, f.code, f.message) for f in blocking if f.field],
+                case=snapshot.reference,
+            )
 
     def _denied(self, snapshot: CaseSnapshot, trigger: str, actor: Actor) -> PermissionDenied:
         return PermissionDenied(

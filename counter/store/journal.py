@@ -34,7 +34,9 @@ from counter.text import Text
 
 __all__ = [
     "GENESIS",
+    "MACHINE_NOTE_KINDS",
     "STEP_KINDS",
+    "VERSION_KINDS",
     "BrokenEntry",
     "EntryFields",
     "JournalEntry",
@@ -50,7 +52,13 @@ __all__ = [
 ]
 
 STEP_KINDS = frozenset({"open", "trigger", "approval"})
-"""Entry kinds that move a case one version on; other kinds (slip, reprint) only record."""
+"""Entry kinds of the steps people (and the system) take; each moves a case one version on."""
+MACHINE_NOTE_KINDS = frozenset({"migrated", "escalated"})
+"""Entry kinds whose note the system writes (canonical JSON of hashes, states, levels and
+user names, never personal data): exports leave it as it is."""
+VERSION_KINDS = STEP_KINDS | {"migrated"}
+"""Every entry kind that moves a case one version on: the steps and a migration to
+another definition version. Other kinds (slip, reprint) only record."""
 
 _events = CaseEvent.__table__  # type: ignore[attr-defined]
 _heads = JournalHead.__table__  # type: ignore[attr-defined]
@@ -360,7 +368,7 @@ def _check_stream(
 
 
 def _check_case(case: Any, seen: Sequence[JournalEntry]) -> BrokenEntry | None:
-    steps = [e for e in seen if e.kind in STEP_KINDS]
+    steps = [e for e in seen if e.kind in VERSION_KINDS]
     last = seen[-1] if seen else None
     where = (case.reference, last.seq if last else None, last.id if last else None)
     if len(steps) != case.version:

@@ -208,6 +208,9 @@ class Approval(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decision: str | None = Field(default=None, max_length=32)
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    level: str | None = Field(default=None, max_length=64)  # the authority level it needs
+    escalated_to: str | None = Field(default=None, max_length=64)  # a level, or "remote"
+    escalated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Outbox(SQLModel, table=True):

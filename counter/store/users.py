@@ -44,7 +44,19 @@ __all__ = [
 ]
 
 ROLES = frozenset(
-    {"teller", "supervisor", "auditor", "admin", "merchant", "reviewer", "service_agent"}
+    {
+        "teller",
+        "supervisor",
+        "auditor",
+        "admin",
+        "merchant",
+        "reviewer",
+        "service_agent",
+        "operations",  # moves running cases to a new workflow version (counter cases migrate)
+        "branch_manager",  # the branch's highest approval level (tiered authority)
+        "authorizer",  # the remote authorization centre: approvals from every branch
+        "post_reviewer",  # the back office's post-transaction review (事后监督)
+    }
 )
 MIN_PASSWORD_LENGTH = 8
 

@@ -9,6 +9,7 @@ now shows back what they typed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -182,6 +183,9 @@ def approval_out(approval: ApprovalView, policy: MaskingPolicy) -> ApprovalOut:
         decided_at=approval.decided_at,
         decision=approval.decision,
         reason=mask_text(approval.reason, policy) if approval.reason else None,
+        level=approval.level,
+        escalated_to=approval.escalated_to,
+        escalated_at=approval.escalated_at,
     )
 
 
@@ -194,6 +198,7 @@ def case_out(case: CaseView, workflow: Workflow, policy: MaskingPolicy) -> CaseO
         state_title=case.state_title,
         final=case.final,
         version=case.version,
+        definition_hash=case.definition_hash,
         available_triggers=list(case.available_triggers),
         data=masked_data(workflow, case.data, policy),
         findings=[finding_out(f, policy) for f in case.findings],
@@ -210,9 +215,31 @@ def case_summary_out(case: CaseSummary) -> CaseSummaryOut:
     return CaseSummaryOut(**case.model_dump())
 
 
+def _readable_note(kind: str, note: str) -> str:
+    """A structured note (JSON, documented shape) as one line for people; others unchanged."""
+    if kind not in ("migrated", "escalated", "post_review"):
+        return note
+    try:
+        raw = json.loads(note)
+    except ValueError:
+        return note
+    if not isinstance(raw, dict):
+        return note
+    if kind == "migrated":
+        return (
+            f"#{raw.get('migration')} {str(raw.get('from_hash'))[:12]} → "
+            f"{str(raw.get('to_hash'))[:12]} ({raw.get('prepared_by')} / {raw.get('confirmed_by')})"
+        )
+    if kind == "escalated":
+        return f"{raw.get('from_level')} → {raw.get('to_level')} ({raw.get('after_minutes')} min)"
+    text = raw.get("text")
+    return f"{raw.get('outcome')}: {text}" if text else str(raw.get("outcome"))
+
+
 def journal_out(
-    entries: Iterable[JournalEntryView], policy: MaskingPolicy
+    entries: Iterable[JournalEntryView], policy: MaskingPolicy, *, readable: bool = False
 ) -> list[JournalEntryOut]:
+    """The journal as the API gives it; ``readable``: structured notes as one line (pages)."""
     return [
         JournalEntryOut(
             seq=e.seq,
@@ -223,7 +250,11 @@ def journal_out(
             from_state=e.from_state,
             to_state=e.to_state,
             findings=[finding_out(f, policy) for f in e.findings],
-            note=mask_text(e.note, policy) if e.note else None,
+            note=(
+                mask_text(_readable_note(e.kind, e.note) if readable else e.note, policy)
+                if e.note
+                else None
+            ),
             data_digest=e.data_digest,
             prev_hash=e.prev_hash,
             hash=e.hash,

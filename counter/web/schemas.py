@@ -135,6 +135,9 @@ class ApprovalOut(BaseModel):
     decided_at: datetime | None
     decision: str | None
     reason: str | None
+    level: str | None = None  # the authority level it needs (tiered authority)
+    escalated_to: str | None = None  # where it escalated: a higher level, or "remote"
+    escalated_at: datetime | None = None
 
 
 class CaseOut(BaseModel):
@@ -147,6 +150,7 @@ class CaseOut(BaseModel):
     state_title: Text
     final: bool
     version: int
+    definition_hash: str  # the workflow version (content hash) the case runs on
     available_triggers: list[str]
     data: dict[str, Any]
     findings: list[FindingOut]
@@ -205,6 +209,11 @@ class TriggerIn(_In):
 class ApprovalDecisionIn(_In):
     comment: str | None = Field(default=None, max_length=500)
     version: int | None = Field(default=None, ge=0)
+    rekey: dict[str, str] | None = Field(
+        default=None,
+        description="Blind re-keying: the values the approver re-entered, by field "
+        '(``{"pos_binding.account_number": "..."}``), compared with the maker\'s',
+    )
 
 
 class RejectIn(_In):

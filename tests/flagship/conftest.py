@@ -28,6 +28,7 @@ STAFF = {
     "supervisor1": ["supervisor"],
     "supervisor2": ["supervisor"],
     "senior1": ["teller", "supervisor"],  # a teller who also holds the supervisor role
+    "manager1": ["branch_manager"],  # the highest approval level (tiered authority)
 }
 
 

@@ -102,7 +102,10 @@ def test_approvable_binding_findings_wait_for_a_supervisor_then_send_the_code(
     assert case.state == "supervisor_review"
     assert pending_findings(case) == expected
     assert "unbind_code" not in case.data["vars"]  # no code goes out before approval
-    case = counter.fire(case, "approve", {}, actor="supervisor1")
+    luhn = "card_luhn_failed" in expected  # the supervisor re-keys the account blind
+    rekey = {"rekey_account_number": binding.account_number} if luhn else {}
+    risk = "merchant_risk_flagged" in expected  # needs the branch manager's authority
+    case = counter.fire(case, "approve", rekey, actor="manager1" if risk else "supervisor1")
     assert case.state == "code_check"
     assert case.data["vars"]["unbind_code"]["sends"] == 1
     assert case.data["vars"]["merchant"]["merchant_no"] == binding.merchant_no  # after approval

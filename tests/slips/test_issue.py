@@ -170,7 +170,8 @@ def test_an_agents_slip_names_both_and_the_supervisor_who_approved(counter: Coun
 def test_three_approvals_and_a_photo_score_still_fit_one_page_a_copy(counter: Counter) -> None:
     case = counter.through_identity(CHEN_SAN)  # photo score 58: supervisor1 approved
     case = counter.fire(case, "submit_binding", PILOT.form())
-    case = counter.fire(case, "approve", {}, actor="supervisor2")  # pilot USCC, card Luhn
+    rekey = {"rekey_account_number": PILOT.account_number}  # re-keyed blind: card fails Luhn
+    case = counter.fire(case, "approve", rekey, actor="supervisor2")  # pilot USCC, card Luhn
     case = counter.sign_off(counter.through_code(case, "15800158000"))
     assert case.state == "completed"
     pdf = get_slip(counter.desk, reference=case.reference, actor=teller(counter)).pdf

@@ -11,6 +11,9 @@ merchant1    merchant         merchant 102110058120001 (the demo registry's
                               clean merchant): applies online
 reviewer1    reviewer         the back-office review queue
 agent1       service_agent    the customer-service phone line
+authorizer1  authorizer       the remote authorization centre: approvals from
+                              every branch (tiered authority, escalations)
+backoffice1  post_reviewer    the post-transaction review queue (事后监督)
 ===========  ===============  ================================================
 """
 
@@ -32,6 +35,8 @@ CHANNEL_USERS: Mapping[str, tuple[str, str | None]] = {  # username -> (role, me
     "merchant1": ("merchant", DEMO_MERCHANT_NO),
     "reviewer1": ("reviewer", None),
     "agent1": ("service_agent", None),
+    "authorizer1": ("authorizer", None),
+    "backoffice1": ("post_reviewer", None),
 }
 
 

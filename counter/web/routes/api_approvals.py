@@ -42,6 +42,7 @@ def approve(
         version=body.version,
         comment=body.comment,
         idempotency_key=idempotency_key,
+        rekey=body.rekey,
     )
     return shown(web, case)
 

@@ -138,7 +138,9 @@ def render_case(
     workflow = web.workflow_of(view.definition_hash)
     policy = web.settings.masking
     case = case_out(view, workflow, policy)
-    entries = journal_out(web.desk.journal(reference=reference, actor=principal.actor), policy)
+    entries = journal_out(
+        web.desk.journal(reference=reference, actor=principal.actor), policy, readable=True
+    )
     definition = workflow.definition
     return render(
         request,

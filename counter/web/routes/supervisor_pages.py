@@ -6,7 +6,8 @@ the desk would refuse (the case's own teller) and says why.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -33,6 +34,17 @@ def approval_queue(request: Request, web: WebDep, principal: ConsoleUser) -> Res
     return render(request, "approvals.html", {"queue": queue})
 
 
+def without_rekeyed(data: Mapping[str, Any], rekey: Mapping[str, Any]) -> dict[str, Any]:
+    """The case's data without what the approver must re-key blind (they must not see it)."""
+    shown = {k: dict(v) if isinstance(v, Mapping) else v for k, v in data.items()}
+    for path in rekey:
+        form, field = path.split(".", 1)
+        section = shown.get(form)
+        if isinstance(section, dict):
+            section.pop(field, None)
+    return shown
+
+
 def render_approval(
     request: Request,
     web: WebContext,
@@ -44,13 +56,18 @@ def render_approval(
 ) -> Response:
     approval = open_approval(web, approval_id, principal.actor)
     case = web.desk.get(reference=approval.case_reference, actor=principal.actor)
+    snapshot = web.desk.snapshot(reference=approval.case_reference, actor=principal.actor)
+    rekey = web.desk.runtime.rekey_fields(snapshot)
     return render(
         request,
         "approval.html",
         {
             "approval": approval_out(approval, web.settings.masking),
             "case": case,
-            "sections": accepted_sections(web, case.definition_hash, case.data),
+            "sections": accepted_sections(
+                web, case.definition_hash, without_rekeyed(case.data, rekey)
+            ),
+            "rekey": rekey,
             "may_decide": "approve" in case.available_triggers,
             "own_case": approval.raised_by == principal.username,
             "errors": errors or {},
@@ -75,14 +92,24 @@ def approve(
     _csrf: CsrfChecked,
     version: Annotated[int, Form()],
     comment: Annotated[str, Form(max_length=500)] = "",
+    rekey_field: Annotated[list[str] | None, Form()] = None,
+    rekey_value: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     approval = open_approval(web, approval_id, principal.actor)
-    web.desk.approve(
-        reference=approval.case_reference,
-        actor=principal.actor,
-        version=version,
-        comment=comment.strip() or None,
-    )
+    try:
+        web.desk.approve(
+            reference=approval.case_reference,
+            actor=principal.actor,
+            version=version,
+            comment=comment.strip() or None,
+            rekey=dict(zip(rekey_field or [], rekey_value or [], strict=False)),
+        )
+    except InvalidInput as refused:
+        errors = {f.field: f.message for f in fields_of(refused) if f.field}
+        return render_approval(
+            request, web, principal, approval_id, errors=errors or {"comment": refused.message},
+            status_code=422,
+        )
     return RedirectResponse(f"/approvals?decided={approval.case_reference}", status_code=303)
 
 

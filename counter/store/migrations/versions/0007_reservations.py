@@ -6,7 +6,7 @@ keeps one row per object taken, and the unique ``held`` column (set while
 held, NULL once given back) lets only one case hold an object. Cases open
 before this revision hold nothing until a step names their object again.
 
-Revision ID: 0009_reservations
+Revision ID: 0007_reservations
 Revises: 0006_case_journal_head
 Create Date: 2026-12-02 07:10:00
 """
@@ -19,7 +19,7 @@ from alembic import op
 
 from counter.store.columns import UTCDateTime
 
-revision = "0009_reservations"
+revision = "0007_reservations"
 down_revision = "0006_case_journal_head"
 branch_labels = None
 depends_on = None
