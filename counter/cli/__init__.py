@@ -8,7 +8,18 @@ from __future__ import annotations
 
 import typer
 
-from counter.cli import admin, branchday, demo, journal, registry, serve, slips, timers, workflows
+from counter.cli import (
+    admin,
+    branchday,
+    demo,
+    journal,
+    registry,
+    serve,
+    simulate,
+    slips,
+    timers,
+    workflows,
+)
 
 __all__ = ["app", "main"]
 
@@ -19,7 +30,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (admin, workflows, registry, slips, demo, serve, timers, journal, branchday):
+for module in (
+    admin, workflows, registry, slips, demo, serve, timers, journal, branchday, simulate
+):
     module.register(app)
 
 

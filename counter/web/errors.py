@@ -30,6 +30,7 @@ from counter.errors import (
     InvalidInput,
     InvalidTrigger,
     NotFound,
+    PeerUnavailable,
     PermissionDenied,
     StaleVersion,
 )
@@ -86,6 +87,8 @@ def status_for(error: CounterError) -> int:
         return 409
     if isinstance(error, InvalidInput):
         return 422
+    if isinstance(error, PeerUnavailable):
+        return 503  # an outside system is down: the same request may succeed later
     return 500
 
 
