@@ -152,7 +152,11 @@ class PeerClient:
                 else:
                     self.breaker.failed()
                 log.info(
-                    "%s %s attempt %s: %s (%s)", link.peer, operation, attempt, exc.result,
+                    "%s %s attempt %s: %s (%s)",
+                    link.peer,
+                    operation,
+                    attempt,
+                    exc.result,
                     exc.detail,
                 )
                 last = exc
@@ -214,19 +218,8 @@ class PeerClient:
         status = response.status_code
         if status == 429 or status >= 500:
             raise _TryLater("try_later", f"HTTP {status}", _retry_after(response))
-        try:
-            verify_answer(
-                link.key,
-                key_id=link.key_id,
-                status=status,
-                headers=response.headers,
-                body=response.content,
-                request_signature=headers["X-Counter-Signature"],
-                now=self._clock(),
-                skew=link.skew,
-            )
-        except BadSignature as exc:
-            raise _TryLater("bad_signature", exc.reason) from exc
+        if status != 401:  # a peer that refuses our signature cannot sign with our key
+            self._verify(response, status, headers["X-Counter-Signature"])
         body = _json(response)
         if body is None:
             raise _TryLater("bad_signature", "the answer is not a JSON object")
@@ -246,6 +239,22 @@ class PeerClient:
             status=status,
             error_code=code,
         )
+
+    def _verify(self, response: httpx.Response, status: int, request_signature: str) -> None:
+        link = self.link
+        try:
+            verify_answer(
+                link.key,
+                key_id=link.key_id,
+                status=status,
+                headers=response.headers,
+                body=response.content,
+                request_signature=request_signature,
+                now=self._clock(),
+                skew=link.skew,
+            )
+        except BadSignature as exc:
+            raise _TryLater("bad_signature", exc.reason) from exc
 
     def _http(self) -> httpx.Client:
         with self._lock:

@@ -89,7 +89,8 @@ class Refusal(Exception):
     def answer(self) -> Answer:
         headers = {"Retry-After": "1"} if self.retryable else {}
         return Answer(
-            self.status, error_body(self.code, self.message, retryable=self.retryable),
+            self.status,
+            error_body(self.code, self.message, retryable=self.retryable),
             headers=headers,
         )
 
@@ -161,7 +162,8 @@ def _field(body: Mapping[str, Any], name: str, *, optional: bool = False) -> str
         return ""
     if not isinstance(value, str) or not value.strip() or len(value) > 200:
         raise Refusal(
-            422, "invalid_request",
+            422,
+            "invalid_request",
             Text(zh=f"{name}:{_INVALID.zh}", en=f"{name}: {_INVALID.en}"),
         )
     return value
@@ -204,7 +206,8 @@ class Simulator:
         if method == "POST":
             if not key:
                 raise Refusal(
-                    400, "idempotency_key_required",
+                    400,
+                    "idempotency_key_required",
                     Text(zh="缺少 Idempotency-Key。", en="Idempotency-Key is required."),
                 )
             if len(key) > MAX_KEY:
@@ -261,7 +264,11 @@ class Simulator:
             except ValueError:
                 raise Refusal(422, "invalid_request", _INVALID) from None
             result = self.acquirer.execute_bind(
-                key, merchant_no, terminal_sn, account_number, _field(body, "holder"),
+                key,
+                merchant_no,
+                terminal_sn,
+                account_number,
+                _field(body, "holder"),
                 account_type=account_type,
             )
         if result.outcome is ExecutionOutcome.UNAVAILABLE:
@@ -368,13 +375,19 @@ class _Handler(BaseHTTPRequestHandler):
         key = self.headers.get(IDEMPOTENCY_HEADER, "")
         try:
             key_id = verify_request(
-                sim.keys, method=method, path=self.path, headers=dict(self.headers.items()),
-                body=body, now=time.time(), skew=sim.skew,
+                sim.keys,
+                method=method,
+                path=self.path,
+                headers=dict(self.headers.items()),
+                body=body,
+                now=time.time(),
+                skew=sim.skew,
             )
         except BadSignature as bad:
             self._write(
                 Refusal(
-                    401, bad.reason,
+                    401,
+                    bad.reason,
                     Text(zh="请求签名无效。", en=f"The signature is refused: {bad.reason}."),
                 ).answer(),
                 signature=None,
@@ -423,8 +436,12 @@ class _Handler(BaseHTTPRequestHandler):
             key_id, request_signature = signature
             headers.update(
                 sign_answer(
-                    key_id=key_id, key=self.simulator.keys[key_id], status=answer.status,
-                    body=payload, timestamp=int(time.time()), request_signature=request_signature,
+                    key_id=key_id,
+                    key=self.simulator.keys[key_id],
+                    status=answer.status,
+                    body=payload,
+                    timestamp=int(time.time()),
+                    request_signature=request_signature,
                 )
             )
             if corrupt:
@@ -444,9 +461,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Close with a TCP RST: the client sees a connection reset, not an answer."""
         self.close_connection = True
         try:
-            self.connection.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
         except OSError:
             pass
