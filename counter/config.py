@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     peer_breaker_failures: int = 5
     peer_breaker_reset_seconds: float = 30.0
     peer_clock_skew_seconds: float = 300.0
+    # Outbox deliveries: attempts before the case goes to its on-failure state, and the
+    # backoff between them (doubling from the base, capped, minus up to `jitter` of it).
+    # The defaults ride out about half an hour of a peer's outage before a supervisor is asked.
+    outbox_max_attempts: int = 12
+    outbox_retry_base_seconds: float = 2.0
+    outbox_retry_max_seconds: float = 600.0
+    outbox_retry_jitter: float = 0.2
     # When set, /metrics wants "Authorization: Bearer <token>".
     metrics_token: str = ""
     case_idle_hours: int = 8

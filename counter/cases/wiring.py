@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from counter.adapters import (
@@ -191,6 +191,7 @@ def wire(
 
     ``attach``: deliver right after each commit (the local adapters answer at
     once); without it, outbox messages wait for ``dispatcher.run_once()``.
+    Retries follow the settings' ``outbox_*`` unless ``dispatcher_options`` say otherwise.
     """
     import counter.banking.rules  # noqa: F401  (registers the names the workflows use)
 
@@ -202,7 +203,13 @@ def wire(
         services.db = db
     desk = Desk(db, Runtime(found, names), services)
     services.extra.setdefault(CASES, case_lookup(desk))
-    dispatcher = register_handlers(Dispatcher(desk, **dispatcher_options))
+    retries: dict[str, Any] = {
+        "max_attempts": config.outbox_max_attempts,
+        "base_delay": timedelta(seconds=config.outbox_retry_base_seconds),
+        "max_delay": timedelta(seconds=config.outbox_retry_max_seconds),
+        "jitter": config.outbox_retry_jitter,
+    }
+    dispatcher = register_handlers(Dispatcher(desk, **{**retries, **dispatcher_options}))
     if attach:
         dispatcher.attach()
     return Wired(desk, dispatcher)

@@ -15,7 +15,7 @@ import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException
+from fastapi import APIRouter, Header
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -67,7 +67,8 @@ class _OutboxCollector(Collector):
 def metrics(web: WebDep, authorization: Annotated[str, Header()] = "") -> Response:
     token = web.settings.metrics_token
     if token and not hmac.compare_digest(authorization.encode(), f"Bearer {token}".encode()):
-        raise HTTPException(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        # A plain answer: the console's handlers would send a 401 to the login page.
+        return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
     peers: CollectorRegistry = PEER_REGISTRY
     shared = multiprocess_dir()
     if shared is not None:
