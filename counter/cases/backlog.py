@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from counter.cases import records
 from counter.store.db import Database, as_utc
 
-__all__ = ["Backlog", "outbox_backlog"]
+__all__ = ["Backlog", "Delivery", "outbox_backlog", "waiting_deliveries"]
 
 _outbox = records.outbox
 _waiting = (
@@ -60,4 +60,44 @@ def outbox_backlog(db: Database) -> list[Backlog]:
             failed=failed.get(kind, 0),
         )
         for kind in sorted({*waiting, *failed})
+    ]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One of a case's outbox messages that has not been delivered yet."""
+
+    kind: str
+    attempts: int  # 0: queued, never tried yet
+    since: datetime  # when the step that wrote it committed (UTC)
+    next_attempt_at: datetime
+    last_error: str | None  # why the last attempt failed (no personal data: adapters' errors)
+
+
+_of_case = (
+    select(
+        _outbox.c.kind,
+        _outbox.c.attempts,
+        _outbox.c.created_at,
+        _outbox.c.next_attempt_at,
+        _outbox.c.last_error,
+    )
+    .where(_outbox.c.case_reference == bindparam("reference"), _outbox.c.status == "pending")
+    .order_by(_outbox.c.created_at, _outbox.c.id)
+)
+
+
+def waiting_deliveries(db: Database, reference: str) -> list[Delivery]:
+    """The case's messages still waiting, oldest first: what the teller is waiting for."""
+    with db.read() as conn:
+        rows = conn.execute(_of_case, {"reference": reference}).all()
+    return [
+        Delivery(
+            kind=row.kind,
+            attempts=int(row.attempts),
+            since=as_utc(row.created_at),
+            next_attempt_at=as_utc(row.next_attempt_at),
+            last_error=row.last_error,
+        )
+        for row in rows
     ]

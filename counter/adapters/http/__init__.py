@@ -34,6 +34,7 @@ __all__ = [
     "PeerClient",
     "PeerLink",
     "acquirer_adapter",
+    "close_clients",
     "idempotency_key",
     "identity_adapter",
     "link_for",
@@ -73,6 +74,15 @@ def peer_client(link: PeerLink) -> PeerClient:
         if client is None:
             client = _clients[link] = PeerClient(link)
         return client
+
+
+def close_clients() -> None:
+    """Close and forget this process's clients (at shutdown; between tests: fresh breakers)."""
+    with _clients_lock:
+        clients = list(_clients.values())
+        _clients.clear()
+    for client in clients:
+        client.close()
 
 
 def acquirer_adapter(settings: Settings, db: Any = None) -> HttpAcquirerRegistry:

@@ -24,8 +24,8 @@ from counter.adapters import MERCHANT_COLUMNS
 from counter.adapters.http import PeerClient, PeerLink
 from counter.config import DEMO_PEER_KEY
 
-MERCHANT_NO = "102110058120001"
 HOLDER = "张三"
+UNKNOWN_MERCHANT = "102110058129999"
 
 
 def free_port() -> int:
@@ -46,23 +46,29 @@ def luhn_card(serial: int) -> str:
 
 @dataclass(frozen=True)
 class Terminal:
+    """A clean merchant of its own (an unbind changes its last binding date) and its terminal."""
+
+    merchant_no: str
     terminal_sn: str
     account_number: str
 
 
 def terminals(count: int, *, start: int = 1) -> list[Terminal]:
-    return [Terminal(f"SN-SIM-{n:06d}", luhn_card(n)) for n in range(start, start + count)]
+    return [
+        Terminal(f"10211005812{n:04d}", f"SN-SIM-{n:06d}", luhn_card(n))
+        for n in range(start, start + count)
+    ]
 
 
 def registry_csv(bound: Iterable[Terminal]) -> bytes:
-    """One clean merchant with each of ``bound`` terminals settling to its own card."""
+    """Clean merchants (张三 their legal representative), each terminal on its own card."""
     out = io.StringIO(newline="")
     writer = csv.DictWriter(out, fieldnames=list(MERCHANT_COLUMNS), lineterminator="\n")
     writer.writeheader()
     for n, terminal in enumerate(bound, start=1):
         writer.writerow(
             {
-                "merchant_no": MERCHANT_NO,
+                "merchant_no": terminal.merchant_no,
                 "merchant_name": "北京示例餐饮有限公司",
                 "uscc": "91110000600037341L",
                 "legal_rep_name": HOLDER,

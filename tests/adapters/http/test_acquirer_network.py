@@ -21,10 +21,17 @@ from counter.adapters.http.breaker import BreakerState
 from counter.adapters.http.faults import FAULT_KINDS
 from counter.errors import PeerRejected, PeerUnavailable
 
-from .simulators import MERCHANT_NO, RunningSimulator, Terminal, registry_csv, start, terminals
+from .simulators import (
+    UNKNOWN_MERCHANT,
+    RunningSimulator,
+    Terminal,
+    registry_csv,
+    start,
+    terminals,
+)
 
 TERMINALS = terminals(200)
-_next_terminal = itertools.count()
+_next_terminal = itertools.count(1)  # the first is the look-ups' and stays bound
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +64,7 @@ def reference() -> str:
 
 def unbind(acquirer: HttpAcquirerRegistry, terminal: Terminal, ref: str) -> ExecutionOutcome:
     result = acquirer.execute_unbind(
-        ref, MERCHANT_NO, terminal.terminal_sn, terminal.account_number
+        ref, terminal.merchant_no, terminal.terminal_sn, terminal.account_number
     )
     assert result.reference == ref
     return result.outcome
@@ -65,23 +72,27 @@ def unbind(acquirer: HttpAcquirerRegistry, terminal: Terminal, ref: str) -> Exec
 
 def test_lookups_answer_the_registry(sim: RunningSimulator) -> None:
     acquirer = HttpAcquirerRegistry(sim.client())
-    merchant = acquirer.merchant(MERCHANT_NO)
+    first = TERMINALS[0]
+    merchant = acquirer.merchant(first.merchant_no)
     assert merchant is not None and merchant.legal_rep_name == "张三"
-    sns = [t.terminal_sn for t in acquirer.terminals(MERCHANT_NO)]
-    assert sns[:2] == ["SN-SIM-000001", "SN-SIM-000002"]
-    assert acquirer.merchant("102110058129999") is None
-    assert acquirer.terminals("102110058129999") == []
-    assert acquirer.settlement_account(MERCHANT_NO, "SN-NOT-THERE") is None
+    assert [t.terminal_sn for t in acquirer.terminals(first.merchant_no)] == [first.terminal_sn]
+    assert acquirer.merchant(UNKNOWN_MERCHANT) is None
+    assert acquirer.terminals(UNKNOWN_MERCHANT) == []
+    assert acquirer.settlement_account(first.merchant_no, "SN-NOT-THERE") is None
 
 
 def test_a_repeat_gets_the_first_answer_and_changes_nothing(sim: RunningSimulator) -> None:
     acquirer = HttpAcquirerRegistry(sim.client())
     terminal, ref = fresh_terminal(), reference()
-    first = acquirer.execute_unbind(ref, MERCHANT_NO, terminal.terminal_sn, terminal.account_number)
-    again = acquirer.execute_unbind(ref, MERCHANT_NO, terminal.terminal_sn, terminal.account_number)
+    first = acquirer.execute_unbind(
+        ref, terminal.merchant_no, terminal.terminal_sn, terminal.account_number
+    )
+    again = acquirer.execute_unbind(
+        ref, terminal.merchant_no, terminal.terminal_sn, terminal.account_number
+    )
     assert (first.outcome, first.replayed, again.replayed) == (ExecutionOutcome.DONE, False, True)
     assert again.acquirer_reference == first.acquirer_reference
-    assert acquirer.settlement_account(MERCHANT_NO, terminal.terminal_sn) is None
+    assert acquirer.settlement_account(terminal.merchant_no, terminal.terminal_sn) is None
     assert sim.executions(idempotency_key(ref, "unbind")) == 1
 
 
@@ -95,7 +106,7 @@ def test_every_fault_still_unbinds_exactly_once(sim: RunningSimulator, fault: st
     entry = sim.ledger()["keys"][key]
     assert entry["executions"] == 1, entry
     assert sim.faults()["injected"].get(fault, 0) >= 1
-    assert acquirer.settlement_account(MERCHANT_NO, terminal.terminal_sn) is None
+    assert acquirer.settlement_account(terminal.merchant_no, terminal.terminal_sn) is None
 
 
 def test_an_outage_loses_nothing_and_executes_once_when_the_peer_is_back(
@@ -105,7 +116,7 @@ def test_an_outage_loses_nothing_and_executes_once_when_the_peer_is_back(
     terminal, ref = fresh_terminal(), reference()
     sim.faults(down=True)
     result = acquirer.execute_unbind(
-        ref, MERCHANT_NO, terminal.terminal_sn, terminal.account_number
+        ref, terminal.merchant_no, terminal.terminal_sn, terminal.account_number
     )
     assert result.outcome is ExecutionOutcome.UNAVAILABLE and result.retryable
     assert sim.executions(idempotency_key(ref, "unbind")) == 0
@@ -124,7 +135,7 @@ def test_answers_after_the_client_gave_up_are_not_executed_again(
     sim.faults(queue=["late", "late"], paths=["/v1/unbinds"])
     assert unbind(acquirer, terminal, ref) is ExecutionOutcome.UNAVAILABLE
     result = acquirer.execute_unbind(
-        ref, MERCHANT_NO, terminal.terminal_sn, terminal.account_number
+        ref, terminal.merchant_no, terminal.terminal_sn, terminal.account_number
     )
     assert (result.outcome, result.replayed) == (ExecutionOutcome.DONE, True)
     entry = sim.ledger()["keys"][idempotency_key(ref, "unbind")]
@@ -161,7 +172,7 @@ def test_the_breaker_opens_on_an_outage_and_then_refuses_at_once(
     sim.faults(down=True)
     for _ in range(2):
         with pytest.raises(PeerUnavailable):
-            acquirer.merchant(MERCHANT_NO)
+            acquirer.merchant(TERMINALS[0].merchant_no)
     assert client.breaker.state is BreakerState.OPEN and not acquirer.available()
     requests_before = sim.ledger()["requests"]
     sim.faults(down=False)
@@ -175,13 +186,13 @@ def test_a_half_open_breaker_closes_on_the_first_answer(sim: RunningSimulator) -
     acquirer = HttpAcquirerRegistry(client)
     sim.faults(down=True)
     with pytest.raises(PeerUnavailable):
-        acquirer.merchant(MERCHANT_NO)
+        acquirer.merchant(TERMINALS[0].merchant_no)
     sim.faults(down=False)
     import time
 
     time.sleep(0.3)
     assert client.breaker.state is BreakerState.HALF_OPEN
-    assert acquirer.merchant(MERCHANT_NO) is not None
+    assert acquirer.merchant(TERMINALS[0].merchant_no) is not None
     assert client.breaker.state is BreakerState.CLOSED
 
 
@@ -189,7 +200,7 @@ def test_keys_rotate_and_an_unknown_key_is_refused_not_retried(
     sim: RunningSimulator, tmp_path: Path
 ) -> None:
     rotated = HttpAcquirerRegistry(sim.client(key_id="next-2", key="rotated-key"))
-    assert rotated.merchant(MERCHANT_NO) is not None
+    assert rotated.merchant(TERMINALS[0].merchant_no) is not None
     requests = sim.ledger()["requests"]
     wrong = HttpAcquirerRegistry(sim.client(key_id="next-2", key="not-the-key"))
     terminal, ref = fresh_terminal(), reference()
@@ -205,5 +216,5 @@ def test_a_clock_beyond_the_skew_is_refused(sim: RunningSimulator) -> None:
     client = sim.client()
     client._clock = lambda: time.time() + 3600
     with pytest.raises(PeerRejected) as refused:
-        HttpAcquirerRegistry(client).merchant(MERCHANT_NO)
+        HttpAcquirerRegistry(client).merchant(TERMINALS[0].merchant_no)
     assert refused.value.context["error_code"] == "stale_timestamp"
