@@ -195,20 +195,24 @@ class PeerClient:
         self, operation: str, method: str, path: str, content: bytes, key: str
     ) -> PeerAnswer | None:
         link = self.link
+        http = self._http()
+        request = http.build_request(method, path, content=content)
+        if content:
+            request.headers["Content-Type"] = "application/json"
+        # The request target as sent (with the base URL's own path, if it has one).
         headers = sign_request(
             key_id=link.key_id,
             key=link.key,
             method=method,
-            path=path,
+            path=request.url.raw_path.decode("ascii"),
             body=content,
             timestamp=int(self._clock()),
             idempotency_key=key,
         )
-        if content:
-            headers["Content-Type"] = "application/json"
+        request.headers.update(headers)
         started = time.perf_counter()
         try:
-            response = self._http().request(method, path, content=content, headers=headers)
+            response = http.send(request)
         except httpx.TimeoutException as exc:
             raise _TryLater("timeout", type(exc).__name__) from exc
         except httpx.TransportError as exc:

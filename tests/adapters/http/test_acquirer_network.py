@@ -218,3 +218,22 @@ def test_a_clock_beyond_the_skew_is_refused(sim: RunningSimulator) -> None:
     with pytest.raises(PeerRejected) as refused:
         HttpAcquirerRegistry(client).merchant(TERMINALS[0].merchant_no)
     assert refused.value.context["error_code"] == "stale_timestamp"
+
+
+def test_the_simulators_execution_answer_fits_the_document(sim: RunningSimulator) -> None:
+    from .test_contract_documents import check, document
+
+    doc = document("acquirer")
+    terminal, ref = fresh_terminal(), reference()
+    body = {
+        "reference": ref,
+        "merchant_no": terminal.merchant_no,
+        "terminal_sn": terminal.terminal_sn,
+        "account_number": terminal.account_number,
+    }
+    client = sim.client()
+    first = client.post("unbind", "/v1/unbinds", body, key=idempotency_key(ref, "unbind"))
+    check(doc, doc["components"]["schemas"]["Execution"], dict(first.body), "execution")
+    refused = client.post("unbind", "/v1/unbinds", body, key=idempotency_key(ref, "again"))
+    check(doc, doc["components"]["schemas"]["Execution"], dict(refused.body), "execution")
+    assert (first.body["outcome"], refused.body["outcome"]) == ("done", "refused")

@@ -272,3 +272,20 @@ def test_the_signature_covers_method_path_key_and_body() -> None:
             skew=300,
         )
     assert unknown.value.reason == "unknown_key"
+
+
+def test_the_signed_path_is_the_request_target_with_the_base_urls_own_path(
+    slept: list[float],
+) -> None:
+    peer = MockPeer(OK)
+    client = PeerClient(
+        PeerLink("acquirer", "http://peer.test/counter", "k1", KEY),
+        transport=httpx.MockTransport(peer),
+        sleep=slept.append,
+        clock=lambda: NOW,
+    )
+    try:
+        client.post("unbind", "/v1/unbinds", {}, key="C-9:unbind")
+    finally:
+        client.close()
+    assert peer.requests[0].url.raw_path == b"/counter/v1/unbinds"
