@@ -86,7 +86,9 @@ def simulate(
         def stop(signum: int, frame: FrameType | None) -> None:
             raise KeyboardInterrupt
 
+        # SIGINT too: a shell's background job starts with it ignored (make run-network).
         signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
         typer.echo(f"counter simulate {kind}: http://{host}:{port} (key ids: {', '.join(keys)})")
         try:
             server.serve_forever(poll_interval=0.2)
