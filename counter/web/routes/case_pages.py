@@ -26,6 +26,7 @@ from counter.errors import BlockedByFindings, InvalidInput, InvalidTrigger, NotF
 from counter.text import Text
 from counter.web.auth import MERCHANT_ROLE, PORTAL, Principal, check_csrf, console_principal
 from counter.web.context import WebContext
+from counter.web.deliveries import deliveries_out, sms_not_sent
 from counter.web.deps import ConsoleUser, CsrfChecked, WebDep
 from counter.web.errors import fields_of, message_for
 from counter.web.i18n import catalog
@@ -140,6 +141,7 @@ def render_case(
     case = case_out(view, workflow, policy)
     entries = journal_out(web.desk.journal(reference=reference, actor=principal.actor), policy)
     definition = workflow.definition
+    deliveries = deliveries_out(web.db, reference)
     return render(
         request,
         "case.html",
@@ -159,6 +161,8 @@ def render_case(
             "blocked": [finding_out(f, policy) for f in blocked or []],
             "idempotency_key": secrets.token_urlsafe(16),
             "has_slip": bool(definition.slip) and view.state == "completed",
+            "deliveries": deliveries,
+            "sms_not_sent": sms_not_sent(view.state, deliveries),
         },
         status_code=status_code,
     )

@@ -1,0 +1,75 @@
+"""The case page says what the case waits for from outside systems, since when and why.
+
+An SMS gateway that does not answer: the code step says, before the teller
+asks for the code, that the SMS has not gone out; once it has, the notice
+is gone. The outside systems here are the local ones with the SMS gateway
+swapped for one that fails until told otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from counter.cases import records
+from counter.errors import PeerUnavailable
+from counter.store.db import utcnow
+from counter.text import Text
+from counter.web.context import WebContext
+
+from .conftest import (
+    CLEAN_BINDING,
+    CLEAN_IDENTITY,
+    bearer,
+    case_to_code_step,
+    console_login,
+    csrf_from,
+)
+
+
+class FlakySms:
+    """The local gateway behind a switch: ``down`` makes every send unavailable."""
+
+    def __init__(self, local: Any) -> None:
+        self.local = local
+        self.down = True
+
+    def send(self, phone: str, text: str, *, key: str) -> Any:
+        if self.down:
+            raise PeerUnavailable(Text(zh="短信网关不可用", en="sms is unavailable"), peer="sms")
+        return self.local.send(phone, text, key=key)
+
+
+def test_an_unsent_code_sms_is_said_on_the_case_page_until_it_goes_out(
+    client: TestClient, web: WebContext
+) -> None:
+    sms = FlakySms(web.desk.services.sms)
+    web.desk.services.sms = sms
+    case = case_to_code_step(client, bearer(client, "teller1"), CLEAN_IDENTITY, CLEAN_BINDING)
+    assert case["state"] == "code_check"
+    console_login(client, "teller1")
+    page = client.get(f"/cases/{case['reference']}")
+    assert page.status_code == 200
+    assert 'id="sms-not-sent"' in page.text
+    assert "验证码短信尚未发出" in page.text
+    assert 'data-kind="sms.send"' in page.text and "sms is unavailable" in page.text
+    switched = client.post(
+        "/lang",
+        data={
+            "lang": "en",
+            "next": f"/cases/{case['reference']}",
+            "csrf_token": csrf_from(page.text),
+        },
+    )
+    assert switched.status_code == 200
+    assert "Do not ask the customer for the code yet" in switched.text
+
+    sms.down = False
+    web.dispatcher.run_once()  # not due yet: the retry waits its backoff
+    with web.db.transaction() as conn:  # as if the backoff had passed
+        conn.execute(update(records.outbox).values(next_attempt_at=utcnow()))
+    web.dispatcher.run_once()
+    again = client.get(f"/cases/{case['reference']}")
+    assert 'id="sms-not-sent"' not in again.text and 'id="deliveries"' not in again.text
