@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     outbox_retry_base_seconds: float = 2.0
     outbox_retry_max_seconds: float = 600.0
     outbox_retry_jitter: float = 0.2
+    # How long a claimed delivery stays claimed: a deliverer killed mid-delivery holds it that long.
+    outbox_lease_seconds: float = 120.0
     # When set, /metrics wants "Authorization: Bearer <token>".
     metrics_token: str = ""
     case_idle_hours: int = 8

@@ -208,6 +208,7 @@ def wire(
         "base_delay": timedelta(seconds=config.outbox_retry_base_seconds),
         "max_delay": timedelta(seconds=config.outbox_retry_max_seconds),
         "jitter": config.outbox_retry_jitter,
+        "lease": timedelta(seconds=config.outbox_lease_seconds),
     }
     dispatcher = register_handlers(Dispatcher(desk, **{**retries, **dispatcher_options}))
     if attach:

@@ -14,7 +14,9 @@ executions that changed something (``GET /_sim/ledger``): a test proves
 "exactly once" there. ``/_sim/*`` is the control surface (unsigned: the
 simulator listens on loopback only):
 
-* ``GET /_sim/health``; ``GET /_sim/ledger``;
+* ``GET /_sim/health``; ``GET /_sim/ledger`` (per key: ``arrivals``, signed
+  requests before any fault; ``requests`` that reached the engine;
+  ``executions``; ``replays``);
 * ``GET /_sim/faults``, ``POST /_sim/faults`` (a partial ``FaultPlan``);
 * ``GET /_sim/messages?phone=...`` (SMS: what was sent, newest first).
 """
@@ -103,6 +105,12 @@ class Ledger:
         self.keys: dict[str, dict[str, Any]] = {}
         self._answers: dict[str, Answer] = {}
         self._busy: dict[str, threading.Lock] = {}
+        self._arrivals: dict[str, int] = {}
+
+    def arrived(self, key: str) -> None:
+        """A signed request with this key reached the simulator (before any fault)."""
+        with self._lock:
+            self._arrivals[key] = self._arrivals.get(key, 0) + 1
 
     def received(self, key: str, body: bytes) -> None:
         digest = hashlib.sha256(body).hexdigest()
@@ -145,8 +153,12 @@ class Ledger:
                 key: {name: value for name, value in entry.items() if name != "body"}
                 for key, entry in self.keys.items()
             }
+            for key, count in self._arrivals.items():
+                keys.setdefault(key, {"requests": 0, "executions": 0, "replays": 0})
+                keys[key]["arrivals"] = count
         return {
             "keys": keys,
+            "arrivals": sum(self._arrivals.values()),
             "executions": sum(entry["executions"] for entry in keys.values()),
             "requests": sum(entry["requests"] for entry in keys.values()),
         }
@@ -394,6 +406,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         signing = (key_id, request_signature)
+        if key:
+            sim.ledger.arrived(key)
         if fault == "error":
             self._write(Refusal(503, "unavailable", _DOWN, retryable=True).answer(), signing)
             return

@@ -22,6 +22,7 @@ import httpx
 
 from counter.adapters import MERCHANT_COLUMNS
 from counter.adapters.http import PeerClient, PeerLink
+from counter.banking.accounts import luhn_check_digit
 from counter.config import DEMO_PEER_KEY
 
 HOLDER = "张三"
@@ -37,11 +38,7 @@ def free_port() -> int:
 def luhn_card(serial: int) -> str:
     """A 19-digit debit card number passing the Luhn check."""
     body = f"622202{serial:012d}"
-    total = 0
-    for index, digit in enumerate(reversed(body)):
-        value = int(digit) * (2 if index % 2 == 0 else 1)
-        total += value - 9 if value > 9 else value
-    return body + str((10 - total % 10) % 10)
+    return body + luhn_check_digit(body)
 
 
 @dataclass(frozen=True)
