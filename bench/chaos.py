@@ -168,9 +168,17 @@ class Peers:
         answer: dict[str, Any] = httpx.get(self.url(kind) + "/_sim/ledger", timeout=10).json()
         return answer
 
-    def start_worker(self) -> None:
+    def start_worker(self, *, wait: bool = False) -> None:
+        """``counter sweep`` as the delivery worker; ``wait``: until its first round is done."""
+        log = self.workdir / "worker.log"
+        rounds = log.read_text(encoding="utf-8").count("sweep:") if log.exists() else 0
         command = [sys.executable, "-m", "counter.cli", "sweep", "--interval", "1"]
         self.worker = self._spawn(command, "worker.log")
+        deadline = time.monotonic() + 90
+        while wait and time.monotonic() < deadline:
+            if log.read_text(encoding="utf-8").count("sweep:") > rounds:
+                return
+            time.sleep(0.2)
 
     def kill_worker(self) -> None:
         if self.worker is not None:
@@ -283,7 +291,7 @@ def run(args: argparse.Namespace) -> tuple[Result, bool]:
         "COUNTER_PEER_BREAKER_RESET_SECONDS": "5", "COUNTER_OUTBOX_LEASE_SECONDS": "10",
         "COUNTER_HOUSEKEEPING_SECONDS": "0",
     }
-    env = {**os.environ, **settings_env, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **settings_env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     settings = Settings(**{k.removeprefix("COUNTER_").lower(): v  # type: ignore[arg-type]
                            for k, v in settings_env.items()}, _env_file=None)
     db = Database(database_url)
@@ -301,7 +309,7 @@ def run(args: argparse.Namespace) -> tuple[Result, bool]:
     try:
         for kind in PEERS:
             peers.faults(kind, rates={"error": 0.10, "timeout": 0.02}, seed=5)
-        peers.start_worker()
+        peers.start_worker(wait=True)
         wired = wire(db, settings=settings, attach=False)
         desk = wired.desk
         supervisor = Actor(username="supervisor1", roles=frozenset({"supervisor"}), branch=BRANCH)
@@ -319,7 +327,9 @@ def run(args: argparse.Namespace) -> tuple[Result, bool]:
         ]
         for thread in threads:
             thread.start()
-        kills = [start + args.duration * (n + 1) / (args.kills + 1) + 1 for n in range(args.kills)]
+        # Killed after the outage begins and before the end: with messages in flight.
+        kills = [start + args.duration * (0.4 + 0.5 * n / max(1, args.kills))
+                 for n in range(args.kills)]
         down = False
         while any(t.is_alive() for t in threads):
             now = time.monotonic()
