@@ -54,7 +54,7 @@ def simulate(
     seed: Annotated[int | None, typer.Option(help="Random seed of the faults")] = None,
 ) -> None:
     """Run a simulated acquirer, identity service or SMS gateway / 启动模拟的外部系统."""
-    from counter.adapters.http.faults import FaultPlan
+    from counter.adapters.http.faults import FaultPlan, Faults
     from counter.adapters.http.simulator import KINDS, build_simulator, serve
     from counter.config import DEMO_PEER_KEY
     from counter.store.db import Database
@@ -62,7 +62,13 @@ def simulate(
     if kind not in KINDS:
         raise fail(f"错误 / error: {kind!r} 不是 / is not one of {', '.join(KINDS)}")
     keys = dict(_pair(item, "--key") for item in (key or [f"demo-1={DEMO_PEER_KEY}"]))
-    rates = {name: float(rate) for name, rate in (_pair(i, "--fault") for i in fault or [])}
+    try:
+        rates = {name: float(rate) for name, rate in (_pair(i, "--fault") for i in fault or [])}
+        faults = Faults(
+            FaultPlan(rates=rates, latency_ms=latency_ms, hang_seconds=hang_seconds, seed=seed)
+        )
+    except ValueError as exc:  # before loading any data: a typo fails at once
+        raise fail(f"错误 / error: {exc}") from None
     with tempfile.TemporaryDirectory(prefix=f"counter-sim-{kind}-") as scratch:
         path = database or Path(scratch) / "simulator.db"
         db = Database(f"sqlite:///{path}")
@@ -72,14 +78,7 @@ def simulate(
             )
         except CounterError as exc:
             raise fail(f"错误 / error: {exc.message}") from None
-        try:
-            simulator.faults.update(
-                FaultPlan(
-                    rates=rates, latency_ms=latency_ms, hang_seconds=hang_seconds, seed=seed
-                ).as_json()
-            )
-        except ValueError as exc:
-            raise fail(f"错误 / error: {exc}") from None
+        simulator.faults = faults
         server = serve(simulator, host=host, port=port)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 

@@ -8,6 +8,7 @@ that code is said loudly: the teller must not ask the customer for it yet.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +25,8 @@ _KINDS = {
     "slip.issue": Text(zh="凭条生成", en="Slip"),
 }
 _MAX_ERROR = 300
+# The outbox keeps "ExceptionName: message"; the teller reads the message.
+_EXCEPTION_NAME = re.compile(r"^[A-Z][A-Za-z]*(?:Error|Unavailable|Rejected|Exception): ")
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def deliveries_out(db: Database, reference: str) -> list[DeliveryOut]:
             attempts=d.attempts,
             since=d.since,
             next_attempt_at=d.next_attempt_at,
-            error=d.last_error[:_MAX_ERROR] if d.last_error else None,
+            error=_EXCEPTION_NAME.sub("", d.last_error)[:_MAX_ERROR] if d.last_error else None,
         )
         for d in waiting_deliveries(db, reference)
     ]

@@ -54,7 +54,9 @@ def test_an_unsent_code_sms_is_said_on_the_case_page_until_it_goes_out(
     assert page.status_code == 200
     assert 'id="sms-not-sent"' in page.text
     assert "验证码短信尚未发出" in page.text
-    assert 'data-kind="sms.send"' in page.text and "sms is unavailable" in page.text
+    assert 'data-kind="sms.send"' in page.text
+    assert "短信网关不可用 / sms is unavailable" in page.text
+    assert "PeerUnavailable" not in page.text
     switched = client.post(
         "/lang",
         data={
