@@ -75,3 +75,43 @@ def test_an_unsent_code_sms_is_said_on_the_case_page_until_it_goes_out(
     web.dispatcher.run_once()
     again = client.get(f"/cases/{case['reference']}")
     assert 'id="sms-not-sent"' not in again.text and 'id="deliveries"' not in again.text
+
+
+class DownAcquirer:
+    """The local registry for everything but look-ups, which find the acquirer unreachable."""
+
+    def __init__(self, local: Any) -> None:
+        self.local = local
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.local, name)
+
+    def merchant(self, merchant_no: str) -> Any:
+        raise PeerUnavailable(
+            Text(zh="收单机构暂时无法连接", en="the acquirer is unavailable"), peer="acquirer"
+        )
+
+
+def test_a_look_up_that_finds_the_acquirer_down_keeps_the_step_and_what_was_typed(
+    client: TestClient, web: WebContext
+) -> None:
+    headers = bearer(client, "teller1")
+    opened = client.post("/api/cases", json={"workflow": "pos_unbind"}, headers=headers).json()
+    case = client.post(
+        f"/api/cases/{opened['reference']}/triggers/submit_identity",
+        json={"data": CLEAN_IDENTITY, "version": opened["version"]},
+        headers=headers,
+    ).json()
+    assert case["state"] == "info_check"
+    web.desk.services.acquirer = DownAcquirer(web.desk.services.acquirer)
+    console_login(client, "teller1")
+    page = client.get(f"/cases/{case['reference']}")
+    answer = client.post(
+        f"/cases/{case['reference']}/steps/submit_binding",
+        data={**CLEAN_BINDING, "version": str(case["version"]), "csrf_token": csrf_from(page.text)},
+    )
+    assert answer.status_code == 503
+    assert "收单机构暂时无法连接" in answer.text
+    assert CLEAN_BINDING["merchant_no"] in answer.text  # still in the form
+    again = client.get(f"/api/cases/{case['reference']}", headers=headers).json()
+    assert (again["state"], again["version"]) == ("info_check", case["version"])

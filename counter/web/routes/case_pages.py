@@ -22,7 +22,14 @@ from counter.branchday.sessions import current_session
 from counter.engine.definition import BUILTIN_TRIGGERS, FormDefinition
 from counter.engine.diagram import diagram
 from counter.engine.forms import LONG_TERM
-from counter.errors import BlockedByFindings, InvalidInput, InvalidTrigger, NotFound, StaleVersion
+from counter.errors import (
+    BlockedByFindings,
+    InvalidInput,
+    InvalidTrigger,
+    NotFound,
+    PeerUnavailable,
+    StaleVersion,
+)
 from counter.text import Text
 from counter.web.auth import MERCHANT_ROLE, PORTAL, Principal, check_csrf, console_principal
 from counter.web.context import WebContext
@@ -379,7 +386,9 @@ def fire_form_step(
         return render(
             request, web, principal, reference, alert=message_for(conflict), status_code=409
         )
-    except InvalidInput as refused:
+    except (InvalidInput, PeerUnavailable) as refused:
+        # PeerUnavailable: an outside system did not answer a check; nothing changed and the
+        # teller sends the same step again, with what they typed still in the form.
         secret = {
             spec.name
             for spec in (form.fields if form is not None else ())
@@ -395,6 +404,6 @@ def fire_form_step(
             active=trigger,
             alert=refused.message,
             blocked=list(refused.findings) if isinstance(refused, BlockedByFindings) else None,
-            status_code=422,
+            status_code=503 if isinstance(refused, PeerUnavailable) else 422,
         )
     return RedirectResponse(done, status_code=303)
