@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     peer_breaker_failures: int = 5
     peer_breaker_reset_seconds: float = 30.0
     peer_clock_skew_seconds: float = 300.0
+    # One step's checks ask the acquirer the same look-ups many times: keep answers this long.
+    acquirer_lookup_cache_seconds: float = 2.0
     # Outbox deliveries: attempts before the case goes to its on-failure state, and the
     # backoff between them (doubling from the base, capped, minus up to `jitter` of it).
     # The defaults ride out about half an hour of a peer's outage before a supervisor is asked.

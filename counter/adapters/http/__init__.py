@@ -86,7 +86,10 @@ def close_clients() -> None:
 
 
 def acquirer_adapter(settings: Settings, db: Any = None) -> HttpAcquirerRegistry:
-    return HttpAcquirerRegistry(peer_client(link_for(settings, "acquirer")))
+    return HttpAcquirerRegistry(
+        peer_client(link_for(settings, "acquirer")),
+        cache_seconds=settings.acquirer_lookup_cache_seconds,
+    )
 
 
 def identity_adapter(settings: Settings, db: Any = None) -> HttpIdentityVerifier:

@@ -32,7 +32,8 @@ from counter.adapters.acquirer import (
     UnbindResult,
 )
 from counter.adapters.http.breaker import BreakerState
-from counter.adapters.http.client import PeerClient
+from counter.adapters.http.cache import LookupCache
+from counter.adapters.http.client import PeerAnswer, PeerClient
 from counter.adapters.http.wire import (
     WireError,
     account_from_wire,
@@ -78,14 +79,24 @@ class _Peer:
 
 
 class HttpAcquirerRegistry(_Peer):
-    """The registry (``/v1/merchants``) and executions (``/v1/unbinds``, ``/v1/binds``)."""
+    """The registry (``/v1/merchants``) and executions (``/v1/unbinds``, ``/v1/binds``).
+
+    Look-ups are kept ``cache_seconds`` (``counter.adapters.http.cache``).
+    """
+
+    def __init__(self, client: PeerClient, *, cache_seconds: float = 2.0) -> None:
+        super().__init__(client)
+        self.cache = LookupCache(cache_seconds)
+
+    def _get(self, operation: str, path: str) -> PeerAnswer | None:
+        return self.cache.get(path, lambda: self.client.get(operation, path))
 
     def merchant(self, merchant_no: str) -> Merchant | None:
-        answer = self.client.get("merchant", f"/v1/merchants/{_segment(merchant_no)}")
+        answer = self._get("merchant", f"/v1/merchants/{_segment(merchant_no)}")
         return None if answer is None else _parsed(self.client, merchant_from_wire, answer.body)
 
     def terminals(self, merchant_no: str) -> list[Terminal]:
-        answer = self.client.get("terminals", f"/v1/merchants/{_segment(merchant_no)}/terminals")
+        answer = self._get("terminals", f"/v1/merchants/{_segment(merchant_no)}/terminals")
         if answer is None:
             return []
         rows = answer.body.get("terminals")
@@ -98,7 +109,7 @@ class HttpAcquirerRegistry(_Peer):
             f"/v1/merchants/{_segment(merchant_no)}/terminals/{_segment(terminal_sn)}"
             "/settlement-account"
         )
-        answer = self.client.get("settlement_account", path)
+        answer = self._get("settlement_account", path)
         return None if answer is None else _parsed(self.client, account_from_wire, answer.body)
 
     def execute_unbind(
@@ -140,6 +151,10 @@ class HttpAcquirerRegistry(_Peer):
         body: Mapping[str, object],
         answer: type[_Result],
     ) -> _Result:
+        # Whatever comes of it, this merchant's registry may change: ask afresh next time
+        # (before, and after, for a look-up made meanwhile).
+        merchant = f"/v1/merchants/{_segment(str(body['merchant_no']))}"
+        self.cache.forget(merchant)
         try:
             reply = self.client.post(step, path, body, key=idempotency_key(reference, step))
             outcome, message, acquirer_reference, executed_at, replayed = execution_from_wire(
@@ -154,6 +169,8 @@ class HttpAcquirerRegistry(_Peer):
                 acquirer_reference="",
                 executed_at=utcnow(),
             )
+        finally:
+            self.cache.forget(merchant)
         return answer(
             reference=reference,
             outcome=outcome,
