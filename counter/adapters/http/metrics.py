@@ -25,7 +25,13 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 
 __all__ = [
     "ATTEMPTS",
@@ -39,6 +45,8 @@ __all__ = [
     "multiprocess_dir",
 ]
 
+# No ``*_created`` series: they double the page and say only when a process started.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 PEER_REGISTRY = CollectorRegistry(auto_describe=True)
 
 CALLS = Counter(

@@ -289,3 +289,51 @@ def test_the_signed_path_is_the_request_target_with_the_base_urls_own_path(
     finally:
         client.close()
     assert peer.requests[0].url.raw_path == b"/counter/v1/unbinds"
+
+
+@given(
+    method=st.sampled_from(["GET", "POST"]),
+    path=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789/-_%.", min_size=1, max_size=60),
+    body=st.binary(max_size=200),
+    key=st.text(alphabet="ABCDEF0123456789-:/", max_size=40),
+    flip=st.integers(min_value=0, max_value=10_000),
+)
+def test_a_signed_request_verifies_and_any_changed_byte_of_its_body_does_not(
+    method: str, path: str, body: bytes, key: str, flip: int
+) -> None:
+    from counter.adapters.http.signing import sign_request
+
+    headers = sign_request(
+        key_id="k1",
+        key=KEY,
+        method=method,
+        path="/" + path,
+        body=body,
+        timestamp=int(NOW),
+        idempotency_key=key,
+    )
+    assert (
+        verify_request(
+            {"k1": KEY},
+            method=method,
+            path="/" + path,
+            headers=headers,
+            body=body,
+            now=NOW,
+            skew=300,
+        )
+        == "k1"
+    )
+    if body:
+        index = flip % len(body)
+        changed = body[:index] + bytes([body[index] ^ 0x01]) + body[index + 1 :]
+        with pytest.raises(BadSignature):
+            verify_request(
+                {"k1": KEY},
+                method=method,
+                path="/" + path,
+                headers=headers,
+                body=changed,
+                now=NOW,
+                skew=300,
+            )
