@@ -55,7 +55,8 @@ def simulate(
 ) -> None:
     """Run a simulated acquirer, identity service or SMS gateway / 启动模拟的外部系统."""
     from counter.adapters.http.faults import FaultPlan, Faults
-    from counter.adapters.http.simulator import KINDS, build_simulator, serve
+    from counter.adapters.http.sim_server import serve
+    from counter.adapters.http.simulator import KINDS, build_simulator
     from counter.config import DEMO_PEER_KEY
     from counter.store.db import Database
 

@@ -7,7 +7,9 @@ CSV files as the local adapters (``counter registry import`` and
 through the local implementations, so the business answers are the same as
 in demo mode. What it adds is the network: signatures checked and made,
 idempotency keys honoured (a repeat gets the first answer), and the faults
-of ``counter.adapters.http.faults``.
+of ``counter.adapters.http.faults``. This module is the peer's logic; the
+server on the socket, which checks signatures and applies the faults, is
+``counter.adapters.http.sim_server``.
 
 It counts, per idempotency key, the requests that reached it and the
 executions that changed something (``GET /_sim/ledger``): a test proves
@@ -23,30 +25,18 @@ simulator listens on loopback only):
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
-import socket
-import struct
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote
 
 from counter.adapters.acquirer import AccountType, AcquirerResult, ExecutionOutcome
 from counter.adapters.http.faults import Faults
-from counter.adapters.http.signing import (
-    IDEMPOTENCY_HEADER,
-    SIGNATURE_HEADER,
-    BadSignature,
-    sign_answer,
-    verify_request,
-)
 from counter.adapters.http.wire import (
     account_to_wire,
     error_body,
@@ -189,9 +179,6 @@ def _parse(body: bytes) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise Refusal(400, "invalid_json", _INVALID)
     return parsed
-
-
-Route = Callable[[list[str], dict[str, Any]], Answer]
 
 
 class Simulator:
@@ -349,153 +336,6 @@ class Simulator:
         raise Refusal(404, "not_found", _NOT_FOUND)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "counter-simulator"
-    simulator: Simulator  # set on the subclass ``serve`` makes
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def _serve(self, method: str) -> None:
-        sim = self.simulator
-        url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        if url.path.startswith("/_sim/"):
-            body = self.rfile.read(length) if length else b""
-            try:
-                answer = sim.control(method, url.path, url.query, body)
-            except Refusal as refusal:
-                answer = refusal.answer()
-            self._write(answer, signature=None)
-            return
-        plan = sim.faults.plan
-        if plan.down:
-            self._reset()
-            return
-        body = self.rfile.read(length) if length else b""
-        if plan.latency_ms:
-            time.sleep(plan.latency_ms / 1000)
-        fault = sim.faults.pick(url.path)
-        request_signature = self.headers.get(SIGNATURE_HEADER, "")
-        key = self.headers.get(IDEMPOTENCY_HEADER, "")
-        try:
-            key_id = verify_request(
-                sim.keys,
-                method=method,
-                path=self.path,
-                headers=dict(self.headers.items()),
-                body=body,
-                now=time.time(),
-                skew=sim.skew,
-            )
-        except BadSignature as bad:
-            self._write(
-                Refusal(
-                    401,
-                    bad.reason,
-                    Text(zh="请求签名无效。", en=f"The signature is refused: {bad.reason}."),
-                ).answer(),
-                signature=None,
-            )
-            return
-        signing = (key_id, request_signature)
-        if key:
-            sim.ledger.arrived(key)
-        if fault == "error":
-            self._write(Refusal(503, "unavailable", _DOWN, retryable=True).answer(), signing)
-            return
-        if fault == "timeout":
-            time.sleep(plan.hang_seconds)
-            self._reset()
-            return
-        twin: threading.Thread | None = None
-        if fault == "duplicate":  # the same request delivered twice at once
-            twin = threading.Thread(target=self._run, args=(method, url.path, body, key))
-            twin.start()
-        answer = self._run(method, url.path, body, key)
-        if twin is not None:
-            twin.join()
-        if fault == "error_after":
-            answer = Refusal(500, "internal_error", _DOWN, retryable=True).answer()
-        elif fault == "reset":
-            self._reset()
-            return
-        elif fault == "late":
-            time.sleep(plan.hang_seconds)
-        self._write(answer, signing, corrupt=fault == "bad_signature")
-
-    def _run(self, method: str, path: str, body: bytes, key: str) -> Answer:
-        sim = self.simulator
-        try:
-            return sim.route(method, path, body, key)
-        except Refusal as refusal:
-            return refusal.answer()
-        except Exception:
-            log.exception("simulator %s failed on %s %s", sim.kind, method, path)
-            return Refusal(500, "internal_error", _DOWN, retryable=True).answer()
-
-    def _write(
-        self, answer: Answer, signature: tuple[str, str] | None, *, corrupt: bool = False
-    ) -> None:
-        payload = json.dumps(answer.body, ensure_ascii=False).encode("utf-8")
-        headers = {"Content-Type": "application/json", **answer.headers}
-        if signature is not None:
-            key_id, request_signature = signature
-            headers.update(
-                sign_answer(
-                    key_id=key_id,
-                    key=self.simulator.keys[key_id],
-                    status=answer.status,
-                    body=payload,
-                    timestamp=int(time.time()),
-                    request_signature=request_signature,
-                )
-            )
-            if corrupt:
-                headers[SIGNATURE_HEADER] = "0" * 64
-        try:
-            self.send_response(answer.status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-            self.wfile.flush()
-        except OSError:
-            self.close_connection = True  # the client gave up (a late answer): nobody reads it
-
-    def _reset(self) -> None:
-        """Close with a TCP RST: the client sees a connection reset, not an answer."""
-        self.close_connection = True
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-        except OSError:
-            pass
-
-    def finish(self) -> None:
-        with contextlib.suppress(OSError):
-            super().finish()
-
-
-_DOWN = Text(zh="模拟系统暂时无法处理,请稍后重试。", en="The simulator is unavailable; try later.")
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("connection from %s ended abruptly", client_address)
-
-
 def build_simulator(
     kind: str,
     db: Database,
@@ -520,9 +360,3 @@ def build_simulator(
     if people is not None:
         simulator.identity.import_people(people)
     return simulator
-
-
-def serve(simulator: Simulator, *, host: str, port: int) -> _Server:
-    """A server for ``simulator`` bound to ``host:port`` (call ``serve_forever`` on it)."""
-    handler = type("Handler", (_Handler,), {"simulator": simulator})
-    return _Server((host, port), handler)
