@@ -30,6 +30,7 @@ from counter.errors import (
     InvalidInput,
     InvalidTrigger,
     NotFound,
+    PeerError,
     PeerUnavailable,
     PermissionDenied,
     StaleVersion,
@@ -89,6 +90,8 @@ def status_for(error: CounterError) -> int:
         return 422
     if isinstance(error, PeerUnavailable):
         return 503  # an outside system is down: the same request may succeed later
+    if isinstance(error, PeerError):
+        return 502  # an outside system refused our request: its settings need a look
     return 500
 
 

@@ -115,3 +115,12 @@ def test_a_look_up_that_finds_the_acquirer_down_keeps_the_step_and_what_was_type
     assert CLEAN_BINDING["merchant_no"] in answer.text  # still in the form
     again = client.get(f"/api/cases/{case['reference']}", headers=headers).json()
     assert (again["state"], again["version"]) == ("info_check", case["version"])
+
+
+def test_an_outside_system_down_is_503_and_one_refusing_us_502() -> None:
+    from counter.errors import PeerRejected
+    from counter.web.errors import status_for
+
+    down = PeerUnavailable(Text(zh="稍后", en="later"), peer="acquirer")
+    refused = PeerRejected(Text(zh="拒绝", en="refused"), peer="acquirer", status=401)
+    assert (status_for(down), status_for(refused)) == (503, 502)
