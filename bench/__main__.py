@@ -94,7 +94,7 @@ BENCHMARKS = (
               ("--tellers", "3", "--duration", "3", "--db", "postgres", "--processes", "2"),
               target=None, max_runs=1, script="load"),
     Benchmark("chaos", "chaos: tellers through faults, an outage and killed workers",
-              ("--tellers", "20", "--duration", "60", "--outage", "20", "--kills", "2"),
+              ("--tellers", "50", "--duration", "60", "--outage", "20", "--kills", "2"),
               ("--tellers", "2", "--duration", "6", "--outage", "2", "--kills", "1",
                "--drain", "30"),
               target=None, max_runs=1, units="cases", figure_label="completed",

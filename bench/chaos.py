@@ -1,6 +1,6 @@
 """``python -m bench.chaos``: tellers walk whole cases while the peers fail; exactly once after.
 
-    python -m bench.chaos [--tellers 20] [--duration 60] [--outage 20] [--kills 2] [--json]
+    python -m bench.chaos [--tellers 50] [--duration 60] [--outage 20] [--kills 2] [--json]
 
 Starts the three simulators (``counter simulate``, 127.0.0.1 only) and a
 delivery worker (``counter sweep --interval 1``) over a fresh SQLite
@@ -427,7 +427,7 @@ def run(args: argparse.Namespace) -> tuple[Result, bool]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tellers", type=int, default=20)
+    parser.add_argument("--tellers", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--outage", type=float, default=20)
     parser.add_argument("--kills", type=int, default=2)
