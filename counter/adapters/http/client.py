@@ -167,6 +167,9 @@ class PeerClient:
                 metrics.CALL_ERRORS.labels(link.peer, operation, "rejected").inc()
                 log.warning("%s %s rejected: %s", link.peer, operation, exc.message.en)
                 raise
+            except BaseException:
+                self.breaker.failed()  # never leave a half-open trial hanging
+                raise
             self.breaker.succeeded()
             metrics.ATTEMPTS.labels(
                 link.peer, operation, "ok" if answer is not None else "not_found"

@@ -337,3 +337,23 @@ def test_a_signed_request_verifies_and_any_changed_byte_of_its_body_does_not(
                 now=NOW,
                 skew=300,
             )
+
+
+def test_an_unexpected_error_in_a_trial_call_does_not_leave_the_breaker_half_open(
+    make_client: Callable[..., PeerClient],
+) -> None:
+    class Strange(Exception):
+        pass
+
+    client = make_client(MockPeer(OK), attempts=1, breaker_failures=1, breaker_reset=0)
+    failures: list[type[Exception]] = [httpx.ConnectError, Strange]
+
+    def failing(request: httpx.Request) -> httpx.Response:
+        raise failures.pop(0)("scripted")
+
+    client._transport = httpx.MockTransport(failing)
+    with pytest.raises(PeerUnavailable):
+        client.get("merchant", "/v1/merchants/1")  # opens the breaker
+    with pytest.raises(Strange):
+        client.get("merchant", "/v1/merchants/1")  # the half-open trial, ended oddly
+    assert client.breaker.allow()  # a new trial may go: the odd one did not hang
