@@ -41,9 +41,7 @@ SIMULATORS = pids=""; \
 	    $(BIN)/counter simulate $${peer%%:*} --port $${peer\#\#*:} & pids="$$pids $$!"; \
 	done; \
 	trap 'kill $$pids 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
-	for port in 8101 8102 8103; do \
-	    for try in $$(seq 50); do curl -sf http://127.0.0.1:$$port/_sim/health >/dev/null && break; sleep 0.2; done; \
-	done;
+	$(BIN)/python -m counter.adapters.http.sim_server --wait 8101 8102 8103;
 
 run-network: system-deps $(STAMP)
 	$(BIN)/counter db upgrade

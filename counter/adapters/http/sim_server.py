@@ -31,7 +31,7 @@ from counter.adapters.http.signing import (
 from counter.adapters.http.simulator import Answer, Refusal, Simulator
 from counter.text import Text
 
-__all__ = ["serve"]
+__all__ = ["serve", "wait_until_up"]
 
 log = logging.getLogger(__name__)
 
@@ -186,3 +186,28 @@ def serve(simulator: Simulator, *, host: str, port: int) -> _Server:
     """A server for ``simulator`` bound to ``host:port`` (call ``serve_forever`` on it)."""
     handler = type("Handler", (_Handler,), {"simulator": simulator})
     return _Server((host, port), handler)
+
+
+def wait_until_up(ports: list[int], *, seconds: float = 30.0) -> bool:
+    """Whether every simulator on these loopback ports answers its health check in time."""
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    waiting = list(ports)
+    while waiting and time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{waiting[0]}/_sim/health", timeout=1).is_success:
+                waiting.pop(0)
+                continue
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    return not waiting
+
+
+if __name__ == "__main__":  # python -m counter.adapters.http.sim_server --wait PORT...
+    import sys
+
+    if sys.argv[1:2] != ["--wait"] or not all(p.isdigit() for p in sys.argv[2:]):
+        sys.exit("usage: python -m counter.adapters.http.sim_server --wait PORT [PORT...]")
+    sys.exit(0 if wait_until_up([int(p) for p in sys.argv[2:]]) else 1)
