@@ -40,6 +40,16 @@ __all__ = ["PeerAnswer", "PeerClient", "PeerLink"]
 log = logging.getLogger(__name__)
 
 _STATE_VALUE = {BreakerState.CLOSED: 0, BreakerState.OPEN: 1, BreakerState.HALF_OPEN: 2}
+# How a teller reads the peer's name in a message.
+_NAMES = {
+    "acquirer": Text(zh="收单机构", en="The acquirer"),
+    "identity": Text(zh="联网核查系统", en="The identity service"),
+    "sms": Text(zh="短信网关", en="The SMS gateway"),
+}
+
+
+def _name(peer: str) -> Text:
+    return _NAMES.get(peer, Text(zh=peer, en=peer))
 
 
 @dataclass(frozen=True)
@@ -111,8 +121,8 @@ class PeerClient:
         if answer is None:
             raise PeerRejected(
                 Text(
-                    zh=f"{self.link.peer} 没有 {path} 接口(HTTP 404),请检查地址设置。",
-                    en=f"{self.link.peer} has no {path} (HTTP 404); check its base URL.",
+                    zh=f"{_name(self.link.peer).zh}没有 {path} 接口(HTTP 404),请检查地址设置。",
+                    en=f"{_name(self.link.peer).en} has no {path} (HTTP 404); check its base URL.",
                 ),
                 peer=self.link.peer,
                 status=404,
@@ -177,10 +187,11 @@ class PeerClient:
             return answer
         assert last is not None
         metrics.CALL_ERRORS.labels(link.peer, operation, "unavailable").inc()
+        name = _name(link.peer)
         raise PeerUnavailable(
             Text(
-                zh=f"{link.peer} 暂时无法连接,请稍后重试({last.result})。",
-                en=f"{link.peer} is unavailable; try again later ({last.result}: {last.detail}).",
+                zh=f"{name.zh}暂时无法连接,请稍后重试({last.result})。",
+                en=f"{name.en} is unavailable; try again later ({last.result}: {last.detail}).",
             ),
             peer=link.peer,
             reason=last.result,
@@ -237,10 +248,12 @@ class PeerClient:
         code = _error_code(body)
         if status == 409 and code == "request_in_progress":
             raise _TryLater("in_progress", "request in progress", _retry_after(response))
+        name = _name(link.peer)
         raise PeerRejected(
             Text(
-                zh=f"{link.peer} 拒绝了请求(HTTP {status} {code})。",
-                en=f"{link.peer} refused the request (HTTP {status} {code}).",
+                zh=f"{name.zh}拒绝了请求(HTTP {status} {code}),请联系运维检查接口设置。",
+                en=f"{name.en} refused the request (HTTP {status} {code}); "
+                "operations should check the interface settings.",
             ),
             peer=link.peer,
             status=status,
