@@ -9,7 +9,7 @@ delivers each kind:
   delivered (a retry, a second dispatcher, a crash between commit and
   delivery) the acquirer executes once. ``done`` fires the on-success
   trigger with the answer; ``refused`` fires the on-failure trigger at once;
-  ``unavailable`` raises, so the dispatcher retries with backoff and fires
+  ``unavailable`` raises ``PeerUnavailable``, so the dispatcher retries with backoff and fires
   the on-failure trigger when the retries are spent.
 
 ``slip.issue`` is the slip integration's to register. ``wire`` builds the
@@ -43,7 +43,7 @@ from counter.engine.loader import Catalog
 from counter.engine.registry import Registry, default_registry
 from counter.engine.runtime import Runtime
 from counter.engine.types import Actor, CaseSnapshot
-from counter.errors import NotFound
+from counter.errors import NotFound, PeerUnavailable
 from counter.store.db import Database
 from counter.store.users import get_user, verify_password
 
@@ -117,8 +117,9 @@ def _answer(result: AcquirerResult, operation: str) -> Mapping[str, Any] | Refus
     if result.done:
         return answer
     if result.retryable:
-        # Raising makes the dispatcher retry with backoff (same reference, so still once).
-        raise ConnectionError(f"acquirer {operation} unavailable: {result.message.en}")
+        # Raising makes the dispatcher retry with backoff (same reference, so still once);
+        # the message, in both languages, is what the case page shows as the reason.
+        raise PeerUnavailable(result.message, peer="acquirer", operation=operation)
     return Refused(reason=result.message.en, data=answer)
 
 
