@@ -1,5 +1,7 @@
 # counter: two commands from a fresh clone.
 #   make run    the teller console on SQLite with demo data
+#   make run-network   the same console, its acquirer, identity service and SMS gateway
+#                      being simulators over HTTP on 127.0.0.1:8101-8103 (docs/integration.md)
 #   make test   ruff, mypy --strict, pytest (PostgreSQL and browser tests included)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -9,7 +11,7 @@ STAMP := $(VENV)/.installed
 
 export COUNTER_DEMO_MODE ?= true
 
-.PHONY: run test lint typecheck pytest bench bench-engine bench-slip system-deps system-deps-test \
+.PHONY: run run-network demo-network test lint typecheck pytest bench bench-engine bench-slip system-deps system-deps-test \
         readme-images clean demo diagrams
 
 $(STAMP): pyproject.toml
@@ -28,6 +30,29 @@ run: system-deps $(STAMP)
 	$(BIN)/counter db upgrade
 	$(BIN)/counter demo-data
 	$(BIN)/counter serve --host 127.0.0.1 --port 8000
+
+# The simulators run as children of this recipe's shell and are stopped, by their ids,
+# when the console stops (Ctrl-C) or fails to start.
+NETWORK := COUNTER_ACQUIRER_ADAPTER=http COUNTER_IDENTITY_ADAPTER=http COUNTER_SMS_ADAPTER=http \
+	COUNTER_ACQUIRER_URL=http://127.0.0.1:8101 COUNTER_IDENTITY_URL=http://127.0.0.1:8102 \
+	COUNTER_SMS_URL=http://127.0.0.1:8103
+SIMULATORS = pids=""; \
+	for peer in acquirer:8101 identity:8102 sms:8103; do \
+	    $(BIN)/counter simulate $${peer%%:*} --port $${peer\#\#*:} & pids="$$pids $$!"; \
+	done; \
+	trap 'kill $$pids 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
+	$(BIN)/python -m counter.adapters.http.sim_server --wait 8101 8102 8103;
+
+run-network: system-deps $(STAMP)
+	$(BIN)/counter db upgrade
+	$(BIN)/counter demo-data
+	@$(SIMULATORS) $(NETWORK) $(BIN)/counter serve --host 127.0.0.1 --port 8000
+
+demo-network: export COUNTER_DATABASE_URL = sqlite:///$(CURDIR)/var/demo-network.db
+demo-network: system-deps $(STAMP)
+	$(BIN)/counter db upgrade
+	$(BIN)/counter demo-data
+	@$(SIMULATORS) $(NETWORK) $(BIN)/counter demo
 
 # The demo closes its branch's day, so it keeps its own database: `make run` stays usable.
 demo: export COUNTER_DATABASE_URL = sqlite:///$(CURDIR)/var/demo.db

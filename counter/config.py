@@ -11,11 +11,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from counter.errors import ConfigurationError
 from counter.text import Text
 
-__all__ = ["DEFAULT_SECRET_KEY", "MaskingPolicy", "Settings", "get_settings"]
+__all__ = [
+    "DEFAULT_SECRET_KEY",
+    "DEMO_PEER_KEY",
+    "PEERS",
+    "MaskingPolicy",
+    "Settings",
+    "get_settings",
+]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Demo-only value; check_secret() refuses it outside demo mode.
 DEFAULT_SECRET_KEY = "change-me-demo-only"  # noqa: S105
+# Demo-only key the HTTP adapters share with the simulators; refused outside demo mode too.
+DEMO_PEER_KEY = "demo-peer-key-not-secret"
+PEERS = ("acquirer", "identity", "sms")
 
 
 class MaskingPolicy(BaseSettings):
@@ -55,6 +65,39 @@ class Settings(BaseSettings):
     identity_adapter: str = "local"
     acquirer_adapter: str = "local"
     sms_adapter: str = "local"
+    # The HTTP adapters (an adapter setting of "http"; docs/integration.md): where each peer
+    # listens, and the key id and shared key that sign requests and answers.
+    acquirer_url: str = "http://127.0.0.1:8101"
+    acquirer_key_id: str = "demo-1"
+    acquirer_key: str = DEMO_PEER_KEY
+    identity_url: str = "http://127.0.0.1:8102"
+    identity_key_id: str = "demo-1"
+    identity_key: str = DEMO_PEER_KEY
+    sms_url: str = "http://127.0.0.1:8103"
+    sms_key_id: str = "demo-1"
+    sms_key: str = DEMO_PEER_KEY
+    peer_connect_timeout_seconds: float = 1.0
+    peer_read_timeout_seconds: float = 5.0
+    # A teller waits for the identity check: fewer seconds and fewer attempts than the outbox.
+    identity_read_timeout_seconds: float = 3.0
+    peer_attempts: int = 3
+    identity_attempts: int = 2
+    peer_breaker_failures: int = 5
+    peer_breaker_reset_seconds: float = 30.0
+    peer_clock_skew_seconds: float = 300.0
+    # One step's checks ask the acquirer the same look-ups many times: keep answers this long.
+    acquirer_lookup_cache_seconds: float = 2.0
+    # Outbox deliveries: attempts before the case goes to its on-failure state, and the
+    # backoff between them (doubling from the base, capped, minus up to `jitter` of it).
+    # The defaults ride out about half an hour of a peer's outage before a supervisor is asked.
+    outbox_max_attempts: int = 12
+    outbox_retry_base_seconds: float = 2.0
+    outbox_retry_max_seconds: float = 600.0
+    outbox_retry_jitter: float = 0.2
+    # How long a claimed delivery stays claimed: a deliverer killed mid-delivery holds it that long.
+    outbox_lease_seconds: float = 120.0
+    # When set, /metrics wants "Authorization: Bearer <token>".
+    metrics_token: str = ""
     case_idle_hours: int = 8
     # Each web process also expires idle cases and delivers due outbox retries this often
     # (seconds; 0 turns it off, e.g. when `counter sweep` runs as its own service).
@@ -73,14 +116,28 @@ class Settings(BaseSettings):
     common_password_check: bool = True
 
     def check_secret(self) -> None:
-        """Refuse the default secret key outside demo mode."""
-        if not self.demo_mode and self.secret_key == DEFAULT_SECRET_KEY:
+        """Refuse the default secret key, and the demo key of an HTTP peer, outside demo mode."""
+        if self.demo_mode:
+            return
+        if self.secret_key == DEFAULT_SECRET_KEY:
             raise ConfigurationError(
                 Text(
                     zh="生产模式下必须设置 COUNTER_SECRET_KEY,不能使用默认密钥。",
                     en="COUNTER_SECRET_KEY must be set outside demo mode; the default is refused.",
                 )
             )
+        for peer in PEERS:
+            if getattr(self, f"{peer}_adapter").strip() == "http" and (
+                getattr(self, f"{peer}_key") == DEMO_PEER_KEY
+            ):
+                name = f"COUNTER_{peer.upper()}_KEY"
+                raise ConfigurationError(
+                    Text(
+                        zh=f"生产模式下必须设置 {name},不能使用演示密钥。",
+                        en=f"{name} must be set outside demo mode; the demo key is refused.",
+                    ),
+                    setting=name.lower(),
+                )
 
 
 @lru_cache(maxsize=1)

@@ -14,7 +14,12 @@
     ├── InvalidInput                  form data refused, field by field; nothing changed (HTTP 422)
     │   └── BlockedByFindings         checks found something that stops the step (HTTP 422)
     ├── ImportRejected                a CSV import refused as a whole, with row-level errors
-    └── AuditChainBroken              the journal does not verify; names the first bad entry
+    ├── AuditChainBroken              the journal does not verify; names the first bad entry
+    └── PeerError                     an outside system over the network gave no usable answer
+        ├── PeerUnavailable           try later (unreachable, timed out, 5xx, breaker open,
+        │                             unsigned answer): the same request may be sent again
+        └── PeerRejected              the peer refused the request itself (4xx): retrying it
+                                      as it is will not help; fix the settings or the input
 
 Catch ``CounterError`` at the edges (CLI, web) to turn any of them into a
 message for a person; catch a leaf where the caller can do something about
@@ -44,6 +49,9 @@ __all__ = [
     "InvalidInput",
     "InvalidTrigger",
     "NotFound",
+    "PeerError",
+    "PeerRejected",
+    "PeerUnavailable",
     "PermissionDenied",
     "StaleVersion",
 ]
@@ -164,3 +172,25 @@ class ImportRejected(CounterError):
 
 class AuditChainBroken(CounterError):
     code = "audit_chain_broken"
+
+
+class PeerError(CounterError):
+    """An outside system reached over the network (``counter.adapters.http``); ``peer`` names it."""
+
+    code = "peer_error"
+
+    def __init__(self, message: Text, *, peer: str, **context: Any) -> None:
+        self.peer = peer
+        super().__init__(message, peer=peer, **context)
+
+
+class PeerUnavailable(PeerError):
+    """Try later: nothing says the request failed for good, and repeating it (same key) is safe."""
+
+    code = "peer_unavailable"
+
+
+class PeerRejected(PeerError):
+    """The peer answered that the request itself is wrong (``status``, its ``error_code``)."""
+
+    code = "peer_rejected"

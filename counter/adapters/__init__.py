@@ -4,6 +4,7 @@ Each is a ``Protocol`` with a built-in local implementation that keeps its
 data in our database (demo mode, tests, a branch without the real link).
 ``build_adapters`` picks an implementation per adapter from the settings
 ``identity_adapter``, ``acquirer_adapter`` and ``sms_adapter``: ``"local"``,
+``"http"`` (``counter.adapters.http``: the wire contract of docs/integration.md),
 or ``"package.module:factory"``, a callable taking ``(settings, db)`` that
 returns an object satisfying the Protocol; that is how a bank plugs in its
 own gateways without changing counter.
@@ -97,6 +98,13 @@ __all__ = [
 
 _T = TypeVar("_T")
 
+# What "http" stands for, per setting: the built-in HTTP adapters' factories.
+_HTTP_FACTORIES = {
+    "identity_adapter": "counter.adapters.http:identity_adapter",
+    "acquirer_adapter": "counter.adapters.http:acquirer_adapter",
+    "sms_adapter": "counter.adapters.http:sms_adapter",
+}
+
 
 @dataclass(frozen=True)
 class Adapters:
@@ -141,7 +149,7 @@ def _build(
     spec = spec.strip()
     if spec == "local":
         return local(db)
-    factory = _load_factory(setting, spec)
+    factory = _load_factory(setting, _HTTP_FACTORIES[setting] if spec == "http" else spec)
     try:
         adapter: Any = factory(settings, db)
     except Exception as exc:
@@ -168,8 +176,9 @@ def _load_factory(setting: str, spec: str) -> Callable[..., Any]:
     if not module_name or not attribute:
         raise ConfigurationError(
             Text(
-                zh=f"设置 {setting}={spec!r} 无效:应为 local 或 包.模块:工厂函数。",
-                en=f"Setting {setting}={spec!r} is invalid: use local or package.module:factory.",
+                zh=f"设置 {setting}={spec!r} 无效:应为 local、http 或 包.模块:工厂函数。",
+                en=f"Setting {setting}={spec!r} is invalid: "
+                "use local, http or package.module:factory.",
             ),
             setting=setting,
         )

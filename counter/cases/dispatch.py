@@ -17,6 +17,7 @@ in one transaction with marking the message delivered or failed.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -132,6 +133,7 @@ class Dispatcher:
         base_delay: timedelta = timedelta(seconds=2),
         max_delay: timedelta = timedelta(minutes=10),
         lease: timedelta = timedelta(minutes=2),
+        jitter: float = 0.0,
     ) -> None:
         self.desk = desk
         self.db = desk.db
@@ -140,6 +142,7 @@ class Dispatcher:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.lease = lease
+        self.jitter = min(max(jitter, 0.0), 1.0)
         self._handlers: dict[str, Handler] = {}
         self._local = threading.local()
 
@@ -162,9 +165,16 @@ class Dispatcher:
         self.run_once(reference=reference)
 
     def backoff(self, attempt: int) -> timedelta:
-        """How long to wait after failed attempt number ``attempt`` (1, 2, ...)."""
-        delay: timedelta = self.base_delay * (2 ** (attempt - 1))
-        return min(delay, self.max_delay)
+        """How long to wait after failed attempt number ``attempt`` (1, 2, ...).
+
+        With ``jitter`` (0 to 1), up to that share is taken off at random, so
+        that the messages an outage failed together do not all come back to
+        the peer in the same second; never later than without it.
+        """
+        delay: timedelta = min(self.base_delay * (2 ** (attempt - 1)), self.max_delay)
+        if self.jitter:
+            delay *= 1 - self.jitter * random.random()  # noqa: S311  (spreading, not secrecy)
+        return delay
 
     def run_once(self, *, limit: int = 100, reference: str | None = None) -> int:
         """Deliver every message due now (of one case, given ``reference``);

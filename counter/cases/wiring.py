@@ -9,7 +9,7 @@ delivers each kind:
   delivered (a retry, a second dispatcher, a crash between commit and
   delivery) the acquirer executes once. ``done`` fires the on-success
   trigger with the answer; ``refused`` fires the on-failure trigger at once;
-  ``unavailable`` raises, so the dispatcher retries with backoff and fires
+  ``unavailable`` raises ``PeerUnavailable``, so the dispatcher retries with backoff and fires
   the on-failure trigger when the retries are spent.
 
 ``slip.issue`` is the slip integration's to register. ``wire`` builds the
@@ -43,7 +43,7 @@ from counter.engine.loader import Catalog
 from counter.engine.registry import Registry, default_registry
 from counter.engine.runtime import Runtime
 from counter.engine.types import Actor, CaseSnapshot
-from counter.errors import NotFound
+from counter.errors import NotFound, PeerUnavailable
 from counter.store import lockout
 from counter.store.db import Database, utcnow
 
@@ -127,8 +127,9 @@ def _answer(result: AcquirerResult, operation: str) -> Mapping[str, Any] | Refus
     if result.done:
         return answer
     if result.retryable:
-        # Raising makes the dispatcher retry with backoff (same reference, so still once).
-        raise ConnectionError(f"acquirer {operation} unavailable: {result.message.en}")
+        # Raising makes the dispatcher retry with backoff (same reference, so still once);
+        # the message, in both languages, is what the case page shows as the reason.
+        raise PeerUnavailable(result.message, peer="acquirer", operation=operation)
     return Refused(reason=result.message.en, data=answer)
 
 
@@ -201,6 +202,7 @@ def wire(
 
     ``attach``: deliver right after each commit (the local adapters answer at
     once); without it, outbox messages wait for ``dispatcher.run_once()``.
+    Retries follow the settings' ``outbox_*`` unless ``dispatcher_options`` say otherwise.
     """
     import counter.banking.rules  # noqa: F401  (registers the names the workflows use)
 
@@ -212,7 +214,14 @@ def wire(
         services.db = db
     desk = Desk(db, Runtime(found, names), services)
     services.extra.setdefault(CASES, case_lookup(desk))
-    dispatcher = register_handlers(Dispatcher(desk, **dispatcher_options))
+    retries: dict[str, Any] = {
+        "max_attempts": config.outbox_max_attempts,
+        "base_delay": timedelta(seconds=config.outbox_retry_base_seconds),
+        "max_delay": timedelta(seconds=config.outbox_retry_max_seconds),
+        "jitter": config.outbox_retry_jitter,
+        "lease": timedelta(seconds=config.outbox_lease_seconds),
+    }
+    dispatcher = register_handlers(Dispatcher(desk, **{**retries, **dispatcher_options}))
     if attach:
         dispatcher.attach()
     return Wired(desk, dispatcher)

@@ -16,6 +16,7 @@ from counter.cli import (
     journal,
     registry,
     serve,
+    simulate,
     slips,
     timers,
     workflows,
@@ -31,7 +32,8 @@ app = typer.Typer(
 )
 
 for module in (
-    admin, workflows, registry, slips, demo, serve, timers, journal, branchday, cases
+    admin, workflows, registry, slips, demo, serve, timers, journal, branchday, cases,
+    simulate,
 ):
     module.register(app)
 

@@ -30,6 +30,8 @@ from counter.errors import (
     InvalidInput,
     InvalidTrigger,
     NotFound,
+    PeerError,
+    PeerUnavailable,
     PermissionDenied,
     StaleVersion,
 )
@@ -86,6 +88,10 @@ def status_for(error: CounterError) -> int:
         return 409
     if isinstance(error, InvalidInput):
         return 422
+    if isinstance(error, PeerUnavailable):
+        return 503  # an outside system is down: the same request may succeed later
+    if isinstance(error, PeerError):
+        return 502  # an outside system refused our request: its settings need a look
     return 500
 
 

@@ -84,3 +84,13 @@ def test_make_bench_writes_the_page_and_chart_from_a_run(tmp_path: Path) -> None
     for name in present:
         assert re.search(rf"^{name} run 1/1: ratio [0-9.]+", out, re.MULTILINE), out
     assert "## Machine" in page and "| CPU |" in page and "## Commands" in page
+
+
+@pytest.mark.slow
+def test_chaos_runs_tellers_through_faults_and_finds_exactly_once_held() -> None:
+    out = run("bench.chaos", "--tellers", "2", "--duration", "6", "--outage", "2",
+              "--kills", "1", "--drain", "30", "--json", timeout=240)
+    assert RATIO.search(out)
+    assert "exactly once: held" in out
+    result = json.loads(out.splitlines()[-1])
+    assert result["name"] == "chaos" and result["floor"] >= 1

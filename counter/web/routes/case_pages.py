@@ -22,10 +22,18 @@ from counter.branchday.sessions import current_session
 from counter.engine.definition import BUILTIN_TRIGGERS, FormDefinition
 from counter.engine.diagram import diagram
 from counter.engine.forms import LONG_TERM
-from counter.errors import BlockedByFindings, InvalidInput, InvalidTrigger, NotFound, StaleVersion
+from counter.errors import (
+    BlockedByFindings,
+    InvalidInput,
+    InvalidTrigger,
+    NotFound,
+    PeerUnavailable,
+    StaleVersion,
+)
 from counter.text import Text
 from counter.web.auth import MERCHANT_ROLE, PORTAL, Principal, check_csrf, console_principal
 from counter.web.context import WebContext
+from counter.web.deliveries import deliveries_out, sms_not_sent
 from counter.web.deps import ConsoleUser, CsrfChecked, WebDep
 from counter.web.errors import fields_of, message_for
 from counter.web.i18n import catalog
@@ -142,6 +150,7 @@ def render_case(
         web.desk.journal(reference=reference, actor=principal.actor), policy, readable=True
     )
     definition = workflow.definition
+    deliveries = deliveries_out(web.db, reference)
     return render(
         request,
         "case.html",
@@ -161,6 +170,8 @@ def render_case(
             "blocked": [finding_out(f, policy) for f in blocked or []],
             "idempotency_key": secrets.token_urlsafe(16),
             "has_slip": bool(definition.slip) and view.state == "completed",
+            "deliveries": deliveries,
+            "sms_not_sent": sms_not_sent(view.state, deliveries),
         },
         status_code=status_code,
     )
@@ -377,7 +388,9 @@ def fire_form_step(
         return render(
             request, web, principal, reference, alert=message_for(conflict), status_code=409
         )
-    except InvalidInput as refused:
+    except (InvalidInput, PeerUnavailable) as refused:
+        # PeerUnavailable: an outside system did not answer a check; nothing changed and the
+        # teller sends the same step again, with what they typed still in the form.
         secret = {
             spec.name
             for spec in (form.fields if form is not None else ())
@@ -393,6 +406,6 @@ def fire_form_step(
             active=trigger,
             alert=refused.message,
             blocked=list(refused.findings) if isinstance(refused, BlockedByFindings) else None,
-            status_code=422,
+            status_code=503 if isinstance(refused, PeerUnavailable) else 422,
         )
     return RedirectResponse(done, status_code=303)
