@@ -37,7 +37,14 @@ from counter.engine.definition import BUILTIN_TRIGGERS
 from counter.engine.loader import Workflow
 from counter.engine.runtime import Runtime
 from counter.engine.types import Actor, CaseSnapshot, Decision, evolve
-from counter.errors import InvalidInput, PermissionDenied, StaleVersion
+from counter.errors import (
+    BlockedByFindings,
+    CounterError,
+    FourEyesViolation,
+    InvalidInput,
+    PermissionDenied,
+    StaleVersion,
+)
 from counter.store import journal
 from counter.store.db import Database
 from counter.store.prepared import JSONText
@@ -48,6 +55,9 @@ __all__ = ["CASE_ROLES", "READ_ALL_ROLES", "CommitListener", "Desk"]
 log = logging.getLogger(__name__)
 
 CommitListener = Callable[[str], None]
+
+DECIDE_ROUNDS = 20
+"""How often one step is decided again because refusals were journaled meanwhile."""
 
 
 class Desk(CaseReader):
@@ -316,18 +326,47 @@ class Desk(CaseReader):
         """One step without the idempotency look-up; ``within(conn)`` joins its transaction.
 
         The dispatcher passes ``within`` to mark its message delivered in the
-        same transaction as the follow-up trigger.
+        same transaction as the follow-up trigger. A step refused by findings,
+        for want of permission or by four eyes changes nothing of the case and
+        is journaled as a ``refused`` entry in a transaction of its own, then
+        raised. A step or refusal decided while another refusal was journaled
+        is decided again on what the journal holds now (a wrong code counts).
         """
         row = self._row(reference, version)
-        self.check_change(row.branch, reference, actor, row.opened_by)
-        if version is not None and version != row.version:
-            raise StaleVersion(records.STALE, reference=reference, version=version)
-        snapshot = self._snapshot(row)
-        self.workflow_of(row.definition_hash)
-        now = self.services.now()
-        decision = self.runtime.decide(
-            snapshot, trigger, actor, data, services=self.services, now=now
-        )
+        for _ in range(DECIDE_ROUNDS):
+            done = self._step_once(row, trigger, actor, data, version, remember, within)
+            if done is not None:
+                return done
+            self._forget(reference)
+            row = self._row(reference)
+        raise StaleVersion(records.STALE, reference=reference, version=version)
+
+    def _step_once(
+        self,
+        row: CaseRow,
+        trigger: str,
+        actor: Actor,
+        data: Mapping[str, Any],
+        version: int | None,
+        remember: tuple[str, str] | None,
+        within: Callable[[Connection], None] | None,
+    ) -> CaseView | None:
+        """``step`` on ``row`` as read; ``None`` when the journal moved on and it must be redone."""
+        reference = row.reference
+        try:
+            self.check_change(row.branch, reference, actor, row.opened_by)
+            if version is not None and version != row.version:
+                raise StaleVersion(records.STALE, reference=reference, version=version)
+            snapshot = self._snapshot(row)
+            self.workflow_of(row.definition_hash)
+            now = self.services.now()
+            decision = self.runtime.decide(
+                snapshot, trigger, actor, data, services=self.services, now=now
+            )
+        except (PermissionDenied, BlockedByFindings) as refused:
+            if not self._journal_refusal(row, trigger, actor, refused):
+                return None
+            raise
         stored_text = journal.canonical_json(decision.data)
         stored: dict[str, Any] = json.loads(stored_text)
         new_version = row.version + 1
@@ -355,7 +394,7 @@ class Desk(CaseReader):
         )
         try:
             with self.db.transaction() as conn:
-                entry = records.compare_and_set(
+                moved = records.compare_and_set(
                     conn,
                     case_id=row.id,
                     seen_version=row.version,
@@ -367,6 +406,9 @@ class Desk(CaseReader):
                     reference=reference,
                     entry=entry,
                 )
+                if moved is None:  # nothing written: decide again with the refusal
+                    return None
+                entry = moved
                 journal.record(conn, entry)
                 pending = self._write_approvals(conn, snapshot, row.channel, decision, actor, now)
                 wrote_outbox = self._write_outbox(conn, reference, decision, new_version, now)
@@ -411,6 +453,49 @@ class Desk(CaseReader):
         if wrote_outbox:
             self._committed(reference)
         return view
+
+    def _journal_refusal(
+        self, row: CaseRow, trigger: str, actor: Actor, refused: CounterError
+    ) -> bool:
+        """Journal ``refused`` after the head ``row`` saw; False when another entry came first."""
+        if isinstance(refused, FourEyesViolation):
+            cause = "four_eyes"
+        elif isinstance(refused, PermissionDenied):
+            cause = "forbidden"
+        else:
+            cause = "findings"
+        findings = [
+            {"code": f.code, "severity": str(f.severity), "field": f.field,
+             "message": {"zh": f.message.zh, "en": f.message.en}}
+            for f in getattr(refused, "findings", ())
+        ] or [{"code": refused.code, "severity": "block", "field": None,
+               "message": {"zh": refused.message.zh, "en": refused.message.en}}]
+        with self.db.transaction() as conn:
+            entry = journal.append_after(
+                conn,
+                head=(row.journal_seq, row.journal_hash),
+                stream=row.reference,
+                actor=actor.username,
+                kind=journal.REFUSED,
+                at=self.services.now(),
+                trigger=trigger,
+                from_state=row.state,
+                to_state=None,
+                findings=findings,
+                data_digest=None,
+                note=journal.canonical_json({"cause": cause, "shape": journal.REFUSED_SHAPE}),
+            )
+        if entry is None:
+            return False
+        log.info("case %s: %s refused for %s (%s)", row.reference, trigger, actor.username, cause)
+        self._remember(evolve(row, journal_seq=entry.seq, journal_hash=entry.hash))
+        return True
+
+    def refusals_since_step(self, reference: str, finding: str) -> int:
+        """How many refusals since the case's last step name ``finding`` (wrong codes, say)."""
+        with self.db.read() as conn:
+            found = journal.refusals_since_step(conn, reference)
+        return sum(1 for entry in found if any(f.get("code") == finding for f in entry.findings))
 
     @staticmethod
     def _write_approvals(

@@ -184,14 +184,16 @@ def compare_and_set(
     closed_at: datetime | None,
     reference: str,
     entry: dict[str, Any],
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """Move the case one version on and its journal head to ``entry`` (from ``journal.chain``).
 
     Raises ``StaleVersion`` if someone else moved the case first. If only the
     journal moved (a slip or hand-over entry written since ``entry`` was
     chained), ``entry`` is chained again after the stored head; the entry
-    returned is the one to record. ``data`` may come as ``JSONText``, already
-    encoded (the step hashes it anyway).
+    returned is the one to record. If a refusal was journaled meanwhile, the
+    step was decided without it (a wrong code counts against the next one):
+    ``None``, and the caller decides again. ``data`` may come as
+    ``JSONText``, already encoded (the step hashes it anyway).
     """
     params = {
         "b_id": case_id,
@@ -213,6 +215,8 @@ def compare_and_set(
         stored = conn.execute(_case_heads, {"b_id": case_id}).first()
         if stored is None or stored.version != seen_version:
             break
+        if journal.refusals_since_step(conn, reference, after=entry["seq"] - 1):
+            return None
         entry = journal.rechain(entry, (stored.journal_seq, stored.journal_hash))
     raise StaleVersion(STALE, reference=reference, version=seen_version)
 
