@@ -11,7 +11,10 @@ named here, so that a deployment or a test can pass anything that has them:
 * ``extra["passwords"]``: ``(username, password) -> bool``, the teller's
   own password at sign-off;
 * ``extra["codes"]``: ``OneTimeCodes``, issuing and verifying the unbind
-  code (``counter.cases.wiring`` provides both, over ``counter.adapters``).
+  code (``counter.cases.wiring`` provides both, over ``counter.adapters``);
+* ``extra["refusals"]``: ``(reference, finding_code) -> int``, how many of
+  the case's refused attempts since its last step named that finding (the
+  desk's journal: wrong codes are counted there, not in the case data).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CODES",
     "PASSWORDS",
+    "REFUSALS",
     "CodeAnswer",
     "OneTimeCodes",
     "acquirer",
@@ -45,6 +49,7 @@ __all__ = [
     "parse_day",
     "password_checker",
     "policy",
+    "refusal_count",
     "same_name",
     "same_number",
     "settings",
@@ -53,6 +58,7 @@ __all__ = [
 
 PASSWORDS = "passwords"  # key in ``services.extra``
 CODES = "codes"  # key in ``services.extra``
+REFUSALS = "refusals"  # key in ``services.extra``
 
 
 @dataclass(frozen=True)
@@ -110,20 +116,25 @@ def acquirer(services: Any) -> AcquirerRegistry:
     return cast("AcquirerRegistry", found)
 
 
-def password_checker(services: Any) -> Callable[[str, str], bool]:
+def _extra(services: Any, key: str, *, call: bool) -> Any:
+    """``services.extra[key]``; a missing one (or not callable when ``call``) is refused."""
     extra = getattr(services, "extra", None)
-    found = extra.get(PASSWORDS) if isinstance(extra, dict) else None
-    if not callable(found):
-        raise _missing(f"extra['{PASSWORDS}']")
-    return cast("Callable[[str, str], bool]", found)
+    found = extra.get(key) if isinstance(extra, dict) else None
+    if found is None or (call and not callable(found)):
+        raise _missing(f"extra['{key}']")
+    return found
+
+
+def password_checker(services: Any) -> Callable[[str, str], bool]:
+    return cast("Callable[[str, str], bool]", _extra(services, PASSWORDS, call=True))
 
 
 def code_helpers(services: Any) -> OneTimeCodes:
-    extra = getattr(services, "extra", None)
-    found = extra.get(CODES) if isinstance(extra, dict) else None
-    if found is None:
-        raise _missing(f"extra['{CODES}']")
-    return cast("OneTimeCodes", found)
+    return cast("OneTimeCodes", _extra(services, CODES, call=False))
+
+
+def refusal_count(services: Any) -> Callable[[str, str], int]:
+    return cast("Callable[[str, str], int]", _extra(services, REFUSALS, call=True))
 
 
 def text_value(ctx: StepContext, form: str, name: str) -> str:
