@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -248,8 +248,11 @@ class Desk(CaseReader):
         """Apply ``trigger`` to the case at ``version`` (None: whatever is current).
 
         Raises ``StaleVersion`` when the case moved on since ``version``; a
-        repeated ``idempotency_key`` from the same actor returns the first
-        answer and changes nothing (a different request under it is refused).
+        repeated ``idempotency_key`` from the same actor changes nothing and
+        answers the case as it stands now (a different request under it is
+        refused). The key keeps only the reference and the version the first
+        request made, never the case itself, and a repeat passes the same
+        access check as the first request.
         """
         form = dict(data or {})
         remember: tuple[str, str] | None = None
@@ -258,7 +261,7 @@ class Desk(CaseReader):
                 {"reference": reference, "trigger": trigger, "data": form, "version": version}
             )
             remember = (idempotency_key, fingerprint)
-            earlier = self._remembered(idempotency_key, actor, fingerprint)
+            earlier = self._remembered(idempotency_key, actor, fingerprint, reference, trigger)
             if earlier is not None:
                 return earlier
         try:
@@ -272,7 +275,7 @@ class Desk(CaseReader):
             )
         except (StaleVersion, IntegrityError):
             if remember is not None:  # the same request may have just won in another process
-                earlier = self._remembered(remember[0], actor, remember[1])
+                earlier = self._remembered(remember[0], actor, remember[1], reference, trigger)
                 if earlier is not None:
                     return earlier
             raise
@@ -295,7 +298,9 @@ class Desk(CaseReader):
                          data={"reason": reason}, version=version,
                          idempotency_key=idempotency_key)
 
-    def _remembered(self, key: str, actor: Actor, fingerprint: str) -> CaseView | None:
+    def _remembered(
+        self, key: str, actor: Actor, fingerprint: str, reference: str, trigger: str
+    ) -> CaseView | None:
         with self.db.read() as conn:
             row = conn.execute(
                 records.find_idempotency, {"key": key, "actor": actor.username}
@@ -310,7 +315,15 @@ class Desk(CaseReader):
                 ),
                 idempotency_key=key,
             )
-        return CaseView.model_validate(row.response)
+        self.authorize(reference=reference, trigger=trigger, actor=actor)
+        return self.get(reference=reference, actor=actor)
+
+    def forget_idempotency_keys(self, *, older_than: timedelta) -> int:
+        """Delete the idempotency keys older than ``older_than``; returns how many went."""
+        cutoff = self.services.now() - older_than
+        with self.db.transaction() as conn:
+            gone = conn.execute(records.forget_idempotency, {"cutoff": cutoff}).rowcount
+        return int(gone or 0)
 
     def step(
         self,
@@ -428,7 +441,7 @@ class Desk(CaseReader):
                             "key": remember[0],
                             "actor": actor.username,
                             "fingerprint": remember[1],
-                            "response": view.model_dump(mode="json"),
+                            "response": {"reference": reference, "version": new_version},
                             "created_at": now,
                         },
                     )
@@ -453,6 +466,26 @@ class Desk(CaseReader):
         if wrote_outbox:
             self._committed(reference)
         return view
+
+    def authorize(self, *, reference: str, trigger: str, actor: Actor) -> None:
+        """Refuse (and journal) a caller who may not fire ``trigger`` on the case at all.
+
+        What the roles and four eyes decide, before any form is read: the API
+        asks this before it validates a request's body. ``NotFound`` for a
+        case the actor cannot see; a trigger the state lacks passes (the step
+        refuses it).
+        """
+        for _ in range(DECIDE_ROUNDS):
+            row = self._row(reference)
+            try:
+                self.check_change(row.branch, reference, actor, row.opened_by)
+                self.runtime.authorize(self._snapshot(row), trigger, actor)
+            except PermissionDenied as refused:
+                if not self._journal_refusal(row, trigger, actor, refused):
+                    continue
+                raise
+            return
+        raise StaleVersion(records.STALE, reference=reference)
 
     def _journal_refusal(
         self, row: CaseRow, trigger: str, actor: Actor, refused: CounterError

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from counter.errors import StaleVersion
@@ -127,6 +127,7 @@ insert_idempotency = insert(idempotency)
 find_idempotency = select(idempotency.c.fingerprint, idempotency.c.response).where(
     idempotency.c.key == bindparam("key"), idempotency.c.actor == bindparam("actor")
 )
+forget_idempotency = delete(idempotency).where(idempotency.c.created_at < bindparam("cutoff"))
 _sequence_last = select(sequences.c.last).where(
     sequences.c.branch == bindparam("branch"), sequences.c.day == bindparam("day")
 )

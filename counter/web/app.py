@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from counter.cases.sweeper import Sweeper, run_rounds
 from counter.config import Settings, get_settings
 from counter.web.context import WebContext, build_context
-from counter.web.errors import install_error_handlers
+from counter.web.errors import CatchAll, install_error_handlers
 from counter.web.routes import api_router, page_router
 from counter.web.security import BodySizeLimit, SecurityHeaders
 
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
     app.include_router(api_router)
     app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(CatchAll)  # inside the security headers: a 500 carries them too
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     return app

@@ -67,7 +67,7 @@ READS: dict[tuple[str, str], list[int]] = {
 }
 # Deciding an approval, each cell on an approval of its own (a decision changes the case).
 DECISIONS: dict[str, tuple[dict[str, str], list[int]]] = {
-    "approve": ({"comment": "mandate seen"}, [401, 403, 403, 404, 200, 404, 403, 200]),
+    "approve": ({"reason": "mandate seen"}, [401, 403, 403, 404, 200, 404, 403, 200]),
     "reject": ({"reason": "mandate unsigned"}, [401, 403, 403, 404, 200, 404, 403, 200]),
 }
 OPENING = [401, 201, 201, 201, 201, 201, 403, 201]
