@@ -134,6 +134,12 @@ def test_sign_off_needs_the_tellers_own_password(counter: Counter) -> None:
         "teller_password_wrong": ("block", "password")
     }
     assert counter.acquirer.executions(case.reference) == []
+    (refused,) = [e for e in counter.desk.journal(reference=case.reference)
+                  if e.kind == "refused"]
+    assert (refused.actor, refused.trigger, [f.code for f in refused.findings]) == (
+        "teller1", "sign_off", ["teller_password_wrong"]
+    )
+    assert "not-the-password" not in repr(refused)
     case = counter.sign_off(case)
     assert case.state == "completed"
 
