@@ -209,3 +209,19 @@ def test_refused_entries_verify(client: TestClient, web: WebContext) -> None:
     assert len(refused_entries(client, teller, case["reference"])) >= 1
     report = journal.verify(web.db)
     assert report.ok, report.first_broken
+
+
+def test_a_repeated_decision_answers_like_the_first(client: TestClient) -> None:
+    teller, supervisor = bearer(client, "teller1"), bearer(client, "supervisor1")
+    case = fire(client, teller, opened(client, teller), "submit_identity", AGENT_IDENTITY)
+    approval = case["pending"]["id"]
+    keyed = {**supervisor, "Idempotency-Key": "approve-once"}
+    first = client.post(f"/api/approvals/{approval}/approve", json={"reason": "ok"},
+                        headers=keyed)
+    again = client.post(f"/api/approvals/{approval}/approve", json={"reason": "ok"},
+                        headers=keyed)
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json() == first.json()
+    unkeyed = client.post(f"/api/approvals/{approval}/approve", json={"reason": "ok"},
+                          headers=supervisor)
+    assert unkeyed.status_code == 409, unkeyed.text  # decided: no second decision

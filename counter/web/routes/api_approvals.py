@@ -30,9 +30,12 @@ def _decision(trigger: str) -> Any:
     """A dependency: the waiting approval, once the caller is known to may ``trigger`` it."""
 
     def approval_to_decide(
-        approval_id: ApprovalId, principal: ApiUser, web: WebDep
+        approval_id: ApprovalId, principal: ApiUser, web: WebDep,
+        idempotency_key: IdempotencyKey = None,
     ) -> ApprovalView:
-        approval = open_approval(web, approval_id, principal.actor)
+        # A repeat (same key) of a decision already taken is the desk's to answer.
+        approval = open_approval(web, approval_id, principal.actor,
+                                 decided_too=idempotency_key is not None)
         web.desk.authorize(reference=approval.case_reference, trigger=trigger,
                            actor=principal.actor)
         return approval

@@ -26,7 +26,8 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         max_length=200,
-        description="Repeat a request safely: the same key returns the first answer.",
+        description="Repeat a request safely: the same key has one effect and answers the "
+        "case as it stands (after the same access check); kept 24 hours by default.",
     ),
 ]
 
