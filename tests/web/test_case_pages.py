@@ -228,3 +228,19 @@ def test_a_refused_step_shows_in_the_journal_with_its_reason(client: TestClient)
     assert audit.status_code == 200, audit.text
     assert "refused · submit_identity" in audit.text
     assert "id_number_check_character" in audit.text
+
+
+def test_a_wrong_code_is_shown_at_the_code_field_with_the_tries_left(
+    client: TestClient, web: WebContext
+) -> None:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    identity = {**CLEAN_IDENTITY, "id_expiry": "", "id_expiry__long_term": "1"}
+    assert step(client, reference, "submit_identity", identity)[0] == 303
+    assert step(client, reference, "submit_binding", CLEAN_BINDING)[0] == 303
+    code = sent_code(web, "13800138000")
+    status, page = step(client, reference, "confirm_code",
+                        {"code": f"{(int(code) + 1) % 1_000_000:06d}"})
+    assert status == 422
+    assert "验证码错误,还可再输入 2 次" in page
+    assert 'data-state="code_check"' in page
