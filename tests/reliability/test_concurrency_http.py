@@ -10,6 +10,7 @@ the requests go to two different processes.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -168,5 +169,4 @@ def test_refusals_at_once_are_all_journaled_and_change_nothing(
     entries = journal_of(tellers, case["reference"])
     assert [e["kind"] for e in entries] == ["open"] + ["refused"] * 4
     assert [e["seq"] for e in entries] == [1, 2, 3, 4, 5]
-    assert all(e["prev_hash"] == before["hash"] for before, e in zip(entries, entries[1:],
-                                                                        strict=False))
+    assert all(e["prev_hash"] == before["hash"] for before, e in itertools.pairwise(entries))
