@@ -213,15 +213,30 @@ def _page_error(request: Request, status: int, message: Text) -> Response:
     return render_error(request, status, message)
 
 
+# pydantic's error types, by the catalog message that says them for people
+_PROBLEMS = {
+    "missing": "error.field_missing",
+    "int_type": "error.field_integer",
+    "int_parsing": "error.field_integer",
+    "greater_than_equal": "error.field_too_small",
+    "string_too_long": "error.field_too_long",
+    "string_too_short": "error.field_missing",
+    "string_type": "error.field_text",
+    "extra_forbidden": "error.field_unknown",
+    "json_invalid": "error.body_json",
+}
+
+
 def _validation_fields(error: RequestValidationError) -> list[FieldError]:
     fields = []
     for problem in error.errors():
         location = [str(part) for part in problem.get("loc", ()) if part not in ("body", "query")]
+        kind = str(problem.get("type", "invalid"))
         fields.append(
             FieldError(
                 field=".".join(location) or "body",  # the body as a whole (not an object)
-                code=str(problem.get("type", "invalid")),
-                message=catalog().text("error.field_invalid"),
+                code=kind,
+                message=catalog().text(_PROBLEMS.get(kind, "error.field_invalid")),
             )
         )
     return fields

@@ -149,7 +149,9 @@ def test_a_version_must_be_an_integer(client: TestClient, version: Any) -> None:
     answer = client.post(f"/api/cases/{case['reference']}/triggers/submit_identity",
                          json={"data": CLEAN_IDENTITY, "version": version}, headers=teller)
     assert answer.status_code == 422, answer.text
-    assert [f["field"] for f in answer.json()["error"]["fields"]] == ["version"]
+    (field,) = answer.json()["error"]["fields"]
+    assert field["field"] == "version"
+    assert "整数" in field["message"]["zh"] and "integer" in field["message"]["en"]
 
 
 def test_a_body_that_is_not_utf8_is_a_documented_400(client: TestClient) -> None:
