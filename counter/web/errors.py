@@ -285,6 +285,11 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         return _page_error(request, exc.status_code, message)
 
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        # Only what escapes CatchAll gets here (an error in the outer middleware).
+        return _internal_error(request)
+
+    app.add_exception_handler(Exception, on_unexpected)
     app.add_exception_handler(CounterError, on_counter_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
@@ -319,17 +324,17 @@ class CatchAll:
             log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             if started:  # part of the answer is out: all that is left is to end it
                 return
-            request = Request(scope, receive)
-            message = catalog().text("error.internal")
-            if is_api(request):
-                response: Response = JSONResponse(
-                    error_payload("internal_error", message), status_code=500
-                )
-            else:
-                try:
-                    response = _page_error(request, 500, message)
-                except Exception:  # the page itself failed: say it plainly, once
-                    log.exception("the error page failed too")
-                    response = Response(message.zh + " / " + message.en, status_code=500,
-                                        media_type="text/plain; charset=utf-8")
-            await response(scope, receive, send)
+            await _internal_error(Request(scope, receive))(scope, receive, send)
+
+
+def _internal_error(request: Request) -> Response:
+    """The 500 answer: the shared JSON shape under ``/api``, the error page elsewhere."""
+    message = catalog().text("error.internal")
+    if is_api(request):
+        return JSONResponse(error_payload("internal_error", message), status_code=500)
+    try:
+        return _page_error(request, 500, message)
+    except Exception:  # the page itself failed: say it plainly, once
+        log.exception("the error page failed too")
+        return Response(message.zh + " / " + message.en, status_code=500,
+                        media_type="text/plain; charset=utf-8")
