@@ -484,6 +484,7 @@ class Desk(CaseReader):
             row = self._row(reference)  # a refusal is decided on the stored case
             try:
                 self.check_change(row.branch, reference, actor, row.opened_by)
+                self.workflow_of(row.definition_hash)  # an old version: from its bundle
                 self.runtime.authorize(self._snapshot(row), trigger, actor)
             except PermissionDenied as refused:
                 if not self._journal_refusal(row, trigger, actor, refused):
@@ -495,6 +496,7 @@ class Desk(CaseReader):
     def _allowed(self, row: CaseRow, trigger: str, actor: Actor) -> bool:
         try:
             self.check_change(row.branch, row.reference, actor, row.opened_by)
+            self.workflow_of(row.definition_hash)
             self.runtime.authorize(self._snapshot(row), trigger, actor)
         except (PermissionDenied, NotFound):
             return False
