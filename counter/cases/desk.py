@@ -348,7 +348,12 @@ class Desk(CaseReader):
         """
         row = self._row(reference, version)
         for _ in range(DECIDE_ROUNDS):
-            done = self._step_once(row, trigger, actor, data, version, remember, within)
+            try:
+                done = self._step_once(row, trigger, actor, data, version, remember, within)
+            except (PermissionDenied, BlockedByFindings) as refused:
+                if self._journal_refusal(row, trigger, actor, refused):
+                    raise
+                done = None  # another entry came first: decide again on it
             if done is not None:
                 return done
             self._forget(reference)
@@ -365,22 +370,17 @@ class Desk(CaseReader):
         remember: tuple[str, str] | None,
         within: Callable[[Connection], None] | None,
     ) -> CaseView | None:
-        """``step`` on ``row`` as read; ``None`` when the journal moved on and it must be redone."""
+        """``step`` on ``row`` as read; ``None`` when a refusal was journaled meanwhile."""
         reference = row.reference
-        try:
-            self.check_change(row.branch, reference, actor, row.opened_by)
-            if version is not None and version != row.version:
-                raise StaleVersion(records.STALE, reference=reference, version=version)
-            snapshot = self._snapshot(row)
-            self.workflow_of(row.definition_hash)
-            now = self.services.now()
-            decision = self.runtime.decide(
-                snapshot, trigger, actor, data, services=self.services, now=now
-            )
-        except (PermissionDenied, BlockedByFindings) as refused:
-            if not self._journal_refusal(row, trigger, actor, refused):
-                return None
-            raise
+        self.check_change(row.branch, reference, actor, row.opened_by)
+        if version is not None and version != row.version:
+            raise StaleVersion(records.STALE, reference=reference, version=version)
+        snapshot = self._snapshot(row)
+        self.workflow_of(row.definition_hash)
+        now = self.services.now()
+        decision = self.runtime.decide(
+            snapshot, trigger, actor, data, services=self.services, now=now
+        )
         stored_text = journal.canonical_json(decision.data)
         stored: dict[str, Any] = json.loads(stored_text)
         new_version = row.version + 1
