@@ -93,6 +93,27 @@ def journal_of(tellers: Tellers, reference: str) -> list[dict[str, Any]]:
     return entries
 
 
+def test_refusals_at_once_are_all_journaled_and_change_nothing(
+    counter: tuple[Deployment, Staff],
+) -> None:
+    """Four blocked attempts on one case at once, over two processes on PostgreSQL."""
+    tellers = Tellers(*counter)
+    case, merchant = tellers.new_case()
+    identity = merchant.identity()
+    bad = {**identity, "id_number": identity["id_number"][:-1]
+           + ("0" if identity["id_number"][-1] != "0" else "1")}
+    path, body = tellers.trigger(case, "submit_identity", bad)
+    answers = at_once(*(partial(tellers.post, who % 2, path, body) for who in range(4)))
+    assert [a.status_code for a in answers] == [422] * 4, [a.text for a in answers]
+    assert all(a.json()["error"]["fields"][0]["field"] == "id_number" for a in answers)
+    now = tellers.get(1, f"/api/cases/{case['reference']}")
+    assert (now["state"], now["version"]) == (case["state"], case["version"])
+    entries = journal_of(tellers, case["reference"])
+    assert [e["kind"] for e in entries] == ["open"] + ["refused"] * 4
+    assert [e["seq"] for e in entries] == [1, 2, 3, 4, 5]
+    assert all(e["prev_hash"] == before["hash"] for before, e in itertools.pairwise(entries))
+
+
 def test_two_tellers_on_one_version_one_wins_the_other_is_told_to_reload(
     counter: tuple[Deployment, Staff],
 ) -> None:
@@ -150,23 +171,3 @@ def test_the_same_idempotency_key_twice_at_once_has_one_effect_and_one_answer(
         assert triggers.count("submit_identity") == 1, triggers
         assert tellers.get(0, f"/api/cases/{case['reference']}")["version"] == 2
 
-
-def test_refusals_at_once_are_all_journaled_and_change_nothing(
-    counter: tuple[Deployment, Staff],
-) -> None:
-    """Four blocked attempts on one case at once, over two processes on PostgreSQL."""
-    tellers = Tellers(*counter)
-    case, merchant = tellers.new_case()
-    identity = merchant.identity()
-    bad = {**identity, "id_number": identity["id_number"][:-1]
-           + ("0" if identity["id_number"][-1] != "0" else "1")}
-    path, body = tellers.trigger(case, "submit_identity", bad)
-    answers = at_once(*(partial(tellers.post, who % 2, path, body) for who in range(4)))
-    assert [a.status_code for a in answers] == [422] * 4, [a.text for a in answers]
-    assert all(a.json()["error"]["fields"][0]["field"] == "id_number" for a in answers)
-    now = tellers.get(1, f"/api/cases/{case['reference']}")
-    assert (now["state"], now["version"]) == (case["state"], case["version"])
-    entries = journal_of(tellers, case["reference"])
-    assert [e["kind"] for e in entries] == ["open"] + ["refused"] * 4
-    assert [e["seq"] for e in entries] == [1, 2, 3, 4, 5]
-    assert all(e["prev_hash"] == before["hash"] for before, e in itertools.pairwise(entries))
