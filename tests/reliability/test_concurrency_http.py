@@ -170,4 +170,3 @@ def test_the_same_idempotency_key_twice_at_once_has_one_effect_and_one_answer(
         triggers = [e["trigger"] for e in journal_of(tellers, case["reference"])]
         assert triggers.count("submit_identity") == 1, triggers
         assert tellers.get(0, f"/api/cases/{case['reference']}")["version"] == 2
-
