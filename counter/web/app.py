@@ -42,10 +42,10 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
     )
     app.state.web = context or build_context(settings)
     install_error_handlers(app)
+    app.add_middleware(CatchAll)  # innermost: a 500 passes the security headers too
     app.include_router(api_router)
     app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(CatchAll)  # inside the security headers: a 500 carries them too
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     return app
