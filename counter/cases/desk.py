@@ -107,15 +107,9 @@ class Desk(CaseReader):
         ``within(conn, reference)`` joins the opening's transaction (the counter
         session records the case there); if it raises, no case is opened.
         """
-        if not actor.roles & (CASE_ROLES | OWN_CASE_ROLES) or not actor.branch:
-            raise PermissionDenied(
-                Text(
-                    zh=f"{actor.username} 不能开立案件(需要柜员或主管角色及所属网点)",
-                    en=f"{actor.username} may not open cases (teller or supervisor of a branch)",
-                ),
-                actor=actor.username,
-            )
+        self.check_may_open(actor)
         branch = actor.branch
+        assert branch is not None
         current = self.runtime.catalog.current(workflow)
         definition = current.definition
         opening = self._openers(current)
@@ -191,6 +185,18 @@ class Desk(CaseReader):
             snapshot, opened, actor=actor, findings=[], pending=None, updated_at=now,
             closed_at=None,
         )
+
+    @staticmethod
+    def check_may_open(actor: Actor) -> None:
+        """Raise ``PermissionDenied`` unless ``actor`` may open cases of some workflow at all."""
+        if not actor.roles & (CASE_ROLES | OWN_CASE_ROLES) or not actor.branch:
+            raise PermissionDenied(
+                Text(
+                    zh=f"{actor.username} 不能开立案件(需要柜员或主管角色及所属网点)",
+                    en=f"{actor.username} may not open cases (teller or supervisor of a branch)",
+                ),
+                actor=actor.username,
+            )
 
     def _openers(self, workflow: Workflow) -> frozenset[str]:
         """Who may open a case of ``workflow``: the roles of its first state's transitions.

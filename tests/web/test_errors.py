@@ -227,3 +227,10 @@ def test_a_repeated_decision_answers_like_the_first(client: TestClient) -> None:
     unkeyed = client.post(f"/api/approvals/{approval}/approve", json={"reason": "ok"},
                           headers=supervisor)
     assert unkeyed.status_code == 409, unkeyed.text  # decided: no second decision
+
+
+def test_who_may_open_no_case_gets_403_whatever_the_body(client: TestClient) -> None:
+    auditor = bearer(client, "auditor1")
+    for body in ({"workflow": "pos_unbind"}, {"workflow": 5}, {}):
+        answer = client.post("/api/cases", json=body, headers=auditor)
+        assert answer.status_code == 403, answer.text

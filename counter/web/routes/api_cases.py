@@ -56,8 +56,16 @@ def list_cases(
     ]
 
 
+def may_open(principal: ApiUser, web: WebDep) -> None:
+    """403 before the body is read for a caller who may open no case at all (an auditor)."""
+    web.desk.check_may_open(principal.actor)
+
+
 @router.post("", response_model=CaseOut, status_code=201)
-def open_case(body: CaseCreateIn, principal: ApiUser, web: WebDep) -> CaseOut:
+def open_case(
+    principal: ApiUser, web: WebDep, _allowed: Annotated[None, Depends(may_open)],
+    body: CaseCreateIn,
+) -> CaseOut:
     return shown(web, web.desk.open_case(workflow=body.workflow, actor=principal.actor))
 
 
