@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Form, Request, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Form, Request
 
 from counter.errors import AuthenticationFailed
 from counter.web.auth import Principal, bearer_principal, check_csrf, console_principal
@@ -27,21 +26,6 @@ def _web(request: Request) -> WebContext:
     return web
 
 
-_bearer_scheme = HTTPBearer(
-    auto_error=False,
-    scheme_name="bearer",
-    description="A token from POST /api/session: `Authorization: Bearer <token>`.",
-)
-
-
-def _api_user(
-    request: Request,
-    _declared: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer_scheme)],
-) -> Principal:
-    """The API caller (``bearer_principal``); the scheme is declared so OpenAPI shows it."""
-    return bearer_principal(request)
-
-
 def _console_user(request: Request) -> Principal:
     principal = console_principal(request)
     if principal is None:
@@ -60,7 +44,7 @@ def _translator(request: Request) -> Translator:
 
 
 WebDep = Annotated[WebContext, Depends(_web)]
-ApiUser = Annotated[Principal, Depends(_api_user)]
+ApiUser = Annotated[Principal, Depends(bearer_principal)]
 ConsoleUser = Annotated[Principal, Depends(_console_user)]
 MaybeConsoleUser = Annotated[Principal | None, Depends(console_principal)]
 CsrfChecked = Annotated[None, Depends(_csrf)]

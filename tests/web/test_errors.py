@@ -200,6 +200,10 @@ def test_openapi_declares_bearer_auth(client: TestClient) -> None:
     case = document["paths"]["/api/cases/{reference}"]["get"]
     assert case["security"] == [{"bearer": []}]
     assert "security" not in document["paths"]["/api/session"]["post"]
+    assert document["paths"]["/api/session"]["delete"]["security"] == [{"bearer": []}]
+    public = [path for path, operations in document["paths"].items()
+              for operation in operations.values() if "security" not in operation]
+    assert sorted(public) == ["/api/session", "/api/status/{reference}"]
 
 
 def test_refused_entries_verify(client: TestClient, web: WebContext) -> None:

@@ -116,25 +116,28 @@ def acquirer(services: Any) -> AcquirerRegistry:
     return cast("AcquirerRegistry", found)
 
 
-def _extra(services: Any, key: str, *, call: bool) -> Any:
-    """``services.extra[key]``; a missing one (or not callable when ``call``) is refused."""
-    extra = getattr(services, "extra", None)
-    found = extra.get(key) if isinstance(extra, dict) else None
-    if found is None or (call and not callable(found)):
-        raise _missing(f"extra['{key}']")
-    return found
-
-
 def password_checker(services: Any) -> Callable[[str, str], bool]:
-    return cast("Callable[[str, str], bool]", _extra(services, PASSWORDS, call=True))
+    extra = getattr(services, "extra", None)
+    found = extra.get(PASSWORDS) if isinstance(extra, dict) else None
+    if not callable(found):
+        raise _missing(f"extra['{PASSWORDS}']")
+    return cast("Callable[[str, str], bool]", found)
 
 
 def code_helpers(services: Any) -> OneTimeCodes:
-    return cast("OneTimeCodes", _extra(services, CODES, call=False))
+    extra = getattr(services, "extra", None)
+    found = extra.get(CODES) if isinstance(extra, dict) else None
+    if found is None:
+        raise _missing(f"extra['{CODES}']")
+    return cast("OneTimeCodes", found)
 
 
 def refusal_count(services: Any) -> Callable[[str, str], int]:
-    return cast("Callable[[str, str], int]", _extra(services, REFUSALS, call=True))
+    """``services.extra["refusals"]``; like ``password_checker``, which it could share with."""
+    found = getattr(services, "extra", {}).get(REFUSALS)
+    if not callable(found):
+        raise _missing(f"extra['{REFUSALS}']")
+    return cast("Callable[[str, str], int]", found)
 
 
 def text_value(ctx: StepContext, form: str, name: str) -> str:
