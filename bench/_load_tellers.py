@@ -284,7 +284,7 @@ class LoadRun:
                     await self.api.call(
                         "POST /api/approvals/{id}/approve", "POST",
                         f"/api/approvals/{number}/approve", token=token,
-                        body={"comment": "load test"}, step=True)
+                        body={"reason": "load test"}, step=True)
                     decided.add(number)
                     self.stats.approvals += 1
             except CaseEnded:

@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     # When set, /metrics wants "Authorization: Bearer <token>".
     metrics_token: str = ""
     case_idle_hours: int = 8
+    # Idempotency keys (reference and version only) are kept this long, then the sweeper
+    # deletes them: a repeat after that is a new request (refused as stale, never applied twice).
+    idempotency_keep_hours: int = Field(default=24, ge=1)
     # Each web process also expires idle cases and delivers due outbox retries this often
     # (seconds; 0 turns it off, e.g. when `counter sweep` runs as its own service).
     housekeeping_seconds: float = 10.0

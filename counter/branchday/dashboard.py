@@ -10,6 +10,8 @@
 * who is at which window, and the handovers waiting for acceptance;
 * the post-transaction review backlog: cases the back office has yet to
   review, and issues it raised that the branch has yet to answer.
+* the steps refused today (``refused`` journal entries of the branch's
+  cases: blocked by a check, forbidden, four eyes), by reason.
 """
 
 from __future__ import annotations
@@ -28,10 +30,19 @@ from counter.branchday.handover import HandoverView, pending_handovers
 from counter.branchday.sessions import CounterSessionView, branch_sessions
 from counter.cases.post_review import review_backlog
 from counter.cases.views import ApprovalView
+from counter.store import journal
 from counter.store.db import Database, as_utc
 from counter.text import Text
 
-__all__ = ["USUAL_DAYS", "Dashboard", "OpenState", "WaitingApproval", "dashboard"]
+__all__ = [
+    "USUAL_DAYS",
+    "Dashboard",
+    "OpenState",
+    "RefusalCount",
+    "WaitingApproval",
+    "dashboard",
+    "refusals_today",
+]
 
 USUAL_DAYS = 28
 SLOWEST = 6
@@ -50,6 +61,15 @@ class OpenState:
 class WaitingApproval:
     approval: ApprovalView
     waiting_minutes: int
+
+
+@dataclass(frozen=True)
+class RefusalCount:
+    """How many of today's refusals gave one reason (a finding code, ``forbidden``, ...)."""
+
+    code: str
+    message: Text
+    count: int
 
 
 @dataclass(frozen=True)
@@ -73,6 +93,8 @@ class Dashboard:
     handovers: list[HandoverView]
     charts: DashboardCharts
     reviews: dict[str, int] = dataclasses.field(default_factory=dict)  # post review backlog
+    refused_today: int = 0
+    refusal_reasons: tuple[RefusalCount, ...] = ()
 
     @property
     def open_cases(self) -> int:
@@ -105,6 +127,31 @@ def _open_states(db: Database, branch: str, describe: Describe) -> list[OpenStat
             titles = (Text(zh=workflow, en=workflow), Text(zh=state, en=state))
         states.append(OpenState(workflow, titles[0], state, titles[1], count))
     return states
+
+
+def refusals_today(
+    db: Database, *, branch: str, now: datetime
+) -> tuple[int, list[RefusalCount]]:
+    """Today's refused steps on the branch's cases, and how often each reason came up."""
+    start, _ = t.day_bounds(t.local_day(now))
+    e, c = t.events, t.cases
+    with db.read() as conn:
+        rows = conn.execute(
+            select(e.c.findings)
+            .join(c, c.c.reference == e.c.stream)
+            .where(c.c.branch == branch, e.c.kind == journal.REFUSED, e.c.at >= start)
+        ).scalars().all()
+    counts: Counter[str] = Counter()
+    messages: dict[str, Text] = {}
+    for findings in rows:
+        for finding in findings or []:
+            code = str(finding.get("code"))
+            counts[code] += 1
+            message = finding.get("message") or {}
+            messages.setdefault(code, Text(zh=str(message.get("zh", code)),
+                                           en=str(message.get("en", code))))
+    reasons = [RefusalCount(code, messages[code], n) for code, n in counts.most_common()]
+    return len(rows), reasons
 
 
 def _per_hour(db: Database, branch: str, now: datetime) -> tuple[list[int], list[float], int]:
@@ -141,6 +188,7 @@ def dashboard(
     """The branch now; ``approvals`` are the desk's open approvals in the supervisor's reach."""
     open_states = _open_states(db, branch, describe)
     today, usual, days = _per_hour(db, branch, now)
+    refused, reasons = refusals_today(db, branch=branch, now=now)
     slowest = step_times(
         entries_since(db, branch=branch, since=now - timedelta(days=7)), describe, slowest=SLOWEST
     )
@@ -181,6 +229,8 @@ def dashboard(
         handovers=pending_handovers(db, branch=branch),
         charts=charts,
         reviews=review_backlog(db, branch=branch),
+        refused_today=refused,
+        refusal_reasons=tuple(reasons),
     )
 
 

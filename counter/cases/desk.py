@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
@@ -39,7 +39,15 @@ from counter.engine.loader import Workflow
 from counter.engine.rekey import rekey_name
 from counter.engine.runtime import Runtime
 from counter.engine.types import Actor, CaseSnapshot, Decision, evolve
-from counter.errors import InvalidInput, PermissionDenied, StaleVersion
+from counter.errors import (
+    BlockedByFindings,
+    CounterError,
+    FourEyesViolation,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    StaleVersion,
+)
 from counter.store import journal
 from counter.store.db import Database
 from counter.store.prepared import JSONText
@@ -50,6 +58,9 @@ __all__ = ["CASE_ROLES", "READ_ALL_ROLES", "CommitListener", "Desk"]
 log = logging.getLogger(__name__)
 
 CommitListener = Callable[[str], None]
+
+DECIDE_ROUNDS = 20
+"""How often one step is decided again because refusals were journaled meanwhile."""
 
 
 class Desk(CaseReader):
@@ -98,15 +109,9 @@ class Desk(CaseReader):
         ``within(conn, reference)`` joins the opening's transaction (the counter
         session records the case there); if it raises, no case is opened.
         """
-        if not actor.roles & (CASE_ROLES | OWN_CASE_ROLES) or not actor.branch:
-            raise PermissionDenied(
-                Text(
-                    zh=f"{actor.username} 不能开立案件(需要柜员或主管角色及所属网点)",
-                    en=f"{actor.username} may not open cases (teller or supervisor of a branch)",
-                ),
-                actor=actor.username,
-            )
+        self.check_may_open(actor)
         branch = actor.branch
+        assert branch is not None
         current = self.runtime.catalog.current(workflow)
         definition = current.definition
         opening = self._openers(current)
@@ -183,6 +188,18 @@ class Desk(CaseReader):
             closed_at=None,
         )
 
+    @staticmethod
+    def check_may_open(actor: Actor) -> None:
+        """Raise ``PermissionDenied`` unless ``actor`` may open cases of some workflow at all."""
+        if not actor.roles & (CASE_ROLES | OWN_CASE_ROLES) or not actor.branch:
+            raise PermissionDenied(
+                Text(
+                    zh=f"{actor.username} 不能开立案件(需要柜员或主管角色及所属网点)",
+                    en=f"{actor.username} may not open cases (teller or supervisor of a branch)",
+                ),
+                actor=actor.username,
+            )
+
     def _openers(self, workflow: Workflow) -> frozenset[str]:
         """Who may open a case of ``workflow``: the roles of its first state's transitions.
 
@@ -240,8 +257,11 @@ class Desk(CaseReader):
         """Apply ``trigger`` to the case at ``version`` (None: whatever is current).
 
         Raises ``StaleVersion`` when the case moved on since ``version``; a
-        repeated ``idempotency_key`` from the same actor returns the first
-        answer and changes nothing (a different request under it is refused).
+        repeated ``idempotency_key`` from the same actor changes nothing and
+        answers the case as it stands now (a different request under it is
+        refused). The key keeps only the reference and the version the first
+        request made, never the case itself, and a repeat passes the same
+        access check as the first request.
         """
         form = dict(data or {})
         remember: tuple[str, str] | None = None
@@ -250,7 +270,7 @@ class Desk(CaseReader):
                 {"reference": reference, "trigger": trigger, "data": form, "version": version}
             )
             remember = (idempotency_key, fingerprint)
-            earlier = self._remembered(idempotency_key, actor, fingerprint)
+            earlier = self._remembered(idempotency_key, actor, fingerprint, reference, trigger)
             if earlier is not None:
                 return earlier
         try:
@@ -264,7 +284,7 @@ class Desk(CaseReader):
             )
         except (StaleVersion, IntegrityError):
             if remember is not None:  # the same request may have just won in another process
-                earlier = self._remembered(remember[0], actor, remember[1])
+                earlier = self._remembered(remember[0], actor, remember[1], reference, trigger)
                 if earlier is not None:
                     return earlier
             raise
@@ -294,7 +314,9 @@ class Desk(CaseReader):
                          data={"reason": reason}, version=version,
                          idempotency_key=idempotency_key)
 
-    def _remembered(self, key: str, actor: Actor, fingerprint: str) -> CaseView | None:
+    def _remembered(
+        self, key: str, actor: Actor, fingerprint: str, reference: str, trigger: str
+    ) -> CaseView | None:
         with self.db.read() as conn:
             row = conn.execute(
                 records.find_idempotency, {"key": key, "actor": actor.username}
@@ -309,7 +331,15 @@ class Desk(CaseReader):
                 ),
                 idempotency_key=key,
             )
-        return CaseView.model_validate(row.response)
+        self.authorize(reference=reference, trigger=trigger, actor=actor)
+        return self.get(reference=reference, actor=actor)
+
+    def forget_idempotency_keys(self, *, older_than: timedelta) -> int:
+        """Delete the idempotency keys older than ``older_than``; returns how many went."""
+        cutoff = self.services.now() - older_than
+        with self.db.transaction() as conn:
+            gone = conn.execute(records.forget_idempotency, {"cutoff": cutoff}).rowcount
+        return int(gone or 0)
 
     def step(
         self,
@@ -325,9 +355,38 @@ class Desk(CaseReader):
         """One step without the idempotency look-up; ``within(conn)`` joins its transaction.
 
         The dispatcher passes ``within`` to mark its message delivered in the
-        same transaction as the follow-up trigger.
+        same transaction as the follow-up trigger. A step refused by findings,
+        for want of permission or by four eyes changes nothing of the case and
+        is journaled as a ``refused`` entry in a transaction of its own, then
+        raised. A step or refusal decided while another refusal was journaled
+        is decided again on what the journal holds now (a wrong code counts).
         """
         row = self._row(reference, version)
+        for _ in range(DECIDE_ROUNDS):
+            try:
+                done = self._step_once(row, trigger, actor, data, version, remember, within)
+            except (PermissionDenied, BlockedByFindings) as refused:
+                if self._journal_refusal(row, trigger, actor, refused):
+                    raise
+                done = None  # another entry came first: decide again on it
+            if done is not None:
+                return done
+            self._forget(reference)
+            row = self._row(reference)
+        raise StaleVersion(records.STALE, reference=reference, version=version)
+
+    def _step_once(
+        self,
+        row: CaseRow,
+        trigger: str,
+        actor: Actor,
+        data: Mapping[str, Any],
+        version: int | None,
+        remember: tuple[str, str] | None,
+        within: Callable[[Connection], None] | None,
+    ) -> CaseView | None:
+        """``step`` on ``row`` as read; ``None`` when a refusal was journaled meanwhile."""
+        reference = row.reference
         self.check_change(row.branch, reference, actor, row.opened_by)
         if version is not None and version != row.version:
             raise StaleVersion(records.STALE, reference=reference, version=version)
@@ -367,7 +426,7 @@ class Desk(CaseReader):
         )
         try:
             with self.db.transaction() as conn:
-                entry = records.compare_and_set(
+                moved = records.compare_and_set(
                     conn,
                     case_id=row.id,
                     seen_version=row.version,
@@ -379,6 +438,9 @@ class Desk(CaseReader):
                     reference=reference,
                     entry=entry,
                 )
+                if moved is None:  # nothing written: decide again with the refusal
+                    return None
+                entry = moved
                 journal.record(conn, entry)
                 if holding:
                     reservations.apply(conn, workflow, reference, holding, now, masking)
@@ -408,7 +470,7 @@ class Desk(CaseReader):
                             "key": remember[0],
                             "actor": actor.username,
                             "fingerprint": remember[1],
-                            "response": view.model_dump(mode="json"),
+                            "response": {"reference": reference, "version": new_version},
                             "created_at": now,
                         },
                     )
@@ -433,6 +495,83 @@ class Desk(CaseReader):
         if wrote_outbox:
             self._committed(reference)
         return view
+
+    def authorize(self, *, reference: str, trigger: str, actor: Actor) -> None:
+        """Refuse (and journal) a caller who may not fire ``trigger`` on the case at all.
+
+        What the roles and four eyes decide, before any form is read: the API
+        asks this before it validates a request's body. ``NotFound`` for a
+        case the actor cannot see; a trigger the state lacks passes (the step
+        refuses it).
+        """
+        with self._recent_lock:
+            kept = self._recent.get(reference)
+        if kept is not None and self._allowed(kept, trigger, actor):
+            return  # the step that follows decides on the stored case anyway
+        for _ in range(DECIDE_ROUNDS):
+            row = self._row(reference)  # a refusal is decided on the stored case
+            try:
+                self.check_change(row.branch, reference, actor, row.opened_by)
+                self.workflow_of(row.definition_hash)  # an old version: from its bundle
+                self.runtime.authorize(self._snapshot(row), trigger, actor)
+            except PermissionDenied as refused:
+                if not self._journal_refusal(row, trigger, actor, refused):
+                    continue
+                raise
+            return
+        raise StaleVersion(records.STALE, reference=reference)
+
+    def _allowed(self, row: CaseRow, trigger: str, actor: Actor) -> bool:
+        try:
+            self.check_change(row.branch, row.reference, actor, row.opened_by)
+            self.workflow_of(row.definition_hash)
+            self.runtime.authorize(self._snapshot(row), trigger, actor)
+        except (PermissionDenied, NotFound):
+            return False
+        return True
+
+    def _journal_refusal(
+        self, row: CaseRow, trigger: str, actor: Actor, refused: CounterError
+    ) -> bool:
+        """Journal ``refused`` after the head ``row`` saw; False when another entry came first."""
+        if isinstance(refused, FourEyesViolation):
+            cause = "four_eyes"
+        elif isinstance(refused, PermissionDenied):
+            cause = "forbidden"
+        else:
+            cause = "findings"
+        findings = [
+            {"code": f.code, "severity": str(f.severity), "field": f.field,
+             "message": {"zh": f.message.zh, "en": f.message.en}}
+            for f in getattr(refused, "findings", ())
+        ] or [{"code": refused.code, "severity": "block", "field": None,
+               "message": {"zh": refused.message.zh, "en": refused.message.en}}]
+        with self.db.transaction() as conn:
+            entry = journal.append_after(
+                conn,
+                head=(row.journal_seq, row.journal_hash),
+                stream=row.reference,
+                actor=actor.username,
+                kind=journal.REFUSED,
+                at=self.services.now(),
+                trigger=trigger,
+                from_state=row.state,
+                to_state=None,
+                findings=findings,
+                data_digest=None,
+                note=journal.canonical_json({"cause": cause, "shape": journal.REFUSED_SHAPE}),
+            )
+        if entry is None:
+            return False
+        log.info("case %s: %s refused for %s (%s)", row.reference, trigger, actor.username, cause)
+        self._remember(evolve(row, journal_seq=entry.seq, journal_hash=entry.hash))
+        return True
+
+    def refusals_since_step(self, reference: str, finding: str) -> int:
+        """How many refusals since the case's last step name ``finding`` (wrong codes, say)."""
+        with self.db.read() as conn:
+            found = journal.refusals_since_step(conn, reference)
+        return sum(1 for entry in found if any(f.get("code") == finding for f in entry.findings))
 
     @staticmethod
     def _write_approvals(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from counter.errors import StaleVersion
@@ -132,6 +132,7 @@ insert_idempotency = insert(idempotency)
 find_idempotency = select(idempotency.c.fingerprint, idempotency.c.response).where(
     idempotency.c.key == bindparam("key"), idempotency.c.actor == bindparam("actor")
 )
+forget_idempotency = delete(idempotency).where(idempotency.c.created_at < bindparam("cutoff"))
 _sequence_last = select(sequences.c.last).where(
     sequences.c.branch == bindparam("branch"), sequences.c.day == bindparam("day")
 )
@@ -190,7 +191,7 @@ def compare_and_set(
     reference: str,
     entry: dict[str, Any],
     migrate: tuple[str, str] | None = None,
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """Move the case one version on and its journal head to ``entry`` (from ``journal.chain``).
 
     ``migrate`` is ``(from_hash, to_hash)`` when a migration moves the case
@@ -199,8 +200,10 @@ def compare_and_set(
     Raises ``StaleVersion`` if someone else moved the case first. If only the
     journal moved (a slip or hand-over entry written since ``entry`` was
     chained), ``entry`` is chained again after the stored head; the entry
-    returned is the one to record. ``data`` may come as ``JSONText``, already
-    encoded (the step hashes it anyway).
+    returned is the one to record. If a refusal was journaled meanwhile, the
+    step was decided without it (a wrong code counts against the next one):
+    ``None``, and the caller decides again. ``data`` may come as
+    ``JSONText``, already encoded (the step hashes it anyway).
     """
     params = {
         "b_id": case_id,
@@ -226,6 +229,8 @@ def compare_and_set(
         stored = conn.execute(_case_heads, {"b_id": case_id}).first()
         if stored is None or stored.version != seen_version:
             break
+        if journal.refusals_since_step(conn, reference, after=entry["seq"] - 1):
+            return None
         entry = journal.rechain(entry, (stored.journal_seq, stored.journal_hash))
     raise StaleVersion(STALE, reference=reference, version=seen_version)
 

@@ -26,6 +26,9 @@ case, exactly one expires it and writes the one journal entry.
 
 If the expiring transition's form has a field ``reason``, the sweeper fills
 it in, and the desk journals it as the entry's note.
+
+Each round also deletes the idempotency keys older than
+``settings.idempotency_keep_hours`` (``Desk.forget_idempotency_keys``).
 """
 
 from __future__ import annotations
@@ -124,11 +127,13 @@ class SweepReport:
     expired: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
+    keys_forgotten: int = 0
 
     def __str__(self) -> str:
         return (
             f"examined {self.examined}, expired {len(self.expired)}, "
-            f"moved meanwhile {len(self.stale)}, refused {len(self.refused)}"
+            f"moved meanwhile {len(self.stale)}, refused {len(self.refused)}, "
+            f"idempotency keys deleted {self.keys_forgotten}"
         )
 
 
@@ -169,9 +174,11 @@ class Sweeper:
         return f"闲置超过 {shown} 小时,系统自动关闭 / idle for more than {shown} hours: expired"
 
     def run_once(self) -> SweepReport:
-        """Expire every case idle now (by the desk's clock), batch by batch."""
+        """Expire every case idle now (by the desk's clock), batch by batch; forget old keys."""
         cutoff = self.desk.services.now() - self.idle
         report = SweepReport()
+        keep = timedelta(hours=self.desk.services.settings.idempotency_keep_hours)
+        report.keys_forgotten = self.desk.forget_idempotency_keys(older_than=keep)
         after = 0
         while True:
             with self.desk.db.read() as conn:

@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from counter.adapters import (
-    CODE_MAX_ATTEMPTS,
     AccountType,
     AcquirerResult,
     CodeRecord,
@@ -32,7 +31,7 @@ from counter.adapters import (
     issue_code,
     verify_code,
 )
-from counter.banking.rules import CODES, PASSWORDS, CodeAnswer
+from counter.banking.rules import CODES, PASSWORDS, REFUSALS, CodeAnswer
 from counter.banking.rules.channels import CASES
 from counter.cases.desk import Desk
 from counter.cases.dispatch import Dispatcher, OutboxMessage, Refused
@@ -92,8 +91,11 @@ class LocalCodes:
     secret_key: str
 
     def issue(self, now: datetime) -> tuple[str, Mapping[str, Any]]:
+        """The code and what the case keeps: no count, the journal's refusals are the count."""
         code, record = issue_code(self.secret_key, now=now)
-        return code, {**record.as_vars(), "attempts_left": CODE_MAX_ATTEMPTS}
+        kept = record.as_vars()
+        del kept["attempts"]
+        return code, kept
 
     def verify(self, kept: Mapping[str, Any], entered: str, now: datetime) -> CodeAnswer:
         answer = verify_code(CodeRecord.from_vars(kept), entered, self.secret_key, now=now)
@@ -221,6 +223,7 @@ def wire(
         "jitter": config.outbox_retry_jitter,
         "lease": timedelta(seconds=config.outbox_lease_seconds),
     }
+    services.extra.setdefault(REFUSALS, desk.refusals_since_step)
     dispatcher = register_handlers(Dispatcher(desk, **{**retries, **dispatcher_options}))
     if attach:
         dispatcher.attach()

@@ -17,6 +17,7 @@ from counter.engine.compiler import CaseModel, CompiledWorkflow, Route
 from counter.engine.definition import (
     APPROVE,
     BUILTIN_TRIGGERS,
+    REJECT,
     FieldDefinition,
     FormDefinition,
 )
@@ -45,6 +46,11 @@ from counter.text import Text
 __all__ = ["OPEN", "Runtime"]
 
 OPEN = "open"  # the trigger name of the decision that opens a case (``Runtime.start``)
+
+_BUILTIN_TITLES = {
+    APPROVE: Text(zh="批准", en="Approve"),
+    REJECT: Text(zh="退回", en="Reject"),
+}
 
 
 class Runtime:
@@ -218,8 +224,7 @@ class Runtime:
         candidates = routes.get(trigger)
         if not candidates:
             raise self._invalid(snapshot, trigger)
-        if not any(actor.roles & r.roles for r in candidates):
-            raise self._denied(snapshot, trigger, actor)
+        self._authorize(snapshot, trigger, actor, candidates)
         builtin = trigger in BUILTIN_TRIGGERS and candidates[0].index is None
         if builtin:
             self._check_pending(snapshot, trigger, actor)
@@ -301,11 +306,47 @@ class Runtime:
                 case=snapshot.reference,
             )
 
+    def authorize(self, snapshot: CaseSnapshot, trigger: str, actor: Actor) -> None:
+        """Raise ``PermissionDenied`` (or ``FourEyesViolation``) if ``actor`` may not fire
+        ``trigger`` on the case whatever the form says; a trigger the state lacks passes
+        (``decide`` refuses it)."""
+        _, routes = self._routes(snapshot)
+        candidates = routes.get(trigger)
+        if candidates:
+            self._authorize(snapshot, trigger, actor, candidates)
+
+    def _authorize(
+        self, snapshot: CaseSnapshot, trigger: str, actor: Actor, candidates: list[Route]
+    ) -> None:
+        if not any(actor.roles & r.roles for r in candidates):
+            raise self._denied(snapshot, trigger, actor)
+        builtin = trigger in BUILTIN_TRIGGERS and candidates[0].index is None
+        if builtin and snapshot.pending is not None and _raised_case(snapshot, actor):
+            self._check_pending(snapshot, trigger, actor)
+
+    def action_title(self, snapshot: CaseSnapshot, trigger: str) -> Text:
+        """What ``trigger`` does, in words: its declared title, the built-in's, or its form's."""
+        workflow = self.workflow(snapshot)
+        definition = workflow.definition
+        for transition in definition.transitions:
+            if transition.trigger == trigger and transition.title is not None:
+                return transition.title
+        if trigger in _BUILTIN_TITLES:
+            return _BUILTIN_TITLES[trigger]
+        for transition in definition.transitions:
+            if transition.trigger == trigger:
+                sources = definition.expand_sources(transition)
+                name = definition.form_of(transition, sources[0]) if sources else None
+                if name and name in workflow.forms:
+                    return workflow.forms[name].title
+        return Text(zh=trigger, en=trigger)
+
     def _denied(self, snapshot: CaseSnapshot, trigger: str, actor: Actor) -> PermissionDenied:
+        title = self.action_title(snapshot, trigger)
         return PermissionDenied(
             Text(
-                zh=f"{actor.username} 无权执行 '{trigger}'",
-                en=f"{actor.username} may not fire '{trigger}'",
+                zh=f"{actor.username} 无权办理“{title.zh}”",
+                en=f"{actor.username} may not do this: {title.en}",
             ),
             case=snapshot.reference,
             trigger=trigger,

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Required, TypedDict, Unpack
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from counter.errors import AuditChainBroken, StaleVersion
 from counter.store.db import Database, as_utc, json_default
@@ -33,8 +33,11 @@ from counter.store.tables import GENESIS, CaseEvent, JournalHead, TellerCase
 from counter.text import Text
 
 __all__ = [
+    "ENTRY_KINDS",
     "GENESIS",
     "MACHINE_NOTE_KINDS",
+    "REFUSED",
+    "REFUSED_SHAPE",
     "STEP_KINDS",
     "VERSION_KINDS",
     "BrokenEntry",
@@ -42,12 +45,14 @@ __all__ = [
     "JournalEntry",
     "VerifyReport",
     "append",
+    "append_after",
     "canonical_json",
     "chain",
     "digest",
     "entries",
     "rechain",
     "record",
+    "refusals_since_step",
     "verify",
 ]
 
@@ -59,6 +64,24 @@ user names, never personal data): exports leave it as it is."""
 VERSION_KINDS = STEP_KINDS | {"migrated"}
 """Every entry kind that moves a case one version on: the steps and a migration to
 another definition version. Other kinds (slip, reprint) only record."""
+
+REFUSED = "refused"
+REFUSED_SHAPE = 1
+"""The shape of ``refused`` entries (see ``ENTRY_KINDS``), written in their ``note``."""
+
+ENTRY_KINDS: dict[str, str] = {
+    "open": "a case opened: to_state its first state, note the channel, data_digest its data",
+    "trigger": "a step: trigger, from_state, to_state, findings raised, data_digest after it, "
+    "note the reason or comment typed",
+    "approval": "a supervisor's approve or reject, shaped as a trigger entry",
+    REFUSED: "a step refused (shape 1): trigger, from_state (the case's state, unchanged), "
+    "to_state null, data_digest null, findings the reasons (code, severity, field, message; "
+    "never evidence nor form values), note canonical JSON {\"cause\": \"findings\" | "
+    "\"forbidden\" | \"four_eyes\", \"shape\": 1}. The case's state, data and version "
+    "are unchanged: it is not a step",
+}
+"""The entry kinds of case streams and what their fields hold; docs/journal-export.md lists
+them all (slip, reprint and hand-over entries are described by the modules writing them)."""
 
 _events = CaseEvent.__table__  # type: ignore[attr-defined]
 _heads = JournalHead.__table__  # type: ignore[attr-defined]
@@ -236,6 +259,21 @@ def append(
     return JournalEntry(id=record(conn, values), **values)
 
 
+def append_after(
+    conn: Connection, *, head: tuple[int, str], **fields: Unpack[EntryFields]
+) -> JournalEntry | None:
+    """Append to a stream that ``head`` still ends; ``None`` when another entry came first.
+
+    For entries decided on what the stream held (a refusal counts earlier
+    refusals): unlike :func:`append`, never chained after an entry its writer
+    has not seen.
+    """
+    values = chain(after=head, **fields)
+    if not _advance(conn, values):
+        return None
+    return JournalEntry(id=record(conn, values), **values)
+
+
 def _advance(conn: Connection, values: Mapping[str, Any]) -> bool:
     """Move the stream's head from the entry before ``values`` to it (compare-and-set)."""
     moved = {"b_stream": values["stream"], "b_seen": values["seq"] - 1, "seq": values["seq"],
@@ -280,6 +318,32 @@ def entries(conn: Connection, stream: str) -> list[JournalEntry]:
         select(_events).where(_events.c.stream == stream).order_by(_events.c.seq)
     )
     return [_row_entry(row) for row in rows]
+
+
+_last_step_seq = (
+    select(_events.c.seq)
+    .where(_events.c.stream == bindparam("stream"), _events.c.kind.in_(STEP_KINDS))
+    .order_by(_events.c.seq.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_refusals_since = (
+    select(_events)
+    .where(
+        _events.c.stream == bindparam("stream"),
+        _events.c.kind == REFUSED,
+        _events.c.seq > func.coalesce(_last_step_seq, 0),
+        _events.c.seq > bindparam("after"),
+    )
+    .order_by(_events.c.seq)
+)
+
+
+def refusals_since_step(conn: Connection, stream: str, *, after: int = 0) -> list[JournalEntry]:
+    """The ``refused`` entries of a case after its last step (and after seq ``after``)."""
+    return [_row_entry(row) for row in conn.execute(
+        _refusals_since, {"stream": stream, "after": after}
+    )]
 
 
 @dataclass(frozen=True)

@@ -236,7 +236,12 @@ class Outbox(SQLModel, table=True):
 
 
 class IdempotencyKey(SQLModel, table=True):
-    """The first answer to a request carrying an Idempotency-Key, per actor."""
+    """A request carrying an Idempotency-Key, per actor: what it was and which version it made.
+
+    ``response`` holds ``{"reference", "version"}`` only (no case data, so no
+    personal values); keys older than ``COUNTER_IDEMPOTENCY_KEEP_HOURS`` are
+    deleted by the sweeper.
+    """
 
     __tablename__ = "idempotency_keys"
     __table_args__ = (UniqueConstraint("key", "actor", name="uq_idempotency_key_actor"),)

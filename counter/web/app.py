@@ -15,7 +15,7 @@ from starlette.types import ASGIApp
 from counter.cases.sweeper import Sweeper, run_rounds
 from counter.config import Settings, get_settings
 from counter.web.context import WebContext, build_context
-from counter.web.errors import install_error_handlers
+from counter.web.errors import CatchAll, install_error_handlers
 from counter.web.routes import api_router, page_router
 from counter.web.security import BodySizeLimit, SecurityHeaders
 
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
     )
     app.state.web = context or build_context(settings)
     install_error_handlers(app)
+    app.add_middleware(CatchAll)  # innermost: a 500 passes the security headers too
     app.include_router(api_router)
     app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

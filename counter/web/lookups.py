@@ -23,11 +23,16 @@ STATUS_READER = Actor(username="status-lookup", roles=frozenset({"auditor"}))
 _ACCOUNT_CLASSES = ("account", "card")
 
 
-def open_approval(web: WebContext, approval_id: int, actor: Actor) -> ApprovalView:
-    """The waiting approval ``approval_id`` in the actor's reach; 404, or 409 once decided."""
+def open_approval(
+    web: WebContext, approval_id: int, actor: Actor, *, decided_too: bool = False
+) -> ApprovalView:
+    """The waiting approval ``approval_id`` in the actor's reach; 404, or 409 once decided.
+
+    ``decided_too``: a decided one as well (a repeated request the desk may answer).
+    """
     for approval in web.desk.approvals(actor=actor, include_decided=True):
         if approval.id == approval_id:
-            if approval.decided_at is not None:
+            if approval.decided_at is not None and not decided_too:
                 raise InvalidTrigger(catalog().text("approval.decided"), approval=approval_id)
             return approval
     raise NotFound(catalog().text("approval.not_found"), approval=approval_id)

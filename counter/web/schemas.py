@@ -8,7 +8,7 @@ by ``counter.web.present`` before it gets here.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -199,16 +199,22 @@ class CaseCreateIn(_In):
     workflow: str = Field(min_length=1, max_length=64)
 
 
+Version = Annotated[int, Field(strict=True, ge=0, description="The case's version as last read; "
+                                "an integer (\"1\" and true are refused)")]
+
+
 class TriggerIn(_In):
     """The step's form values and the version of the case the caller last read."""
 
     data: dict[str, Any] = Field(default_factory=dict)
-    version: int = Field(ge=0)
+    version: Version
 
 
 class ApprovalDecisionIn(_In):
-    comment: str | None = Field(default=None, max_length=500)
-    version: int | None = Field(default=None, ge=0)
+    """Approve: a reason is optional (journaled with the decision)."""
+
+    reason: str | None = Field(default=None, max_length=500)
+    version: Version | None = None
     rekey: dict[str, str] | None = Field(
         default=None,
         description="Blind re-keying: the values the approver re-entered, by field "
@@ -217,5 +223,7 @@ class ApprovalDecisionIn(_In):
 
 
 class RejectIn(_In):
+    """Reject: a reason is required."""
+
     reason: str = Field(min_length=1, max_length=500)
-    version: int | None = Field(default=None, ge=0)
+    version: Version | None = None

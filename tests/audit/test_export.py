@@ -18,7 +18,7 @@ from counter.audit import export_journal, verify_export
 from counter.cases.desk import Desk
 from counter.cases.services import Services
 from counter.config import MaskingPolicy
-from counter.errors import InvalidInput, NotFound
+from counter.errors import BlockedByFindings, InvalidInput, NotFound
 from counter.store import journal
 
 from .conftest import CUSTOMER, DAY, FORMULA, ID_NUMBER, MORNING, PHONE, Export, Journal
@@ -228,3 +228,22 @@ def test_each_entry_of_a_case_carries_its_channel(
         "user:tina": None,
     }
     assert "counter" in {channel for _, channel in exported}
+
+
+def test_refused_entries_are_exported_and_verify(export: Export, branch_journal: Journal) -> None:
+    desk = Desk(branch_journal.db, parcel_runtime(),
+                Services(db=branch_journal.db, clock=lambda: MORNING + timedelta(hours=2)))
+    case = desk.get(reference=branch_journal.approved, actor=TELLER)
+    with pytest.raises(BlockedByFindings):
+        desk.fire(reference=case.reference, trigger="submit_code", actor=TELLER,
+                  data={"code": "0000"}, version=case.version)
+    for fmt in ("jsonl", "csv"):
+        text_ = export(fmt)
+        check = verify_export(text_)
+        assert check.ok, check.problem
+    (refused,) = [e for e in entries(export()) if e["kind"] == "refused"]
+    assert (refused["stream"], refused["trigger"], refused["to_state"]) == (
+        case.reference, "submit_code", None
+    )
+    assert [f["code"] for f in refused["findings"]] == ["code_wrong"]
+    assert refused["hash"] is not None  # nothing to mask: the receiver recomputes it

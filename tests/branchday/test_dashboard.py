@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from flagship.helpers import Counter
+from flagship.helpers import CLEAN, FROZEN, Counter, blocked
 
 from counter.branchday import close_counter
 from counter.branchday.dashboard import Dashboard, dashboard
+from counter.errors import PermissionDenied
 
 from .helpers import awaiting_approval, cancelled, identified, open_at
 
@@ -51,3 +52,22 @@ def test_today_against_the_usual_day_and_the_branch_now(counter: Counter) -> Non
     assert [c.teller for c in board.counters] == ["teller1"]
     assert board.slowest[0].median >= board.slowest[-1].median
     assert board.charts.hourly.svg.startswith("<svg")
+
+
+def test_todays_refusals_are_counted_by_reason(counter: Counter) -> None:
+    open_at(counter, "teller1", window=1)
+    case = identified(counter)
+    for _ in range(2):
+        assert blocked(counter, case, "submit_binding", FROZEN.form())
+    with pytest.raises(PermissionDenied):
+        counter.fire(case, "submit_binding", CLEAN.form(), actor="supervisor1")
+    counter.clock.now -= timedelta(days=1)  # yesterday's refusal is not today's
+    older = identified(counter)
+    assert blocked(counter, older, "submit_binding", FROZEN.form())
+    counter.clock.now += timedelta(days=1)
+    board = _board(counter)
+    assert board.refused_today == 3
+    reasons = {r.code: r.count for r in board.refusal_reasons}
+    assert reasons["merchant_frozen_judicial"] == 2 and reasons["forbidden"] == 1
+    frozen = next(r for r in board.refusal_reasons if r.code == "merchant_frozen_judicial")
+    assert "冻结" in frozen.message.zh

@@ -7,6 +7,7 @@ import hashlib
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -133,17 +134,22 @@ def test_the_dashboard_is_for_supervisors_and_refreshes_a_partial(client: TestCl
     ET.fromstring(live.text[start : live.text.index("</svg>", start) + len("</svg>")])
 
 
-def test_the_dashboards_queue_shows_each_cases_channel(client: TestClient) -> None:
+def identity_at_window_1(client: TestClient, **identity: str) -> tuple[dict[str, Any], Any]:
+    """teller1 opens window 1 and a case, and submits ``identity`` over ``IDENTITY``."""
     api = bearer(client, "teller1")
     token = login(client, "teller1")
     client.post("/counter/open", data={"window": "1", "csrf_token": token})
     case = client.post("/api/cases", json={"workflow": "pos_unbind"}, headers=api).json()
-    raised = client.post(
+    answer = client.post(
         f"/api/cases/{case['reference']}/triggers/submit_identity",
-        json={"data": {**IDENTITY, "id_number": "11010519491231002X", "name": "陈三"},
-              "version": case["version"]},
+        json={"data": {**IDENTITY, **identity}, "version": case["version"]},
         headers=api,
     )
+    return case, answer
+
+
+def test_the_dashboards_queue_shows_each_cases_channel(client: TestClient) -> None:
+    case, raised = identity_at_window_1(client, id_number="11010519491231002X", name="陈三")
     assert raised.json()["state"] == "supervisor_review", raised.text
     login(client, "supervisor1")
     live = client.get("/dashboard/live").text
@@ -251,3 +257,13 @@ def test_every_key_the_pages_name_is_in_their_catalog_in_both_languages() -> Non
     for key in (k for k in mine if k.startswith("bd.")):
         text = words().text(key)
         assert text.zh.strip() and text.en.strip(), key
+
+
+def test_the_dashboard_counts_todays_refusals(client: TestClient) -> None:
+    _, refused = identity_at_window_1(client, id_number="110105198001010017")
+    assert refused.status_code == 422, refused.text
+    login(client, "supervisor1")
+    live = client.get("/dashboard/live").text
+    assert '<span class="eod-figure" data-figure="refused">1</span>' in live
+    row = live.split('data-refusal="id_number_check_character"')[1].split("</tr>")[0]
+    assert "证件号码校验位错误" in row and "<td>1</td>" in row

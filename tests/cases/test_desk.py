@@ -119,7 +119,10 @@ def test_refusals_change_nothing(desk: Desk) -> None:
             desk.fire(reference=view.reference, trigger=trigger, actor=actor, data=data,
                       version=view.version)
         assert desk.get(reference=view.reference, actor=TELLER) == view
-    assert len(desk.journal(reference=view.reference)) == 1
+    # forbidden and blocked attempts are journaled (tests/cases/test_refusals.py), no step
+    assert [e.kind for e in desk.journal(reference=view.reference)] == [
+        "open", "refused", "refused", "refused"
+    ]
 
 
 def test_branch_isolation(desk: Desk) -> None:
@@ -154,6 +157,9 @@ def test_an_old_case_keeps_its_definition(desk: Desk) -> None:
     fresh = Desk(desk.db, parcel_runtime(), desk.services)
     fresh.runtime.catalog._by_hash.pop(view.definition_hash)  # as if the file had changed
     assert view.definition_hash not in fresh.runtime.catalog
+    fresh.authorize(reference=view.reference, trigger="submit_identity", actor=TELLER)
+    with pytest.raises(PermissionDenied):  # and a refusal is decided on it too
+        fresh.authorize(reference=view.reference, trigger="submit_identity", actor=SUPERVISOR)
     after = fresh.fire(reference=view.reference, trigger="submit_identity", actor=TELLER,
                        data=IDENTITY, version=view.version)
     assert after.definition_hash == view.definition_hash and after.state == "verify_code"

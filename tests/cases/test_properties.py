@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from counter.cases.desk import Desk
 from counter.engine.definition import BUILTIN_TRIGGERS
 from counter.engine.types import Actor
-from counter.errors import CounterError
+from counter.errors import BlockedByFindings, CounterError, PermissionDenied
 from counter.store import journal
 
 ACTORS = [TELLER, TELLER2, SUPERVISOR, BOTH, AUDITOR]
@@ -64,11 +64,18 @@ def test_random_walks_keep_the_invariants(
     declared = set(desk.workflow_of(case.definition_hash).definition.states)
     for actor, trigger, data in steps:
         before = desk.get(reference=case.reference, actor=TELLER)
+        entries = len(desk.journal(reference=case.reference))
         try:
             after = desk.fire(reference=case.reference, trigger=trigger, actor=actor,
                               data=data, version=before.version)
-        except CounterError:
+        except CounterError as refused:
             assert desk.get(reference=case.reference, actor=TELLER) == before
+            written = desk.journal(reference=case.reference)[entries:]
+            # refused by a check, a role or four eyes: one refused entry; otherwise none
+            journaled = isinstance(refused, BlockedByFindings | PermissionDenied)
+            assert [(e.kind, e.trigger, e.actor) for e in written] == (
+                [("refused", trigger, actor.username)] if journaled else []
+            )
             continue
         assert after.state in declared
         assert after.version == before.version + 1

@@ -189,10 +189,11 @@ def test_a_blocking_finding_sends_the_merchant_back_to_correct(desk: Counter) ->
 def test_wrong_codes_are_counted_and_the_third_goes_to_the_reviewer(desk: Counter) -> None:
     case = applied(desk)
     code = desk.last_code(PHONE)
-    for attempt in (1, 2):
-        case = desk.fire(case, "submit_application", {"code": wrong(code)}, actor="merchant1")
-        assert case.state == "code_check"
-        assert case.data["vars"]["unbind_code"]["attempts"] == attempt
+    for left in (2, 1):
+        with pytest.raises(BlockedByFindings) as caught:
+            desk.fire(case, "submit_application", {"code": wrong(code)}, actor="merchant1")
+        assert {f.code: f.field for f in caught.value.findings} == {"unbind_code_wrong": "code"}
+        assert f"{left} tr" in caught.value.findings[0].message.en
     case = desk.fire(case, "submit_application", {"code": wrong(code)}, actor="merchant1")
     assert case.state == "online_review"
     assert codes(case) == {

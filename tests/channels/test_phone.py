@@ -20,7 +20,7 @@ from flagship.helpers import (
 
 from counter.cases.sweeper import Sweeper
 from counter.cases.views import CaseView
-from counter.errors import InvalidInput, NotFound, PermissionDenied
+from counter.errors import BlockedByFindings, InvalidInput, NotFound, PermissionDenied
 
 from .helpers import call_form, codes, open_case, reasons, wrong
 
@@ -114,11 +114,14 @@ def test_calls_that_need_a_document_check_go_to_a_counter(
 def test_the_third_wrong_code_goes_to_a_counter(desk: Counter) -> None:
     case = called(desk, call_form(CLEAN))
     code = desk.last_code(PHONE)
-    for attempt in (1, 2):
-        case = desk.fire(case, "confirm_code", {"code": wrong(code)}, actor="agent1")
-        assert case.data["vars"]["unbind_code"]["attempts"] == attempt
+    for left in (2, 1):
+        with pytest.raises(BlockedByFindings) as caught:
+            desk.fire(case, "confirm_code", {"code": wrong(code)}, actor="agent1")
+        assert f"{left} tr" in caught.value.findings[0].message.en
     case = desk.fire(case, "confirm_code", {"code": wrong(code)}, actor="agent1")
     assert case.state == "referred_to_counter"
+    kept = case.data["vars"]["unbind_code"]
+    assert (kept["attempts"], kept["attempts_left"]) == (3, 0)
     assert reasons(case) == ["unbind_code_attempts_exhausted"]
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import pytest
 from sqlalchemy import text
 
 from counter.cases.views import CaseView
-from counter.errors import FourEyesViolation, InvalidTrigger
+from counter.errors import BlockedByFindings, CounterError, FourEyesViolation, InvalidTrigger
+from counter.store import journal
 
 from .helpers import (
     AGENT_ONLY,
@@ -32,14 +36,22 @@ def wrong(code: str) -> str:
     return f"{(int(code) + 1) % 1_000_000:06d}"
 
 
-def test_wrong_codes_are_counted_and_send_nothing_new(counter: Counter) -> None:
+def test_wrong_codes_are_refused_counted_and_send_nothing_new(counter: Counter) -> None:
     case = at_code(counter)
     code = counter.last_code(PHONE)
-    for attempt in (1, 2):
-        case = counter.fire(case, "confirm_code", {"code": wrong(code)})
-        assert case.state == "code_check"
-        kept = case.data["vars"]["unbind_code"]
-        assert (kept["attempts"], kept["attempts_left"]) == (attempt, 3 - attempt)
+    for left in (2, 1):
+        with pytest.raises(BlockedByFindings) as caught:
+            counter.fire(case, "confirm_code", {"code": wrong(code)})
+        (finding,) = caught.value.findings
+        assert (finding.code, finding.field) == ("unbind_code_wrong", "code")
+        assert f"{left} tr" in finding.message.en and f"{left} 次" in finding.message.zh
+        again = counter.reloaded(case)
+        assert (again.state, again.version, again.data) == (case.state, case.version, case.data)
+    assert "supervisor" in finding.message.en  # the last try is warned
+    refusals = [e for e in counter.desk.journal(reference=case.reference) if e.kind == "refused"]
+    assert [(e.trigger, [f.code for f in e.findings]) for e in refusals] == [
+        ("confirm_code", ["unbind_code_wrong"])
+    ] * 2
     assert len(counter.sms.outbox(phone=PHONE)) == 1
     case = counter.fire(case, "confirm_code", {"code": code})  # the right one, third try
     assert case.state == "teller_signoff"
@@ -48,13 +60,31 @@ def test_wrong_codes_are_counted_and_send_nothing_new(counter: Counter) -> None:
 def test_third_wrong_code_goes_to_a_supervisor(counter: Counter) -> None:
     case = at_code(counter)
     code = counter.last_code(PHONE)
-    for _ in range(3):
-        case = counter.fire(case, "confirm_code", {"code": wrong(code)})
+    for _ in range(2):
+        with pytest.raises(BlockedByFindings):
+            counter.fire(case, "confirm_code", {"code": wrong(code)})
+    case = counter.fire(case, "confirm_code", {"code": wrong(code)})
     assert case.state == "supervisor_review"
     assert pending_findings(case) == {"unbind_code_attempts_exhausted": "approve"}
     assert case.pending is not None and case.pending.dest == "teller_signoff"
+    (exhausted,) = case.pending.findings
+    assert (exhausted.evidence["attempts"], exhausted.evidence["attempts_left"]) == (3, 0)
+    # the case keeps no count that could say otherwise
+    assert not {"attempts", "attempts_left"} & set(case.data["vars"]["unbind_code"])
     case = counter.fire(case, "approve", {"comment": "checked the licence"}, actor="supervisor1")
     assert case.state == "teller_signoff"
+
+
+def test_a_new_code_has_three_tries_again(counter: Counter) -> None:
+    case = at_code(counter)
+    for _ in range(2):
+        with pytest.raises(BlockedByFindings):
+            counter.fire(case, "confirm_code", {"code": wrong(counter.last_code(PHONE))})
+    counter.clock.advance(minutes=1)
+    case = counter.fire(case, "resend_code", {})
+    with pytest.raises(BlockedByFindings) as caught:
+        counter.fire(case, "confirm_code", {"code": wrong(counter.last_code(PHONE))})
+    assert "2 tries left" in caught.value.findings[0].message.en
 
 
 def test_an_expired_code_blocks_until_the_teller_resends(counter: Counter) -> None:
@@ -104,6 +134,12 @@ def test_sign_off_needs_the_tellers_own_password(counter: Counter) -> None:
         "teller_password_wrong": ("block", "password")
     }
     assert counter.acquirer.executions(case.reference) == []
+    (refused,) = [e for e in counter.desk.journal(reference=case.reference)
+                  if e.kind == "refused"]
+    assert (refused.actor, refused.trigger, [f.code for f in refused.findings]) == (
+        "teller1", "sign_off", ["teller_password_wrong"]
+    )
+    assert "not-the-password" not in repr(refused)
     case = counter.sign_off(case)
     assert case.state == "completed"
 
@@ -201,3 +237,40 @@ def test_the_code_is_not_kept_in_the_outbox_once_delivered(counter: Counter) -> 
     stored = " ".join(str(row.payload) for row in payloads)
     assert code not in stored
     assert "redacted" in stored
+
+
+@pytest.mark.postgres
+def test_parallel_wrong_codes_get_three_tries_in_all(
+    make_counter: Callable[..., Counter],
+) -> None:
+    """Guesses fired at once are counted one after another: two refusals, then the supervisor."""
+    counters = [make_counter() for _ in range(5)]
+    case = at_code(counters[0])
+    guess = wrong(counters[0].last_code(PHONE))
+    barrier = threading.Barrier(len(counters))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def try_code(counter: Counter) -> None:
+        barrier.wait()
+        try:
+            after = counter.desk.fire(reference=case.reference, trigger="confirm_code",
+                                      actor=counter.actors["teller1"], data={"code": guess},
+                                      version=case.version)
+            outcome = after.state
+        except CounterError as refused:
+            outcome = refused.code
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=try_code, args=(c,)) for c in counters]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == sorted(
+        ["blocked", "blocked", "supervisor_review", "stale_version", "stale_version"]
+    )
+    entries = counters[0].desk.journal(reference=case.reference)
+    assert [e.kind for e in entries][-3:] == ["refused", "refused", "trigger"]
+    assert journal.verify(counters[0].desk.db).ok

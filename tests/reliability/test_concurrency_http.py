@@ -3,12 +3,14 @@
 Two tellers firing the same step at the same version: exactly one wins and
 the other gets 409 telling them to reload. A request repeated with the same
 ``Idempotency-Key`` (a double click, a retry after a timeout), one after the
-other or both at once: one effect, and the same answer both times. On
-PostgreSQL the two requests go to two different processes.
+other or both at once: one effect, and the same answer both times. Blocked
+attempts at once: every one journaled, the chain unbroken. On PostgreSQL
+the requests go to two different processes.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -89,6 +91,27 @@ class Tellers:
 def journal_of(tellers: Tellers, reference: str) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = tellers.get(1, f"/api/cases/{reference}/journal")
     return entries
+
+
+def test_refusals_at_once_are_all_journaled_and_change_nothing(
+    counter: tuple[Deployment, Staff],
+) -> None:
+    """Four blocked attempts on one case at once, over two processes on PostgreSQL."""
+    tellers = Tellers(*counter)
+    case, merchant = tellers.new_case()
+    identity = merchant.identity()
+    bad = {**identity, "id_number": identity["id_number"][:-1]
+           + ("0" if identity["id_number"][-1] != "0" else "1")}
+    path, body = tellers.trigger(case, "submit_identity", bad)
+    answers = at_once(*(partial(tellers.post, who % 2, path, body) for who in range(4)))
+    assert [a.status_code for a in answers] == [422] * 4, [a.text for a in answers]
+    assert all(a.json()["error"]["fields"][0]["field"] == "id_number" for a in answers)
+    now = tellers.get(1, f"/api/cases/{case['reference']}")
+    assert (now["state"], now["version"]) == (case["state"], case["version"])
+    entries = journal_of(tellers, case["reference"])
+    assert [e["kind"] for e in entries] == ["open"] + ["refused"] * 4
+    assert [e["seq"] for e in entries] == [1, 2, 3, 4, 5]
+    assert all(e["prev_hash"] == before["hash"] for before, e in itertools.pairwise(entries))
 
 
 def test_two_tellers_on_one_version_one_wins_the_other_is_told_to_reload(

@@ -1,9 +1,11 @@
 """Bad input: generated requests against ``/openapi.json``, oversized bodies and fields.
 
 schemathesis sends examples of every operation the OpenAPI document
-describes to the in-process app (ASGI, no network), signed in as a teller,
-a supervisor, an auditor and as nobody. No answer may be a 5xx, and every
-answer must fit the schema the document gives for it. The number of
+describes to the in-process app (ASGI, no network), signed in as one user of
+every role (teller, supervisor, auditor, merchant, reviewer, service agent)
+and as nobody. No answer may be a 5xx, and every
+answer must be one the document describes: its status listed for the
+operation, its content type and its body the schema given for it. The number of
 examples is bounded so that the test takes seconds, not minutes.
 
 Then the limits: a body over 64 KiB is refused with 413 whether it says
@@ -23,7 +25,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from counter.web import sessions
 from counter.web.app import MAX_BODY_BYTES, create_app
@@ -33,7 +39,16 @@ from counter.web.routes import floor
 from ._server import demo_context
 
 EXAMPLES = 12  # per operation and role
-USERS = {"teller": "teller1", "supervisor": "supervisor1", "auditor": "auditor1"}
+CONTRACT = [
+    not_a_server_error,
+    status_code_conformance,  # every status answered is one the document lists
+    content_type_conformance,
+    response_schema_conformance,
+]
+USERS = {  # one user of every role the demo data holds
+    "teller": "teller1", "supervisor": "supervisor1", "auditor": "auditor1",
+    "merchant": "merchant1", "reviewer": "reviewer1", "service_agent": "agent1",
+}
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +93,7 @@ def test_no_server_error_and_every_answer_fits_its_schema(
                   suppress_health_check=list(HealthCheck))
         def check(case: Any) -> None:
             headers = bearer(web, USERS[role]) if role in USERS else {}
-            case.call_and_validate(headers=headers,
-                                   checks=[not_a_server_error, response_schema_conformance])
+            case.call_and_validate(headers=headers, checks=CONTRACT)
 
         try:
             check()
@@ -146,7 +160,15 @@ def test_a_field_over_its_length_is_refused_with_422(client: TestClient, web: We
     answer = client.post(path, json={"data": identity(), "version": 1},
                          headers={**headers, "Idempotency-Key": "k" * 201})
     assert answer.status_code == 422, answer.text
-    answer = client.post("/api/approvals/1/reject", json={"reason": "r" * 501}, headers=headers)
+    agent = identity(id_number="110101198506150043", name="赵六", id_expiry="2036-06-30",
+                     acting_as="agent", principal_id_number="330106197812300095",
+                     mandate_ref="WT-2026-0001")
+    waiting = client.post(f"/api/cases/{a_case(client, headers)['reference']}/triggers/"
+                          "submit_identity", json={"data": agent, "version": 1}, headers=headers)
+    assert waiting.status_code == 200, waiting.text
+    approval = waiting.json()["pending"]["id"]
+    answer = client.post(f"/api/approvals/{approval}/reject", json={"reason": "r" * 501},
+                         headers=bearer(web, "supervisor1"))  # the lookup comes first: 404, 403
     assert answer.status_code == 422, answer.text
     assert client.get(f"/api/cases/{case['reference']}", headers=headers).json()["version"] == 1
 

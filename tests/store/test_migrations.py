@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,3 +96,21 @@ def test_downgrading_puts_the_case_heads_back(empty_db: Database) -> None:
         columns = {c["name"] for c in inspect(conn).get_columns("teller_case")}
     assert heads["BJ001-20261125-000001"] == second["hash"]
     assert "journal_seq" not in columns
+
+
+@pytest.mark.postgres
+def test_stored_idempotency_answers_lose_the_case_data(empty_db: Database) -> None:
+    upgrade(empty_db, "0006_case_journal_head")
+    answer = {"reference": "BJ001-20261125-000001", "version": 2,
+              "data": {"identity": {"id_number": "110105198001010016", "name": "张三"}}}
+    with empty_db.transaction() as conn:
+        conn.execute(
+            text("INSERT INTO idempotency_keys (key, actor, fingerprint, response, created_at) "
+                 "VALUES ('k1', 't1', 'f', :response, :at)"),
+            {"response": journal.canonical_json(answer), "at": AT},
+        )
+    upgrade(empty_db)
+    with empty_db.read() as conn:
+        stored = conn.execute(text("SELECT response FROM idempotency_keys")).scalar_one()
+    kept = stored if isinstance(stored, dict) else json.loads(stored)
+    assert kept == {"reference": "BJ001-20261125-000001", "version": 2}

@@ -182,7 +182,7 @@ def test_agent_case_is_approved_by_a_supervisor(client: TestClient, web: WebCont
     )
     approved = client.post(
         f"/api/approvals/{approval['id']}/approve",
-        json={"comment": "mandate seen"},
+        json={"reason": "mandate seen"},
         headers=supervisor,
     )
     assert approved.status_code == 200, approved.text

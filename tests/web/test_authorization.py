@@ -68,7 +68,7 @@ READS: dict[tuple[str, str], list[int]] = {
 }
 # Deciding an approval, each cell on an approval of its own (a decision changes the case).
 DECISIONS: dict[str, tuple[dict[str, str], list[int]]] = {
-    "approve": ({"comment": "mandate seen"}, [401, 403, 403, 404, 200, 404, 403, 200]),
+    "approve": ({"reason": "mandate seen"}, [401, 403, 403, 404, 200, 404, 403, 200]),
     "reject": ({"reason": "mandate unsigned"}, [401, 403, 403, 404, 200, 404, 403, 200]),
 }
 # Cases open at once hold one terminal each: the corporate merchant has two.

@@ -82,7 +82,8 @@ def test_form_error_is_shown_next_to_its_field_in_chinese(client: TestClient) ->
     assert 'value="110105198001010016"' in page
 
 
-def test_blocking_finding_is_shown_and_nothing_changes(client: TestClient) -> None:
+def wrong_check_character(client: TestClient) -> tuple[str, int, str]:
+    """A case whose identity step was refused (the ID number's check character)."""
     console_login(client, "teller1")
     reference = open_case(client)
     status, page = step(
@@ -91,6 +92,11 @@ def test_blocking_finding_is_shown_and_nothing_changes(client: TestClient) -> No
         "submit_identity",
         {**CLEAN_IDENTITY, "id_number": "110105198001010017", "id_expiry__long_term": "1"},
     )
+    return reference, status, page
+
+
+def test_blocking_finding_is_shown_and_nothing_changes(client: TestClient) -> None:
+    _, status, page = wrong_check_character(client)
     assert status == 422
     assert 'role="alert"' in page
     assert 'data-state="identity_check"' in page
@@ -208,3 +214,33 @@ def test_new_case_lists_only_the_services_the_role_opens(client: TestClient) -> 
     page = client.get("/cases/new").text
     assert re.findall(r'name="workflow" value="([a-z_]+)"', page) == []
     assert "您的角色不能开立任何业务" in page
+
+
+def test_a_refused_step_shows_in_the_journal_with_its_reason(client: TestClient) -> None:
+    reference, status, _ = wrong_check_character(client)
+    assert status == 422
+    page = client.get(f"/cases/{reference}").text
+    timeline = page[page.index('id="journal-title"'):]
+    assert "操作被拒绝:" in timeline and "证件号码校验位错误" in timeline
+    assert "shape" not in timeline  # the entry's note is for machines
+    console_login(client, "auditor1")
+    audit = client.get(f"/audit/cases/{reference}")
+    assert audit.status_code == 200, audit.text
+    assert "refused · submit_identity" in audit.text
+    assert "id_number_check_character" in audit.text
+
+
+def test_a_wrong_code_is_shown_at_the_code_field_with_the_tries_left(
+    client: TestClient, web: WebContext
+) -> None:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    identity = {**CLEAN_IDENTITY, "id_expiry": "", "id_expiry__long_term": "1"}
+    assert step(client, reference, "submit_identity", identity)[0] == 303
+    assert step(client, reference, "submit_binding", CLEAN_BINDING)[0] == 303
+    code = sent_code(web, "13800138000")
+    status, page = step(client, reference, "confirm_code",
+                        {"code": f"{(int(code) + 1) % 1_000_000:06d}"})
+    assert status == 422
+    assert "验证码错误,还可再输入 2 次" in page
+    assert 'data-state="code_check"' in page

@@ -134,7 +134,7 @@ def test_error_shape_for_api(client: TestClient) -> None:
     assert answer.status_code == 401
     body = answer.json()
     assert set(body) == {"error"}
-    assert set(body["error"]) == {"code", "message", "fields"}
+    assert set(body["error"]) == {"code", "message", "fields", "findings"}
     assert set(body["error"]["message"]) == {"zh", "en"}
 
 

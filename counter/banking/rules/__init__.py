@@ -11,7 +11,8 @@ refer to them by name only.
 * ``binding``: the merchant, terminal, account and person against the
   acquirer's registry; the new account of a card change.
 * ``code``: the one-time unbind code: sent on entering the code step,
-  checked on ``confirm_code``; only its HMAC, time and attempts are kept.
+  checked on ``confirm_code``; only its HMAC and time are kept, and wrong
+  attempts are refusals the journal counts.
 * ``actions``: the outbox effects (acquirer unbind and bind, slip).
 
 Outside systems are reached only through the ``services`` object the
@@ -19,11 +20,12 @@ runtime passes (``counter.cases.Services``); see ``_support``.
 """
 
 from . import actions, binding, channels, checks, code, validators
-from ._support import CODES, PASSWORDS, CodeAnswer, OneTimeCodes
+from ._support import CODES, PASSWORDS, REFUSALS, CodeAnswer, OneTimeCodes
 
 __all__ = [
     "CODES",
     "PASSWORDS",
+    "REFUSALS",
     "CodeAnswer",
     "OneTimeCodes",
     "actions",

@@ -11,7 +11,10 @@ named here, so that a deployment or a test can pass anything that has them:
 * ``extra["passwords"]``: ``(username, password) -> bool``, the teller's
   own password at sign-off;
 * ``extra["codes"]``: ``OneTimeCodes``, issuing and verifying the unbind
-  code (``counter.cases.wiring`` provides both, over ``counter.adapters``).
+  code (``counter.cases.wiring`` provides both, over ``counter.adapters``);
+* ``extra["refusals"]``: ``(reference, finding_code) -> int``, how many of
+  the case's refused attempts since its last step named that finding (the
+  desk's journal: wrong codes are counted there, not in the case data).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CODES",
     "PASSWORDS",
+    "REFUSALS",
     "CodeAnswer",
     "OneTimeCodes",
     "acquirer",
@@ -45,6 +49,7 @@ __all__ = [
     "parse_day",
     "password_checker",
     "policy",
+    "refusal_count",
     "same_name",
     "same_number",
     "settings",
@@ -53,6 +58,7 @@ __all__ = [
 
 PASSWORDS = "passwords"  # key in ``services.extra``
 CODES = "codes"  # key in ``services.extra``
+REFUSALS = "refusals"  # key in ``services.extra``
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,14 @@ def code_helpers(services: Any) -> OneTimeCodes:
     if found is None:
         raise _missing(f"extra['{CODES}']")
     return cast("OneTimeCodes", found)
+
+
+def refusal_count(services: Any) -> Callable[[str, str], int]:
+    """``services.extra["refusals"]``; like ``password_checker``, which it could share with."""
+    found = getattr(services, "extra", {}).get(REFUSALS)
+    if not callable(found):
+        raise _missing(f"extra['{REFUSALS}']")
+    return cast("Callable[[str, str], int]", found)
 
 
 def text_value(ctx: StepContext, form: str, name: str) -> str:

@@ -1,19 +1,23 @@
 """The one-time unbind code: sent on entering the code step, read back by the customer.
 
 ``send_unbind_code`` (on entering ``code_check``) draws a 6-digit code,
-keeps its HMAC, issue time and attempts in the case variable
-``unbind_code`` and writes an ``sms.send`` outbox effect to the merchant's
-*registered* phone, never a number the customer gives. The code itself is
-never a case variable. ``confirm_code`` is declared three times in the
-workflow, and the first whose condition holds wins: the right code
-(``unbind_code_matches``), the wrong code that uses up the last attempt
-(``unbind_code_last_attempt``: the supervisor confirms identity another
-way), any other wrong code (stays, ``record_code_attempt`` counts it). An
-expired code blocks all three (``unbind_code_current``): the teller resends.
+keeps its HMAC and issue time in the case variable ``unbind_code`` and
+writes an ``sms.send`` outbox effect to the merchant's *registered* phone,
+never a number the customer gives. The code itself is never a case
+variable. ``confirm_code`` is declared three times in the workflow, and the
+first whose condition holds wins: the right code (``unbind_code_matches``),
+the wrong code that uses up the last attempt (``unbind_code_last_attempt``:
+the supervisor confirms identity another way), any other wrong code, which
+``unbind_code_wrong`` refuses with a field error on ``code`` naming the
+tries left. An expired code blocks all three (``unbind_code_current``): the
+teller resends.
 
-A wrong code brings the case back into ``code_check``, whose ``on_enter``
-runs again; ``send_unbind_code`` sends only when asked to resend or when
-no live code exists, so a wrong attempt never sends a new code.
+A refused step changes nothing of the case, so a wrong attempt is counted
+where refusals are kept: the case's journal. The attempts used on the code
+out now are the refusals naming ``unbind_code_wrong`` since the case's last
+step (the step that sent it); ``services.extra["refusals"]`` counts them.
+The desk decides a step again when a refusal was journaled while it was
+being decided, so parallel guesses cannot outrun the count.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from counter.banking.rules._support import (
     code_helpers,
     merchant_of,
     policy,
+    refusal_count,
     settings,
 )
 from counter.engine.registry import action, check, condition
@@ -50,11 +55,13 @@ __all__ = [
     "unbind_code_last_attempt",
     "unbind_code_matches",
     "unbind_code_resend_allowed",
+    "unbind_code_wrong",
 ]
 
 CODE_VAR = "unbind_code"  # what the code helpers keep, plus sent_to (masked) and sends
+WRONG_CODE = "unbind_code_wrong"  # the finding of a wrong attempt; the journal counts them
 RESEND_TRIGGER = "resend_code"
-OK, EXPIRED, EXHAUSTED = "ok", "expired", "exhausted"
+OK, WRONG, EXPIRED, EXHAUSTED = "ok", "wrong", "expired", "exhausted"
 MAX_SENDS = 5  # codes per case: past that, the SMS route is not working for this customer
 RESEND_PAUSE = timedelta(seconds=60)  # as SMS gateways ask, and so a double click sends one
 
@@ -65,11 +72,23 @@ def _kept(vars_: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 
 def _verify(ctx: StepContext) -> CodeAnswer | None:
+    """The attempt at the code out now, counting the wrong ones the journal holds."""
     kept = _kept(ctx.case.data.get("vars") or {})
     if kept is None:
         return None
+    used = refusal_count(ctx.services)(ctx.case.reference, WRONG_CODE)
+    counted = {**kept, "attempts": int(kept.get("attempts", 0)) + used}
     entered = compact(str(ctx.form.get("code") or ""))
-    return code_helpers(ctx.services).verify(kept, entered, ctx.now)
+    return code_helpers(ctx.services).verify(counted, entered, ctx.now)
+
+
+def _tries(left: int) -> Text:
+    if left == 1:
+        return Text(
+            zh="验证码错误,还可再输入 1 次;再错将转主管核实身份",
+            en="Wrong code: 1 try left; another wrong code sends the case to a supervisor",
+        )
+    return Text(zh=f"验证码错误,还可再输入 {left} 次", en=f"Wrong code: {left} tries left")
 
 
 @check("unbind_code_current")
@@ -94,6 +113,21 @@ def unbind_code_current(ctx: StepContext) -> Iterator[Finding]:
         )
 
 
+@check("unbind_code_wrong")
+def unbind_code_wrong(ctx: StepContext) -> Iterator[Finding]:
+    """A wrong code with tries left: refused on ``code``, and the refusal is the count."""
+    verification = _verify(ctx)
+    if verification is None or verification.outcome != WRONG:
+        return
+    yield block(
+        WRONG_CODE,
+        _tries(verification.attempts_left),
+        field="code",
+        attempts=verification.kept.get("attempts"),
+        attempts_left=verification.attempts_left,
+    )
+
+
 @check("unbind_code_attempts")
 def unbind_code_attempts(ctx: StepContext) -> Iterator[Finding]:
     """The last attempt was wrong too: a supervisor confirms the person another way."""
@@ -109,6 +143,7 @@ def unbind_code_attempts(ctx: StepContext) -> Iterator[Finding]:
             "identity another way",
         ),
         attempts=verification.kept.get("attempts"),
+        attempts_left=0,
         sent_to=str(sent.get("sent_to", "")),
     )
 
@@ -161,7 +196,7 @@ def unbind_code_last_attempt(ctx: StepContext) -> bool:
 
 @action("record_code_attempt")
 def record_code_attempt(ctx: ActionContext) -> None:
-    """Count a wrong attempt in the case variables (the only trace of the code entered)."""
+    """Keep the attempts in the case variables, on a step that ends the code (a referral)."""
     verification = _verify(ctx)
     if verification is None:
         return

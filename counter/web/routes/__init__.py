@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from counter.web.errors import ERROR_RESPONSES
+from counter.web.openapi import BEARER_AUTH
 from counter.web.routes import (
     api_approvals,
     api_cases,
@@ -26,12 +27,12 @@ from counter.web.routes import (
 __all__ = ["api_router", "page_router"]
 
 api_router = APIRouter(prefix="/api", responses=ERROR_RESPONSES)
-api_router.include_router(api_session.router)
-api_router.include_router(api_workflows.router)
-api_router.include_router(api_cases.router)
-api_router.include_router(api_approvals.router)
+api_router.include_router(api_session.router)  # DELETE declares the token itself
+api_router.include_router(api_workflows.router, dependencies=[BEARER_AUTH])
+api_router.include_router(api_cases.router, dependencies=[BEARER_AUTH])
+api_router.include_router(api_approvals.router, dependencies=[BEARER_AUTH])
 api_router.include_router(api_status.router)
-api_router.include_router(branchday.api_router)
+api_router.include_router(branchday.api_router, dependencies=[BEARER_AUTH])
 api_router.include_router(floor.router)  # no route unless COUNTER_BENCH_FLOOR=1
 
 page_router = APIRouter()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 
+from counter.cases.views import ApprovalView
 from counter.web.deps import ApiUser, WebDep
 from counter.web.lookups import open_approval
 from counter.web.present import approval_out
@@ -25,22 +26,42 @@ def approval_queue(principal: ApiUser, web: WebDep) -> list[ApprovalOut]:
     ]
 
 
+def _decision(trigger: str) -> Any:
+    """A dependency: the waiting approval, once the caller is known to may ``trigger`` it."""
+
+    def approval_to_decide(
+        approval_id: ApprovalId, principal: ApiUser, web: WebDep,
+        idempotency_key: IdempotencyKey = None,
+    ) -> ApprovalView:
+        # A repeat (same key) of a decision already taken is the desk's to answer.
+        approval = open_approval(web, approval_id, principal.actor,
+                                 decided_too=idempotency_key is not None)
+        web.desk.authorize(reference=approval.case_reference, trigger=trigger,
+                           actor=principal.actor)
+        return approval
+
+    return Depends(approval_to_decide)
+
+
 @router.post("/{approval_id}/approve", response_model=CaseOut)
 def approve(
-    approval_id: ApprovalId,
     principal: ApiUser,
     web: WebDep,
+    approval: Annotated[ApprovalView, _decision("approve")],
     body: ApprovalDecisionIn | None = None,
     idempotency_key: IdempotencyKey = None,
 ) -> CaseOut:
-    """Approve: the case goes on to where it was going. Never by the one who raised it."""
-    approval = open_approval(web, approval_id, principal.actor)
+    """Approve (``{"reason"}`` optional): the case goes on to where it was going.
+
+    Never by the one who raised it (four eyes); 403 before the body is read
+    for a caller who may not approve.
+    """
     body = body or ApprovalDecisionIn()
     case = web.desk.approve(
         reference=approval.case_reference,
         actor=principal.actor,
         version=body.version,
-        comment=body.comment,
+        comment=body.reason,
         idempotency_key=idempotency_key,
         rekey=body.rekey,
     )
@@ -49,14 +70,13 @@ def approve(
 
 @router.post("/{approval_id}/reject", response_model=CaseOut)
 def reject(
-    approval_id: ApprovalId,
-    body: RejectIn,
     principal: ApiUser,
     web: WebDep,
+    approval: Annotated[ApprovalView, _decision("reject")],
+    body: RejectIn,
     idempotency_key: IdempotencyKey = None,
 ) -> CaseOut:
-    """Reject with a reason: the case goes to the workflow's ``reject_to`` state."""
-    approval = open_approval(web, approval_id, principal.actor)
+    """Reject with a reason (``{"reason"}`` required): the case goes to ``reject_to``."""
     case = web.desk.reject(
         reference=approval.case_reference,
         actor=principal.actor,

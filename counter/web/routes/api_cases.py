@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
 from counter.cases.views import CaseView
 from counter.slips.issue import get_slip
@@ -26,7 +26,8 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         max_length=200,
-        description="Repeat a request safely: the same key returns the first answer.",
+        description="Repeat a request safely: the same key has one effect and answers the "
+        "case as it stands (after the same access check); kept 24 hours by default.",
     ),
 ]
 
@@ -55,8 +56,16 @@ def list_cases(
     ]
 
 
+def may_open(principal: ApiUser, web: WebDep) -> None:
+    """403 before the body is read for a caller who may open no case at all (an auditor)."""
+    web.desk.check_may_open(principal.actor)
+
+
 @router.post("", response_model=CaseOut, status_code=201)
-def open_case(body: CaseCreateIn, principal: ApiUser, web: WebDep) -> CaseOut:
+def open_case(
+    principal: ApiUser, web: WebDep, _allowed: Annotated[None, Depends(may_open)],
+    body: CaseCreateIn,
+) -> CaseOut:
     return shown(web, web.desk.open_case(workflow=body.workflow, actor=principal.actor))
 
 
@@ -65,19 +74,32 @@ def get_case(reference: Reference, principal: ApiUser, web: WebDep) -> CaseOut:
     return shown(web, web.desk.get(reference=reference, actor=principal.actor))
 
 
+TriggerName = Annotated[str, Path(max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+def may_fire(
+    reference: Reference, trigger: TriggerName, principal: ApiUser, web: WebDep
+) -> None:
+    """403 (journaled) before the body is read when the caller may not fire this at all."""
+    web.desk.authorize(reference=reference, trigger=trigger, actor=principal.actor)
+
+
 @router.post("/{reference}/triggers/{trigger}", response_model=CaseOut)
 def fire_trigger(
     reference: Reference,
-    trigger: Annotated[str, Path(max_length=64, pattern=r"^[a-z][a-z0-9_]*$")],
-    body: TriggerIn,
+    trigger: TriggerName,
     principal: ApiUser,
     web: WebDep,
+    _allowed: Annotated[None, Depends(may_fire)],
+    body: TriggerIn,
     idempotency_key: IdempotencyKey = None,
 ) -> CaseOut:
     """Fire ``trigger`` with the step's form values at the version you last read.
 
-    409 when the case moved on since (reload it), 422 when the data is refused
-    or a check blocks the step; nothing changes in either case.
+    403 before the body is looked at when your role may not fire it; 409 when
+    the case moved on since (reload it); 422 when the data is refused or a
+    check blocks the step (``error.fields``, ``error.findings``). Nothing
+    changes in any of these; a forbidden or blocked attempt is journaled.
     """
     case = web.desk.fire(
         reference=reference,

@@ -9,6 +9,7 @@ from counter.store.db import utcnow
 from counter.web import sessions
 from counter.web.auth import authenticate, sign_in_allowed
 from counter.web.deps import ApiUser, WebDep
+from counter.web.openapi import BEARER_AUTH
 
 router = APIRouter(tags=["session"])
 
@@ -54,7 +55,7 @@ def open_session(credentials: Credentials, web: WebDep, request: Request) -> Tok
     )
 
 
-@router.delete("/session", status_code=204)
+@router.delete("/session", status_code=204, dependencies=[BEARER_AUTH])
 def close_session(principal: ApiUser, web: WebDep) -> Response:
     sessions.end_session(web.db, session_id=principal.session_id)
     return Response(status_code=204)

@@ -78,6 +78,9 @@ def trigger_title(
 def entry_title(web: WebContext, definition_hash: str, kind: str, trigger: str | None) -> Text:
     """A journal entry's name for people: its trigger's, or its kind's (open, slip, reprint)."""
     key = f"journal.{kind}"
+    if kind == "refused" and trigger:  # which step was refused: its reasons follow
+        refused, step = catalog().text(key), trigger_title(web, definition_hash, trigger, None)
+        return Text(zh=f"{refused.zh}:{step.zh}", en=f"{refused.en}: {step.en}")
     if kind not in ("trigger", "approval") and key in catalog():
         return catalog().text(key)
     if trigger:
