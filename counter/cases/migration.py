@@ -270,7 +270,7 @@ class CaseMigrations(MigrationPlanner):
         pending = move.pending.as_dict() if move.pending is not None else None
         try:
             with self.db.transaction() as conn:
-                entry = records.compare_and_set(
+                moved = records.compare_and_set(
                     conn,
                     case_id=row.id,
                     seen_version=row.version,
@@ -283,7 +283,13 @@ class CaseMigrations(MigrationPlanner):
                     entry=entry,
                     migrate=(row.definition_hash, move.to_hash),
                 )
-                journal.record(conn, entry)
+                if moved is None:
+                    # A refusal was journaled since the case was read: the plan for
+                    # it stands, but it is made again on the case as it is now.
+                    raise StaleVersion(
+                        records.STALE, reference=row.reference, version=row.version
+                    )
+                journal.record(conn, moved)
                 if move.pending is not None:
                     conn.execute(
                         _move_approval,
