@@ -62,6 +62,7 @@ class Server:
     port: int
     env: dict[str, str]
     log_path: Path
+    options: tuple[str, ...] = ()  # more ``counter serve`` options: --workers 2, --no-worker
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -70,7 +71,7 @@ class Server:
 
     def start(self) -> None:
         command = [sys.executable, "-m", "counter.cli", "serve",
-                   "--host", "127.0.0.1", "--port", str(self.port)]
+                   "--host", "127.0.0.1", "--port", str(self.port), *self.options]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
@@ -209,10 +210,12 @@ class Deployment:
             db.dispose()
         return Staff(teller_names, supervisor_names, deque(made))
 
-    def start_servers(self, count: int) -> list[Server]:
+    def start_servers(self, count: int, *options: str) -> list[Server]:
+        """``count`` more ``counter serve`` processes, each with ``options``."""
         for _ in range(count):
             number = len(self.servers) + 1
-            server = Server(free_port(), self.env, self.work_dir / f"server-{number}.log")
+            server = Server(free_port(), self.env, self.work_dir / f"server-{number}.log",
+                            options)
             server.start()
             self.servers.append(server)
         return self.servers

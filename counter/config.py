@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,9 +57,18 @@ class Settings(BaseSettings):
     acquirer_adapter: str = "local"
     sms_adapter: str = "local"
     case_idle_hours: int = 8
-    # Each web process also expires idle cases and delivers due outbox retries this often
-    # (seconds; 0 turns it off, e.g. when `counter sweep` runs as its own service).
+    # Idle cases expire and due outbox retries are delivered this often (seconds; 0 turns
+    # it off, e.g. when `counter sweep` runs as its own service): by the outbox worker, or
+    # with inline delivery by each web process.
     housekeeping_seconds: float = 10.0
+    # Who delivers the outbox (acquirer, SMS, slips): "inline", the process whose step wrote
+    # it, right after the commit (tests, the CLI); "worker", `counter worker`, woken by the
+    # commit (`counter serve` sets it unless --inline).
+    outbox_delivery: Literal["inline", "worker"] = "inline"
+    # The worker polls this often when no commit wakes it (seconds): a fallback only.
+    worker_poll_seconds: float = 5.0
+    # Threads of each web process's pool for sync routes (0: anyio's default of 40).
+    web_threads: int = 4
     masking: MaskingPolicy = Field(default_factory=MaskingPolicy)
 
     def check_secret(self) -> None:

@@ -20,16 +20,17 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from counter.cases import records
 from counter.cases.desk import Desk
 from counter.cases.services import Services
 from counter.engine.types import Actor
 from counter.errors import CounterError, StaleVersion
+from counter.store.db import as_utc
 
 __all__ = [
     "REDACTED",
@@ -50,6 +51,9 @@ _due = (
            _outbox.c.kind.in_(bindparam("kinds", expanding=True)))
     .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
     .limit(bindparam("limit"))
+)
+_next_due = select(func.min(_outbox.c.next_attempt_at)).where(
+    _outbox.c.status == "pending", _outbox.c.kind.in_(bindparam("kinds", expanding=True))
 )
 _due_for_case = _due.where(_outbox.c.case_reference == bindparam("reference"))
 _claim = (
@@ -160,6 +164,15 @@ class Dispatcher:
         if getattr(self._local, "running", False):
             return  # the loop already running in this thread picks the new message up
         self.run_once(reference=reference)
+
+    def next_due(self) -> datetime | None:
+        """When the earliest pending message this dispatcher delivers falls due (a claimed
+        one: when its lease ends); None when none is pending."""
+        if not self._handlers:
+            return None
+        with self.db.read() as conn:
+            due = conn.execute(_next_due, {"kinds": sorted(self._handlers)}).scalar()
+        return as_utc(due) if due is not None else None
 
     def backoff(self, attempt: int) -> timedelta:
         """How long to wait after failed attempt number ``attempt`` (1, 2, ...)."""

@@ -27,12 +27,12 @@ from counter.cases.sweeper import Sweeper, run_rounds, sweep_round
 from counter.cases.wiring import wire
 from counter.cli._common import database, friendly_errors, settings
 
-__all__ = ["register", "run_rounds", "sweep_round"]
+__all__ = ["register", "run_rounds", "stop_on_signals", "sweep_round"]
 
 log = logging.getLogger(__name__)
 
 @contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
     """SIGTERM and SIGINT end the loop after the round in progress."""
 
     def handle(signum: int, frame: FrameType | None) -> None:
@@ -79,7 +79,7 @@ def sweep(
             f"a round every {interval:g} s; cases idle {config.case_idle_hours} h expire"
         )
         stop = threading.Event()
-        with _stop_on_signals(stop):
+        with stop_on_signals(stop):
             run_rounds(sweeper, dispatcher, interval=interval, stop=stop, echo=typer.echo)
     finally:
         db.dispose()
