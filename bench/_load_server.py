@@ -126,6 +126,7 @@ class Deployment:
     kind: str = "sqlite"  # or "postgres"
     postgres_server: str | None = None
     floor: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)  # more settings for every process
     database_url: str = ""
     servers: list[Server] = field(default_factory=list)
     _postgres_name: str | None = None
@@ -166,6 +167,7 @@ class Deployment:
         })
         if self.floor:
             env["COUNTER_BENCH_FLOOR"] = "1"
+        env.update(self.extra_env)
         return env
 
     def cli(self, *args: str, timeout: float = 120) -> str:

@@ -11,7 +11,7 @@ import dataclasses
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,14 @@ from sqlalchemy import bindparam, select
 from counter.cases import records
 from counter.cases.records import CaseRow
 from counter.cases.services import Services
-from counter.cases.views import ApprovalView, CaseSummary, CaseView, FindingView, JournalEntryView
+from counter.cases.views import (
+    ApprovalView,
+    CaseSummary,
+    CaseView,
+    FindingView,
+    JournalEntryView,
+    WaitingView,
+)
 from counter.engine.loader import Workflow
 from counter.engine.runtime import Runtime
 from counter.engine.types import Actor, CaseSnapshot, PendingApproval
@@ -30,7 +37,15 @@ from counter.store.db import Database
 from counter.store.tables import CaseEvent
 from counter.text import Text
 
-__all__ = ["CASE_ROLES", "OWN_CASE_ROLES", "READ_ALL_ROLES", "SYSTEM", "CaseReader"]
+__all__ = [
+    "CASE_ROLES",
+    "OWN_CASE_ROLES",
+    "READ_ALL_ROLES",
+    "SYSTEM",
+    "WAITING",
+    "CaseReader",
+    "waiting_views",
+]
 
 CASE_ROLES = frozenset({"teller", "supervisor", "reviewer", "service_agent"})  # own branch
 OWN_CASE_ROLES = frozenset({"merchant"})  # may open cases; reads and acts on its own only
@@ -49,6 +64,26 @@ _open_approval = select(records.approvals).where(
     records.approvals.c.case_reference == bindparam("reference"),
     records.approvals.c.decided_at.is_(None),
 )
+_undelivered = select(records.outbox.c.kind).where(
+    records.outbox.c.case_reference == bindparam("reference"),
+    records.outbox.c.status == "pending",
+)
+
+WAITING: Mapping[str, Text] = {
+    "acquirer": Text(zh="等待收单机构答复", en="Waiting for the acquirer"),
+    "slip": Text(zh="凭条打印中", en="Slip being printed"),
+}
+"""What a case shows while an outbox message of a kind (``acquirer.unbind``: its part
+before the dot) is undelivered. Each delivery moves the case's journal head (the
+follow-up step, the slip's entry), so a page watching ``journal_seq`` sees it end."""
+
+
+def waiting_views(kinds: Iterable[str]) -> list[WaitingView]:
+    """The ``WAITING`` lines for undelivered outbox ``kinds``, each once, in ``WAITING``'s order."""
+    present = {kind.partition(".")[0] for kind in kinds}
+    return [WaitingView(kind=kind, message=text) for kind, text in WAITING.items()
+            if kind in present]
+
 
 def plain(data: Mapping[str, Any]) -> dict[str, Any]:
     """``data`` as it reads back from a JSON column (dates as text, tuples as lists)."""
@@ -200,7 +235,9 @@ class CaseReader:
         pending: ApprovalView | None,
         updated_at: datetime,
         closed_at: datetime | None,
+        waiting: Iterable[str] = (),
     ) -> CaseView:
+        """``waiting``: the kinds of the case's undelivered outbox messages."""
         workflow = self.workflow_of(snapshot.definition_hash).definition
         final = workflow.states[snapshot.state].final
         may_act = (
@@ -228,6 +265,7 @@ class CaseReader:
             opened_at=row.opened_at,
             updated_at=updated_at,
             closed_at=closed_at,
+            waiting=waiting_views(waiting),
         )
 
     # --- reading -----------------------------------------------------------
@@ -244,6 +282,7 @@ class CaseReader:
                 if row.pending
                 else None
             )
+            undelivered = conn.execute(_undelivered, {"reference": reference}).scalars().all()
         case = CaseRow.from_row(row)
         return self._view(
             self._snapshot(case),
@@ -253,6 +292,7 @@ class CaseReader:
             pending=approval_view(approval, channel=row.channel) if approval is not None else None,
             updated_at=row.updated_at,
             closed_at=row.closed_at,
+            waiting=undelivered,
         )
 
     def snapshot(self, *, reference: str, actor: Actor) -> CaseSnapshot:

@@ -60,24 +60,30 @@ class _Sleeper:
         return False
 
 
+_senders: list[socket.socket] = []  # the process's one sending socket, made on first ring
+_senders_guard = threading.Lock()
+
+
+def _sender() -> socket.socket:
+    with _senders_guard:
+        if not _senders:
+            sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sender.setblocking(False)
+            _senders.append(sender)
+        return _senders[0]
+
+
 class SocketDoorbell:
     """The bell of one SQLite file on this machine (see the module docstring)."""
 
     def __init__(self, key: str) -> None:
         digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
         self.address = b"\0counter-outbox-" + digest.encode("ascii")
-        self._sender: socket.socket | None = None
-        self._guard = threading.Lock()
 
     def ring(self) -> None:
-        with self._guard:
-            if self._sender is None:
-                self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-                self._sender.setblocking(False)
-            sender = self._sender
         # Nobody listening, or rings already queued: either way, nothing to do.
         with contextlib.suppress(OSError):
-            sender.sendto(b"!", self.address)
+            _sender().sendto(b"!", self.address)
 
     @contextmanager
     def listen(self) -> Iterator[Listener]:
@@ -156,11 +162,11 @@ class _PostgresListener:
     def _connection(self) -> Any:
         if self._conn is None:
             raw = self.db.engine.raw_connection()
-            raw.detach()  # kept for the worker's life, never returned to the pool
             conn: Any = raw.driver_connection
+            raw.detach()  # kept for the worker's life, never returned to the pool
+            self._conn = conn
             conn.autocommit = True
             conn.execute(f"LISTEN {CHANNEL}")
-            self._conn = conn
         return self._conn
 
     def wait(self, timeout: float) -> bool:
