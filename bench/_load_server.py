@@ -26,7 +26,8 @@ from sqlalchemy.engine import make_url
 
 from bench._load_registry import BRANCH, LoadMerchant, add_staff, merchants, write_registry
 
-__all__ = ["ROOT", "Deployment", "Server", "Staff", "free_port", "postgres_server_url"]
+__all__ = ["ROOT", "Deployment", "Server", "Staff", "free_port", "group_cpu_seconds",
+           "postgres_server_url"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "load-test-secret-key-not-the-default"
@@ -39,6 +40,21 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def group_cpu_seconds(group: int) -> float:
+    """User + system CPU seconds of the live processes of process group ``group``."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        fields = text[text.rindex(")") + 2:].split()  # after "pid (comm) "
+        if int(fields[2]) == group:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def postgres_server_url() -> str:
@@ -93,6 +109,14 @@ class Server:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"counter serve on port {self.port} not ready in {READY_TIMEOUT} s")
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of every live process of this server, from ``/proc``:
+        ``counter serve``, its uvicorn web processes and its outbox worker (one process
+        group, since the server starts in a session of its own)."""
+        if self.process is None:
+            return 0.0
+        return group_cpu_seconds(self.process.pid)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handler runs, as in a power cut of the process."""

@@ -157,7 +157,10 @@ class LoadRun:
     merchants: deque[LoadMerchant]
     race_share: float = 0.05
     seed: int = 2026
+    think: tuple[float, float] | None = None  # seconds a teller pauses before each step
+    counters_open: bool = False  # the tellers' counters were opened by an earlier run
     tellers_done: asyncio.Event = field(default_factory=asyncio.Event)
+    _pauses: random.Random = field(default_factory=lambda: random.Random(7))
 
     @property
     def stats(self) -> Stats:
@@ -165,8 +168,14 @@ class LoadRun:
 
     # --- a teller ----------------------------------------------------------
 
+    async def pause(self) -> None:
+        """A teller's time between two steps (the realistic mode): reading, typing, talking."""
+        if self.think is not None:
+            await asyncio.sleep(self._pauses.uniform(*self.think))
+
     async def fire(self, token: str, case: dict[str, Any], trigger: str,
                    data: dict[str, Any]) -> dict[str, Any]:
+        await self.pause()
         answer = await self.api.call(
             f"POST /api/cases/{{ref}}/triggers/{trigger}", "POST",
             f"/api/cases/{case['reference']}/triggers/{trigger}", token=token,
@@ -227,6 +236,7 @@ class LoadRun:
             await asyncio.sleep(POLL_SECONDS)
 
     async def walk(self, token: str, merchant: LoadMerchant, racing: bool) -> None:
+        await self.pause()
         opened = await self.api.call("POST /api/cases", "POST", "/api/cases", token=token,
                                      body={"workflow": "pos_unbind"}, expect=(201,), step=True)
         self.stats.opened += 1
@@ -240,6 +250,7 @@ class LoadRun:
                                          lambda c: c["state"] != "supervisor_review")
         self.expect_state(case, "info_check")
         if racing:
+            await self.pause()
             case = await self.race(token, case, "submit_binding", merchant.binding())
         else:
             case = await self.fire(token, case, "submit_binding", merchant.binding())
@@ -304,7 +315,8 @@ class LoadRun:
                   should_stop: Callable[[], bool], drain_limit: float = 60.0) -> float:
         """Open the tellers' counters, work until ``should_stop()``, finish the cases in hand;
         the seconds the work took (not the counters' opening)."""
-        await self.open_counters(list(tellers.values()))
+        if not self.counters_open:
+            await self.open_counters(list(tellers.values()))
         started = time.perf_counter()
         rng = random.Random(self.seed)
         workers = [asyncio.create_task(self.teller(name, token, should_stop,

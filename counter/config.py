@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 5.0
     # Threads of each web process's pool for sync routes (0: anyio's default of 40).
     web_threads: int = 4
+    # Benchmarks only: each process keeps its count of write transactions in a file here.
+    bench_tally_dir: Path | None = None
     masking: MaskingPolicy = Field(default_factory=MaskingPolicy)
 
     def check_secret(self) -> None:

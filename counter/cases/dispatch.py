@@ -12,6 +12,13 @@ outside system uses as its idempotency key, so the effect still happens once.
 The handler's answer and the case's follow-up trigger (``on_success`` with
 the answer as its data, or ``on_failure`` once the retries are spent) commit
 in one transaction with marking the message delivered or failed.
+
+An effect that stays inside this database and is idempotent by itself (the
+slip: rendered, then stored as copy 0 unless copy 0 exists) needs no claim:
+its handler (``register_local_handler``) writes its result and *settles*
+the message in one transaction. Two deliverers at once cost a render twice,
+never a second slip; a crash before that commit leaves the message due, to
+be delivered again. One write transaction instead of three.
 """
 
 from __future__ import annotations
@@ -37,8 +44,10 @@ __all__ = [
     "REDACT_KEY",
     "Dispatcher",
     "Handler",
+    "LocalHandler",
     "OutboxMessage",
     "Refused",
+    "Settle",
     "redacted",
 ]
 
@@ -46,7 +55,7 @@ log = logging.getLogger(__name__)
 
 _outbox = records.outbox
 _due = (
-    select(_outbox.c.id)
+    select(_outbox.c.id, _outbox.c.kind)
     .where(_outbox.c.status == "pending", _outbox.c.next_attempt_at <= bindparam("now"),
            _outbox.c.kind.in_(bindparam("kinds", expanding=True)))
     .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
@@ -79,6 +88,7 @@ _retry_later = (
     .where(_outbox.c.id == bindparam("b_id"), _outbox.c.status == "pending")
     .values(next_attempt_at=bindparam("next_attempt_at"), last_error=bindparam("last_error"))
 )
+_retry_unclaimed = _retry_later.values(attempts=_outbox.c.attempts + 1)
 
 
 REDACT_KEY = "redact_after_delivery"
@@ -124,6 +134,17 @@ Handler = Callable[[OutboxMessage, Services], "Mapping[str, Any] | Refused | Non
 Raise for a transient failure: the message is retried with backoff.
 """
 
+Settle = Callable[[Connection, "Mapping[str, Any]"], None]
+"""``settle(conn, answer)``: mark the message delivered with ``answer``, in ``conn``."""
+
+LocalHandler = Callable[[OutboxMessage, Services, Settle], "Mapping[str, Any]"]
+"""Deliver an idempotent effect inside this database: write it and call ``settle`` in the
+same transaction (or not at all when nothing needed writing), and return the answer.
+
+Raise for a failure: the message is retried with backoff, ``on_failure`` fired once the
+retries are spent.
+"""
+
 
 class Dispatcher:
     """Delivers due outbox messages through the handlers registered by effect kind."""
@@ -145,11 +166,21 @@ class Dispatcher:
         self.max_delay = max_delay
         self.lease = lease
         self._handlers: dict[str, Handler] = {}
+        self._local_handlers: dict[str, LocalHandler] = {}
         self._local = threading.local()
 
     def register_handler(self, kind: str, handler: Handler) -> None:
         """Deliver messages of ``kind`` (``sms.send``, ``acquirer.unbind``...) with ``handler``."""
         self._handlers[kind] = handler
+
+    def register_local_handler(self, kind: str, handler: LocalHandler) -> None:
+        """Deliver ``kind`` without a claim (see the module docstring): the slip."""
+        self._local_handlers[kind] = handler
+
+    @property
+    def kinds(self) -> list[str]:
+        """The effect kinds this dispatcher delivers."""
+        return sorted({*self._handlers, *self._local_handlers})
 
     def attach(self) -> None:
         """Deliver right after every step that writes outbox messages (the local adapters).
@@ -168,10 +199,10 @@ class Dispatcher:
     def next_due(self) -> datetime | None:
         """When the earliest pending message this dispatcher delivers falls due (a claimed
         one: when its lease ends); None when none is pending."""
-        if not self._handlers:
+        if not self.kinds:
             return None
         with self.db.read() as conn:
-            due = conn.execute(_next_due, {"kinds": sorted(self._handlers)}).scalar()
+            due = conn.execute(_next_due, {"kinds": self.kinds}).scalar()
         return as_utc(due) if due is not None else None
 
     def backoff(self, attempt: int) -> timedelta:
@@ -182,7 +213,7 @@ class Dispatcher:
     def run_once(self, *, limit: int = 100, reference: str | None = None) -> int:
         """Deliver every message due now (of one case, given ``reference``);
         returns how many were finished (either way)."""
-        if not self._handlers:
+        if not self.kinds:
             return 0
         self._local.running = True
         finished = 0
@@ -191,20 +222,17 @@ class Dispatcher:
                 now = self.services.now()
                 with self.db.read() as conn:
                     query = _due if reference is None else _due_for_case
-                    ids = list(
-                        conn.execute(
-                            query,
-                            {
-                                "now": now,
-                                "kinds": sorted(self._handlers),
-                                "limit": limit,
-                                "reference": reference,
-                            },
-                        ).scalars()
-                    )
-                if not ids:
+                    due = conn.execute(
+                        query,
+                        {"now": now, "kinds": self.kinds, "limit": limit, "reference": reference},
+                    ).all()
+                if not due:
                     break
-                finished += sum(self._deliver(message_id) for message_id in ids)
+                finished += sum(
+                    self._deliver_local(message_id) if kind in self._local_handlers
+                    else self._deliver(message_id)
+                    for message_id, kind in due
+                )
         finally:
             self._local.running = False
         return finished
@@ -218,13 +246,41 @@ class Dispatcher:
             if claimed.rowcount != 1:
                 return None  # another process has it, or it was finished meanwhile
             row = conn.execute(_load, {"id": message_id}).one()
+        return self._message(row)
+
+    def _deliver_local(self, message_id: int) -> bool:
+        with self.db.read() as conn:
+            row = conn.execute(_load, {"id": message_id}).first()
+        if row is None or row.status != "pending":
+            return False  # finished meanwhile
+        message = self._message(row, attempt=row.attempts + 1)
+        joins = message.on_success is None  # else the follow-up step's transaction marks it
+        settled = []
+
+        def settle(conn: Connection, answer: Mapping[str, Any]) -> None:
+            if joins:
+                self._mark(conn, message, "delivered", answer, None)
+                settled.append(True)
+
+        try:
+            answer = dict(self._local_handlers[message.kind](message, self.services, settle))
+        except Exception as exc:
+            return self._failed(message, exc, _retry_unclaimed)
+        if not joins:
+            self._finish(message, "delivered", answer, None, message.on_success, answer)
+        elif not settled:  # nothing needed writing (delivered before): settle on its own
+            with self.db.transaction() as conn:
+                settle(conn, answer)
+        return True
+
+    def _message(self, row: Any, *, attempt: int | None = None) -> OutboxMessage:
         return OutboxMessage(
             id=row.id,
             case_reference=row.case_reference,
             kind=row.kind,
             key=row.key,
             payload=dict(row.payload),
-            attempt=row.attempts,
+            attempt=row.attempts if attempt is None else attempt,
             on_success=row.on_success,
             on_failure=row.on_failure,
         )
@@ -237,24 +293,7 @@ class Dispatcher:
         try:
             answer = handler(message, self.services)
         except Exception as exc:  # any failure of an outside system is retried
-            error = f"{type(exc).__name__}: {exc}"
-            log.warning(
-                "delivery of %s for %s failed (attempt %s): %s",
-                message.kind, message.case_reference, message.attempt, error,
-            )
-            if message.attempt < self.max_attempts:
-                with self.db.transaction() as conn:
-                    conn.execute(
-                        _retry_later,
-                        {
-                            "b_id": message.id,
-                            "next_attempt_at": self.services.now() + self.backoff(message.attempt),
-                            "last_error": error,
-                        },
-                    )
-                return False
-            self._finish(message, "failed", None, error, message.on_failure, {"error": error})
-            return True
+            return self._failed(message, exc, _retry_later)
         if isinstance(answer, Refused):
             self._finish(
                 message, "failed", None, answer.reason, message.on_failure,
@@ -264,6 +303,47 @@ class Dispatcher:
         result = dict(answer or {})
         self._finish(message, "delivered", result, None, message.on_success, result)
         return True
+
+    def _failed(self, message: OutboxMessage, exc: Exception, retry: Any) -> bool:
+        """Retry ``message`` with backoff, or fail it once its attempts are spent."""
+        error = f"{type(exc).__name__}: {exc}"
+        log.warning(
+            "delivery of %s for %s failed (attempt %s): %s",
+            message.kind, message.case_reference, message.attempt, error,
+        )
+        if message.attempt < self.max_attempts:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    retry,
+                    {
+                        "b_id": message.id,
+                        "next_attempt_at": self.services.now() + self.backoff(message.attempt),
+                        "last_error": error,
+                    },
+                )
+            return False
+        self._finish(message, "failed", None, error, message.on_failure, {"error": error})
+        return True
+
+    def _mark(
+        self,
+        conn: Connection,
+        message: OutboxMessage,
+        status: str,
+        result: Mapping[str, Any] | None,
+        note: str | None,
+    ) -> None:
+        conn.execute(
+            _finish,
+            {
+                "b_id": message.id,
+                "status": status,
+                "result": dict(result) if result is not None else None,
+                "delivered_at": self.services.now() if status == "delivered" else None,
+                "last_error": note,
+                "payload": redacted(message.payload),
+            },
+        )
 
     def _finish(
         self,
@@ -275,17 +355,7 @@ class Dispatcher:
         data: Mapping[str, Any],
     ) -> None:
         def mark(conn: Connection, note: str | None = error) -> None:
-            conn.execute(
-                _finish,
-                {
-                    "b_id": message.id,
-                    "status": status,
-                    "result": dict(result) if result is not None else None,
-                    "delivered_at": self.services.now() if status == "delivered" else None,
-                    "last_error": note,
-                    "payload": redacted(message.payload),
-                },
-            )
+            self._mark(conn, message, status, result, note)
 
         if follow_up is None:
             with self.db.transaction() as conn:

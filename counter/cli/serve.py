@@ -192,6 +192,7 @@ def worker(
     from counter.cases.worker import OutboxWorker, warm_slip_renderer
     from counter.cli._common import database, settings
     from counter.cli.timers import stop_on_signals
+    from counter.store.tally import start_tally
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     for chatty in ("weasyprint", "fontTools"):  # a line per layout step of every slip
@@ -212,9 +213,12 @@ def worker(
             return
         warm_slip_renderer(wired)
         stop = threading.Event()
+        tally = start_tally(config.bench_tally_dir) if config.bench_tally_dir else None
         with stop_on_signals(stop):
             outbox_worker.run(stop, parent=parent,
                               ready=lambda: log.info("outbox worker ready (pid %s)", os.getpid()))
+        if tally is not None:
+            tally.set()
         log.info("outbox worker stopped after %s deliveries", outbox_worker.delivered)
     finally:
         db.dispose()

@@ -48,12 +48,20 @@ from sqlmodel import Session, SQLModel
 
 from counter.config import Settings, get_settings
 
-__all__ = ["Database", "as_utc", "driver_error", "json_default", "utcnow"]
+__all__ = ["Database", "as_utc", "driver_error", "json_default", "utcnow", "write_transactions"]
 
 log = logging.getLogger(__name__)
 
 _write_locks: dict[str, threading.Lock] = {}
 _write_locks_guard = threading.Lock()
+_begun = [0]  # write transactions begun in this process, every Database together
+_begun_guard = threading.Lock()
+
+
+def write_transactions() -> int:
+    """How many write transactions this process has begun so far (the benchmarks count them)."""
+    with _begun_guard:
+        return _begun[0]
 
 
 def utcnow() -> datetime:
@@ -175,6 +183,8 @@ class Database:
         """
         if getattr(self._local, "writing", False):
             raise RuntimeError("write transactions do not nest")
+        with _begun_guard:
+            _begun[0] += 1
         lock = self._lock
         with lock if lock is not None else nullcontext():
             self._local.writing = True

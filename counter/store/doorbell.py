@@ -17,6 +17,7 @@ fallback poll, and a ring with nothing due costs one read.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import logging
@@ -70,6 +71,7 @@ def _sender() -> socket.socket:
             sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             sender.setblocking(False)
             _senders.append(sender)
+            atexit.register(sender.close)
         return _senders[0]
 
 

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from counter.cases.sweeper import Sweeper, run_rounds
 from counter.config import Settings, get_settings
+from counter.store.tally import start_tally
 from counter.web.context import WebContext, build_context
 from counter.web.errors import install_error_handlers
 from counter.web.routes import api_router, page_router
@@ -83,9 +84,12 @@ async def _housekeeping(app: FastAPI) -> AsyncIterator[None]:
             daemon=True,
         )
         worker.start()
+    tally = start_tally(web.settings.bench_tally_dir) if web.settings.bench_tally_dir else None
     try:
         yield
     finally:
         stop.set()
+        if tally is not None:
+            tally.set()
         if worker is not None:
             worker.join(timeout=30)
