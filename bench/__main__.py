@@ -87,12 +87,19 @@ BENCHMARKS = (
               units="triggers/s"),
     # The longest last: when the time budget runs short, slip gets fewer runs. Load and slip
     # take about two minutes a run and aggregate thousands of requests or renders inside one.
-    Benchmark("load", "HTTP load, 50 tellers", ("--duration", "15"),
-              ("--tellers", "3", "--duration", "3"), target=None, max_runs=1),
-    Benchmark("load_pg", "HTTP load, 50 tellers, PostgreSQL, 2 processes",
-              ("--duration", "15", "--db", "postgres", "--processes", "2"),
-              ("--tellers", "3", "--duration", "3", "--db", "postgres", "--processes", "2"),
+    # Each load run: saturation, then tellers thinking 1-3 s a step, against a server of one
+    # web process per core and its outbox worker.
+    Benchmark("load", "HTTP load, 50 tellers", ("--duration", "15", "--realistic-duration", "20"),
+              ("--tellers", "3", "--duration", "3", "--realistic-duration", "3"), target=None,
+              max_runs=1),
+    Benchmark("load_pg", "HTTP load, 50 tellers, PostgreSQL",
+              ("--duration", "15", "--realistic-duration", "20", "--db", "postgres"),
+              ("--tellers", "3", "--duration", "3", "--realistic-duration", "3", "--db",
+               "postgres"),
               target=None, max_runs=1, script="load"),
+    Benchmark("pages", "console pages of the clean case, one teller", ("--rounds", "20"),
+              ("--rounds", "1"), target=3.0, higher_is_better=False, units="ms (p50)",
+              figure_label="slowest page", floor_label="bare page", max_runs=1),
     Benchmark("slip", "slip rendering (two-page slip vs one-line page)",
               ("--renders", "20"), ("--renders", "2", "--memory-renders", "10"),
               target=6.0, higher_is_better=False, units="ms per render",

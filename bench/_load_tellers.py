@@ -35,7 +35,7 @@ from sqlalchemy import create_engine, text
 
 from bench._load_registry import PASSWORD, LoadMerchant
 
-__all__ = ["Api", "CodeReader", "LoadRun", "Stats", "percentile"]
+__all__ = ["POLL_SECONDS", "Api", "CodeReader", "LoadRun", "Stats", "percentile"]
 
 _CODE = re.compile(r"验证码(\d{6})")
 POLL_SECONDS = 0.05
@@ -159,6 +159,7 @@ class LoadRun:
     seed: int = 2026
     think: tuple[float, float] | None = None  # seconds a teller pauses before each step
     counters_open: bool = False  # the tellers' counters were opened by an earlier run
+    poll_seconds: float = POLL_SECONDS  # how often a waiting teller or a supervisor looks
     tellers_done: asyncio.Event = field(default_factory=asyncio.Event)
     _pauses: random.Random = field(default_factory=lambda: random.Random(7))
 
@@ -213,7 +214,7 @@ class LoadRun:
                 return case
             if time.monotonic() > deadline:
                 self.api.fail(f"{reference} stuck in {case['state']} for {WAIT_LIMIT} s")
-            await asyncio.sleep(POLL_SECONDS)
+            await asyncio.sleep(self.poll_seconds)
 
     def expect_state(self, case: dict[str, Any], state: str) -> None:
         if case["state"] != state:
@@ -300,7 +301,7 @@ class LoadRun:
                     self.stats.approvals += 1
             except CaseEnded:
                 await asyncio.sleep(0.2)
-            await asyncio.sleep(POLL_SECONDS * 2)
+            await asyncio.sleep(self.poll_seconds * 2)
 
     # --- the whole run -----------------------------------------------------
 

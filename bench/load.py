@@ -55,13 +55,22 @@ from typing import Any
 from bench._load_engine import EngineCost, engine_cost
 from bench._load_registry import LoadMerchant
 from bench._load_server import SECRET_KEY, Deployment, Server, group_cpu_seconds
-from bench._load_tellers import Api, CodeReader, LoadRun, Stats, hammer_floor, percentile
+from bench._load_tellers import (
+    POLL_SECONDS,
+    Api,
+    CodeReader,
+    LoadRun,
+    Stats,
+    hammer_floor,
+    percentile,
+)
 from bench.report import Result, python_command
 
 RACED = "POST /api/cases/{ref}/triggers/submit_binding 409"
 CASES_PER_SECOND_CEILING = 60  # merchants made per second of --duration (never run short)
 ENGINE_CASES = 8  # walked in-process after the load (plus one to warm up)
 THINK_SECONDS = (1.0, 3.0)  # the realistic mode's pause before each step
+REALISTIC_POLL = 0.5  # seconds between looks at a waiting case or the approval queue
 P99_TARGET_MS = 50.0  # issue 14: every trigger's p99 in the realistic mode
 CPU_TARGET = 10.0  # issue 14: server CPU per case (slip excluded) within 10 x the engine's
 WRITES_TARGET = 8.0  # issue 14: write transactions per flagship case
@@ -165,7 +174,8 @@ async def measure(deployment: Deployment, teller_names: list[str], supervisor_na
         async def work(stats: Stats) -> float:
             api = Api(urls, stats, tolerate_outages=False)
             run = LoadRun(api, codes, pool, race_share=args.race_share, seed=args.seed,
-                          think=think, counters_open=counters_open[0])
+                          think=think, counters_open=counters_open[0],
+                          poll_seconds=POLL_SECONDS if think is None else REALISTIC_POLL)
             counters_open[0] = True
             end = time.monotonic() + duration
             try:
@@ -308,9 +318,12 @@ def report(args: argparse.Namespace, floor_stats: Stats, floor_seconds: float,
     extra.update({key: saturation.get(key) for key in (
         "cases_per_second", "completed", "opened", "races", "approvals", "agent_cases",
         "steps", "trigger_p99_ms", "latency_ms")})
+    extra["latency_ms"] = {**(extra["latency_ms"] or {}), **{
+        label: {"n": len(v), "p50": percentile(v, 0.5), "p95": percentile(v, 0.95),
+                "p99": percentile(v, 0.99)} for label, v in floor_stats.latencies.items()}}
     extra.update({"limits": limits, "unexpected": unexpected,
                   "unexpected_errors": unexpected_errors, "errors": unexpected_errors})
-    lines.append("floor " + _latency_lines(floor_stats)[-1] if floor_latencies else "")
+    lines += [line for line in _latency_lines(floor_stats) if "/api/bench/floor" in line]
     return Result(
         name="load", title=f"HTTP load, {args.tellers} tellers, {args.db}, "
         f"{args.processes} server(s)", figure=step_rate, floor=floor_rate,

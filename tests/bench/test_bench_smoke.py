@@ -84,3 +84,14 @@ def test_make_bench_writes_the_page_and_chart_from_a_run(tmp_path: Path) -> None
     for name in present:
         assert re.search(rf"^{name} run 1/1: ratio [0-9.]+", out, re.MULTILINE), out
     assert "## Machine" in page and "| CPU |" in page and "## Commands" in page
+
+
+def test_pages_walks_the_clean_case_and_times_every_console_page(tmp_path: Path) -> None:
+    out = run("bench.pages", "--rounds", "1", "--dir", str(tmp_path), "--json")
+    assert RATIO.search(out)
+    result = json.loads(out.splitlines()[-1])
+    assert result["name"] == "pages" and result["target"] == 3.0
+    pages = result["extra"]["pages"]
+    assert {"GET home", "GET case (identity)", "GET case (completed)", "GET slip page"} <= set(
+        pages)
+    assert result["extra"]["bare"]["p50"] > 0
