@@ -3,8 +3,9 @@
 A step writes its outbox rows in its own transaction; the dispatcher picks
 them up afterwards. Each delivery is *claimed* first with a compare-and-set
 (``UPDATE outbox SET attempts = attempts + 1, next_attempt_at = <lease end>
-WHERE id = :id AND status = 'pending' AND next_attempt_at <= :now``): of
-several processes, exactly one gets row count 1 and calls the handler. A
+WHERE id = :id AND status = 'pending' AND next_attempt_at <= :now``; the
+messages due together are claimed a few to a transaction): of several
+processes, exactly one gets row count 1 and calls the handler. A
 process that dies mid-delivery leaves the message claimed until the lease
 ends, after which it is delivered again with the same key, which the
 outside system uses as its idempotency key, so the effect still happens once.
@@ -90,6 +91,10 @@ _retry_later = (
 )
 _retry_unclaimed = _retry_later.values(attempts=_outbox.c.attempts + 1)
 
+
+CLAIM_BATCH = 10
+"""Messages claimed in one transaction: few enough that the last is delivered well within
+its lease even when the outside system is slow."""
 
 REDACT_KEY = "redact_after_delivery"
 REDACTED = "[已删除 / redacted]"
@@ -228,25 +233,31 @@ class Dispatcher:
                     ).all()
                 if not due:
                     break
+                remote = [i for i, kind in due if kind not in self._local_handlers]
+                for start in range(0, len(remote), CLAIM_BATCH):
+                    claimed = self._claim(remote[start:start + CLAIM_BATCH])
+                    finished += sum(self._deliver(message) for message in claimed)
                 finished += sum(
-                    self._deliver_local(message_id) if kind in self._local_handlers
-                    else self._deliver(message_id)
-                    for message_id, kind in due
+                    self._deliver_local(i) for i, kind in due if kind in self._local_handlers
                 )
         finally:
             self._local.running = False
         return finished
 
-    def _claim(self, message_id: int) -> OutboxMessage | None:
+    def _claim(self, message_ids: list[int]) -> list[OutboxMessage]:
+        """Claim each of ``message_ids`` that is still due, all in one transaction."""
+        if not message_ids:
+            return []
         now = self.services.now()
+        claimed = []
         with self.db.transaction() as conn:
-            claimed = conn.execute(
-                _claim, {"b_id": message_id, "b_now": now, "lease_until": now + self.lease}
-            )
-            if claimed.rowcount != 1:
-                return None  # another process has it, or it was finished meanwhile
-            row = conn.execute(_load, {"id": message_id}).one()
-        return self._message(row)
+            for message_id in message_ids:
+                taken = conn.execute(
+                    _claim, {"b_id": message_id, "b_now": now, "lease_until": now + self.lease}
+                )
+                if taken.rowcount == 1:  # else another process has it, or it was finished
+                    claimed.append(self._message(conn.execute(_load, {"id": message_id}).one()))
+        return claimed
 
     def _deliver_local(self, message_id: int) -> bool:
         with self.db.read() as conn:
@@ -285,10 +296,7 @@ class Dispatcher:
             on_failure=row.on_failure,
         )
 
-    def _deliver(self, message_id: int) -> bool:
-        message = self._claim(message_id)
-        if message is None:
-            return False
+    def _deliver(self, message: OutboxMessage) -> bool:
         handler = self._handlers[message.kind]
         try:
             answer = handler(message, self.services)
