@@ -53,7 +53,7 @@ from counter.slips.context import (
     SlipLine,
     build_context,
 )
-from counter.slips.render import default_renderer
+from counter.slips.render import default_renderer, renderer_for
 from counter.slips.store import (
     ORIGINAL,
     SlipRecord,
@@ -65,7 +65,7 @@ from counter.slips.store import (
     load_slips,
     load_sources,
 )
-from counter.slips.templates import SlipFormat, slip_format, slip_sources, sources_digest
+from counter.slips.templates import SlipFormat, slip_format, sources_digest
 from counter.store import journal
 from counter.store.users import get_branch
 from counter.text import Text
@@ -311,11 +311,11 @@ def case_slip_sources(workflow: Workflow, directory: Path) -> tuple[str, dict[st
             ),
             workflow=workflow.name,
         )
-    on_disk = slip_sources(slip, directory)
+    on_disk = renderer_for(directory).sources(slip)  # read again only when a file changed
     kept = {name: text for name, text in workflow.slip_files.items() if name in on_disk}
     missing = sorted(set(on_disk) - set(kept))
     if missing:
-        log.info(
+        log.debug(
             "slip %s of %s version %s: %s taken from %s (not in the definition bundle)",
             slip,
             workflow.name,
