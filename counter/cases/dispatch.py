@@ -188,11 +188,12 @@ class Dispatcher:
         return sorted({*self._handlers, *self._local_handlers})
 
     def attach(self) -> None:
-        """Deliver right after every step that writes outbox messages (the local adapters).
+        """Deliver right after every step that writes outbox messages, in its process
+        (``COUNTER_OUTBOX_DELIVERY=inline``: tests, the CLI; the server rings the worker).
 
-        Only that case's messages: a teller's request never waits on other
-        cases' deliveries or retries, which ``run_once()`` on a timer (the
-        web app's housekeeping thread, ``counter sweep``) takes care of.
+        Only that case's messages: a request never waits on other cases'
+        deliveries or retries, which ``run_once()`` on a timer (the outbox
+        worker, the web app's housekeeping thread, ``counter sweep``) takes care of.
         """
         self.desk.add_commit_listener(self._after_commit)
 

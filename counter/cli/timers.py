@@ -2,10 +2,11 @@
 
 Every round, the sweeper (``counter.cases.sweeper``) expires the open cases
 idle longer than ``COUNTER_CASE_IDLE_HOURS``, then the outbox dispatcher
-delivers every message due by then. The web app delivers a step's messages
-right after it commits, but nothing in it comes back later for a message
-whose delivery failed (its retry is due minutes on) or whose deliverer died
-mid-delivery (its lease runs out): this loop is what delivers those.
+delivers every message due by then. The outbox worker (``counter worker``,
+which ``counter serve`` runs) does both all the time; this command is for
+deployments without it (``--inline`` web processes deliver a step's own
+messages, but nothing in them comes back for a retry due minutes on or a
+message whose deliverer died mid-delivery), or as a cron job beside it.
 
 Several ``counter sweep`` processes may run against one database (each case
 expires once; each message is claimed by one), though one is enough.
