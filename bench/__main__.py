@@ -89,11 +89,11 @@ BENCHMARKS = (
     # take about two minutes a run and aggregate thousands of requests or renders inside one.
     # Each load run: saturation, then tellers thinking 1-3 s a step, against a server of one
     # web process per core and its outbox worker.
-    Benchmark("load", "HTTP load, 50 tellers", ("--duration", "15", "--realistic-duration", "20"),
+    Benchmark("load", "HTTP load, 50 tellers", ("--duration", "15", "--realistic-duration", "25"),
               ("--tellers", "3", "--duration", "3", "--realistic-duration", "3"), target=None,
               max_runs=1),
     Benchmark("load_pg", "HTTP load, 50 tellers, PostgreSQL",
-              ("--duration", "15", "--realistic-duration", "20", "--db", "postgres"),
+              ("--duration", "15", "--realistic-duration", "25", "--db", "postgres"),
               ("--tellers", "3", "--duration", "3", "--realistic-duration", "3", "--db",
                "postgres"),
               target=None, max_runs=1, script="load"),

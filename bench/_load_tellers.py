@@ -160,6 +160,7 @@ class LoadRun:
     think: tuple[float, float] | None = None  # seconds a teller pauses before each step
     counters_open: bool = False  # the tellers' counters were opened by an earlier run
     poll_seconds: float = POLL_SECONDS  # how often a waiting teller or a supervisor looks
+    stagger: float = 0.0  # seconds over which the tellers' first cases start
     tellers_done: asyncio.Event = field(default_factory=asyncio.Event)
     _pauses: random.Random = field(default_factory=lambda: random.Random(7))
 
@@ -270,6 +271,8 @@ class LoadRun:
 
     async def teller(self, username: str, token: str, should_stop: Callable[[], bool],
                      rng: random.Random) -> None:
+        if self.stagger:  # tellers who come in one by one, not all at the same second
+            await asyncio.sleep(rng.uniform(0, self.stagger))
         while not should_stop():
             if not self.merchants:
                 self.stats.pool_exhausted = True

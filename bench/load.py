@@ -18,7 +18,8 @@ supervisors, then, in one run:
    hand (see ``bench/_load_tellers.py``), a share of them agent cases
    approved by supervisors, a share of steps raced on purpose;
 3. **realistic**: the same, each teller thinking 1 to 3 seconds before each
-   step, for ``--realistic-duration`` seconds (0: skipped);
+   step, their first cases starting over 12 seconds (tellers do not all sign
+   off at the same second), for ``--realistic-duration`` seconds (0: skipped);
 4. **engine**: with the servers stopped, a few of the same cases walked
    in-process through the desk (``bench/_load_engine.py``).
 
@@ -71,6 +72,7 @@ CASES_PER_SECOND_CEILING = 60  # merchants made per second of --duration (never 
 ENGINE_CASES = 8  # walked in-process after the load (plus one to warm up)
 THINK_SECONDS = (1.0, 3.0)  # the realistic mode's pause before each step
 REALISTIC_POLL = 0.5  # seconds between looks at a waiting case or the approval queue
+STAGGER_SECONDS = 12.0  # the realistic tellers' first cases start over this long (about a case)
 P99_TARGET_MS = 50.0  # issue 14: every trigger's p99 in the realistic mode
 CPU_TARGET = 10.0  # issue 14: server CPU per case (slip excluded) within 10 x the engine's
 WRITES_TARGET = 8.0  # issue 14: write transactions per flagship case
@@ -175,7 +177,8 @@ async def measure(deployment: Deployment, teller_names: list[str], supervisor_na
             api = Api(urls, stats, tolerate_outages=False)
             run = LoadRun(api, codes, pool, race_share=args.race_share, seed=args.seed,
                           think=think, counters_open=counters_open[0],
-                          poll_seconds=POLL_SECONDS if think is None else REALISTIC_POLL)
+                          poll_seconds=POLL_SECONDS if think is None else REALISTIC_POLL,
+                          stagger=0.0 if think is None else STAGGER_SECONDS)
             counters_open[0] = True
             end = time.monotonic() + duration
             try:
