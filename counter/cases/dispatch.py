@@ -89,7 +89,9 @@ _retry_later = (
     .where(_outbox.c.id == bindparam("b_id"), _outbox.c.status == "pending")
     .values(next_attempt_at=bindparam("next_attempt_at"), last_error=bindparam("last_error"))
 )
+# Unclaimed (local) deliveries count their attempt when they settle or fail.
 _retry_unclaimed = _retry_later.values(attempts=_outbox.c.attempts + 1)
+_settle_unclaimed = _finish.values(attempts=_outbox.c.attempts + 1)
 
 
 CLAIM_BATCH = 10
@@ -271,7 +273,7 @@ class Dispatcher:
 
         def settle(conn: Connection, answer: Mapping[str, Any]) -> None:
             if joins:
-                self._mark(conn, message, "delivered", answer, None)
+                self._mark(conn, message, "delivered", answer, None, _settle_unclaimed)
                 settled.append(True)
 
         try:
@@ -341,9 +343,10 @@ class Dispatcher:
         status: str,
         result: Mapping[str, Any] | None,
         note: str | None,
+        statement: Any = _finish,
     ) -> None:
         conn.execute(
-            _finish,
+            statement,
             {
                 "b_id": message.id,
                 "status": status,
