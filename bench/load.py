@@ -98,6 +98,12 @@ class Phase:
         return seconds * 1000 / self.completed
 
 
+def _passed_on() -> dict[str, str]:
+    """Settings for the server from this environment (``COUNTER_WEB_THREADS=1 python -m
+    bench.load`` measures another pool size); the deployment sets every other one."""
+    return {k: v for k, v in os.environ.items() if k == "COUNTER_WEB_THREADS"}
+
+
 def _tally_dir(deployment: Deployment) -> Path:
     return Path(deployment.extra_env["COUNTER_BENCH_TALLY_DIR"])
 
@@ -371,8 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     options = ("--workers", str(args.web_processes)) if args.web_processes else ()
     with tempfile.TemporaryDirectory(prefix="counter-load-") as temporary:
         work_dir = args.dir or Path(temporary)
-        deployment = Deployment(work_dir, kind=args.db,
-                                extra_env={"COUNTER_BENCH_TALLY_DIR": str(work_dir / "tally")})
+        tally = {"COUNTER_BENCH_TALLY_DIR": str(work_dir / "tally")}
+        deployment = Deployment(work_dir, kind=args.db, extra_env={**tally, **_passed_on()})
         engine = None
         try:
             staff = deployment.prepare(tellers=args.tellers, supervisors=args.supervisors,
