@@ -67,7 +67,8 @@ class Settings(BaseSettings):
     outbox_delivery: Literal["inline", "worker"] = "inline"
     # The worker polls this often when no commit wakes it (seconds): a fallback only.
     worker_poll_seconds: float = 5.0
-    # Threads of each web process's pool for sync routes (0: anyio's default of 40).
+    # Threads of each web process's pool for sync routes (0: anyio's default of 40); 4 did best
+    # of 1, 2, 4, 8 and 40 under the realistic load (docs/operations.md, "Threads").
     web_threads: int = 4
     # Benchmarks only: each process keeps its count of write transactions in a file here.
     bench_tally_dir: Path | None = None
