@@ -26,11 +26,12 @@ from sqlalchemy.engine import make_url
 
 from bench._load_registry import BRANCH, LoadMerchant, add_staff, merchants, write_registry
 
-__all__ = ["ROOT", "Deployment", "Server", "Staff", "free_port", "postgres_server_url"]
+__all__ = ["ROOT", "Deployment", "Server", "Staff", "free_port", "group_cpu_seconds",
+           "postgres_server_url"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "load-test-secret-key-not-the-default"
-READY_TIMEOUT = 30.0
+READY_TIMEOUT = 90.0  # seconds; a loaded shared machine takes its time
 
 
 def free_port() -> int:
@@ -39,6 +40,21 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def group_cpu_seconds(group: int) -> float:
+    """User + system CPU seconds of the live processes of process group ``group``."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        fields = text[text.rindex(")") + 2:].split()  # after "pid (comm) "
+        if int(fields[2]) == group:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def postgres_server_url() -> str:
@@ -62,6 +78,7 @@ class Server:
     port: int
     env: dict[str, str]
     log_path: Path
+    options: tuple[str, ...] = ()  # more ``counter serve`` options: --workers 2, --no-worker
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -70,7 +87,7 @@ class Server:
 
     def start(self) -> None:
         command = [sys.executable, "-m", "counter.cli", "serve",
-                   "--host", "127.0.0.1", "--port", str(self.port)]
+                   "--host", "127.0.0.1", "--port", str(self.port), *self.options]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
@@ -92,6 +109,14 @@ class Server:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"counter serve on port {self.port} not ready in {READY_TIMEOUT} s")
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of every live process of this server, from ``/proc``:
+        ``counter serve``, its uvicorn web processes and its outbox worker (one process
+        group, since the server starts in a session of its own)."""
+        if self.process is None:
+            return 0.0
+        return group_cpu_seconds(self.process.pid)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handler runs, as in a power cut of the process."""
@@ -125,6 +150,7 @@ class Deployment:
     kind: str = "sqlite"  # or "postgres"
     postgres_server: str | None = None
     floor: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)  # more settings for every process
     database_url: str = ""
     servers: list[Server] = field(default_factory=list)
     _postgres_name: str | None = None
@@ -167,6 +193,7 @@ class Deployment:
         })
         if self.floor:
             env["COUNTER_BENCH_FLOOR"] = "1"
+        env.update(self.extra_env)
         return env
 
     def cli(self, *args: str, timeout: float = 120) -> str:
@@ -211,12 +238,14 @@ class Deployment:
             db.dispose()
         return Staff(teller_names, supervisor_names, deque(made))
 
-    def start_servers(self, count: int) -> list[Server]:
+    def start_servers(self, count: int, *options: str) -> list[Server]:
+        """``count`` more ``counter serve`` processes, each with ``options``."""
         for _ in range(count):
             number = len(self.servers) + 1
-            server = Server(free_port(), self.env, self.work_dir / f"server-{number}.log")
+            server = Server(free_port(), self.env, self.work_dir / f"server-{number}.log",
+                            options)
+            self.servers.append(server)  # first: close() stops it even if it never got ready
             server.start()
-            self.servers.append(server)
         return self.servers
 
     def close(self) -> None:

@@ -35,7 +35,7 @@ from sqlalchemy import create_engine, text
 
 from bench._load_registry import PASSWORD, LoadMerchant
 
-__all__ = ["Api", "CodeReader", "LoadRun", "Stats", "percentile"]
+__all__ = ["POLL_SECONDS", "Api", "CodeReader", "LoadRun", "Stats", "percentile"]
 
 _CODE = re.compile(r"验证码(\d{6})")
 POLL_SECONDS = 0.05
@@ -157,7 +157,12 @@ class LoadRun:
     merchants: deque[LoadMerchant]
     race_share: float = 0.05
     seed: int = 2026
+    think: tuple[float, float] | None = None  # seconds a teller pauses before each step
+    counters_open: bool = False  # the tellers' counters were opened by an earlier run
+    poll_seconds: float = POLL_SECONDS  # how often a waiting teller or a supervisor looks
+    stagger: float = 0.0  # seconds over which the tellers' first cases start
     tellers_done: asyncio.Event = field(default_factory=asyncio.Event)
+    _pauses: random.Random = field(default_factory=lambda: random.Random(7))
 
     @property
     def stats(self) -> Stats:
@@ -165,8 +170,14 @@ class LoadRun:
 
     # --- a teller ----------------------------------------------------------
 
+    async def pause(self) -> None:
+        """A teller's time between two steps (the realistic mode): reading, typing, talking."""
+        if self.think is not None:
+            await asyncio.sleep(self._pauses.uniform(*self.think))
+
     async def fire(self, token: str, case: dict[str, Any], trigger: str,
                    data: dict[str, Any]) -> dict[str, Any]:
+        await self.pause()
         answer = await self.api.call(
             f"POST /api/cases/{{ref}}/triggers/{trigger}", "POST",
             f"/api/cases/{case['reference']}/triggers/{trigger}", token=token,
@@ -204,7 +215,7 @@ class LoadRun:
                 return case
             if time.monotonic() > deadline:
                 self.api.fail(f"{reference} stuck in {case['state']} for {WAIT_LIMIT} s")
-            await asyncio.sleep(POLL_SECONDS)
+            await asyncio.sleep(self.poll_seconds)
 
     def expect_state(self, case: dict[str, Any], state: str) -> None:
         if case["state"] != state:
@@ -227,6 +238,7 @@ class LoadRun:
             await asyncio.sleep(POLL_SECONDS)
 
     async def walk(self, token: str, merchant: LoadMerchant, racing: bool) -> None:
+        await self.pause()
         opened = await self.api.call("POST /api/cases", "POST", "/api/cases", token=token,
                                      body={"workflow": "pos_unbind"}, expect=(201,), step=True)
         self.stats.opened += 1
@@ -240,6 +252,7 @@ class LoadRun:
                                          lambda c: c["state"] != "supervisor_review")
         self.expect_state(case, "info_check")
         if racing:
+            await self.pause()
             case = await self.race(token, case, "submit_binding", merchant.binding())
         else:
             case = await self.fire(token, case, "submit_binding", merchant.binding())
@@ -258,6 +271,8 @@ class LoadRun:
 
     async def teller(self, username: str, token: str, should_stop: Callable[[], bool],
                      rng: random.Random) -> None:
+        if self.stagger:  # tellers who come in one by one, not all at the same second
+            await asyncio.sleep(rng.uniform(0, self.stagger))
         while not should_stop():
             if not self.merchants:
                 self.stats.pool_exhausted = True
@@ -289,7 +304,7 @@ class LoadRun:
                     self.stats.approvals += 1
             except CaseEnded:
                 await asyncio.sleep(0.2)
-            await asyncio.sleep(POLL_SECONDS * 2)
+            await asyncio.sleep(self.poll_seconds * 2)
 
     # --- the whole run -----------------------------------------------------
 
@@ -304,7 +319,8 @@ class LoadRun:
                   should_stop: Callable[[], bool], drain_limit: float = 60.0) -> float:
         """Open the tellers' counters, work until ``should_stop()``, finish the cases in hand;
         the seconds the work took (not the counters' opening)."""
-        await self.open_counters(list(tellers.values()))
+        if not self.counters_open:
+            await self.open_counters(list(tellers.values()))
         started = time.perf_counter()
         rng = random.Random(self.seed)
         workers = [asyncio.create_task(self.teller(name, token, should_stop,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -102,9 +103,21 @@ class Settings(BaseSettings):
     # Idempotency keys (reference and version only) are kept this long, then the sweeper
     # deletes them: a repeat after that is a new request (refused as stale, never applied twice).
     idempotency_keep_hours: int = Field(default=24, ge=1)
-    # Each web process also expires idle cases and delivers due outbox retries this often
-    # (seconds; 0 turns it off, e.g. when `counter sweep` runs as its own service).
+    # Idle cases expire and due outbox retries are delivered this often (seconds; 0 turns
+    # it off, e.g. when `counter sweep` runs as its own service): by the outbox worker, or
+    # with inline delivery by each web process.
     housekeeping_seconds: float = 10.0
+    # Who delivers the outbox (acquirer, SMS, slips): "inline", the process whose step wrote
+    # it, right after the commit (tests, the CLI); "worker", `counter worker`, woken by the
+    # commit (`counter serve` sets it unless --inline).
+    outbox_delivery: Literal["inline", "worker"] = "inline"
+    # The worker polls this often when no commit wakes it (seconds): a fallback only.
+    worker_poll_seconds: float = 5.0
+    # Threads of each web process's pool for sync routes (0: anyio's default of 40); 4 did best
+    # of 1, 2, 4, 8 and 40 under the realistic load (docs/operations.md, "Threads").
+    web_threads: int = 4
+    # Benchmarks only: each process keeps its count of write transactions in a file here.
+    bench_tally_dir: Path | None = None
     masking: MaskingPolicy = Field(default_factory=MaskingPolicy)
     # --- sign-in security (docs/operations.md, "Security settings") ---
     # Wrong passwords in a row (sign-in, sign-off, password change) that lock an account,

@@ -185,7 +185,7 @@ class Desk(CaseReader):
             self._committed(reference)
         return self._view(
             snapshot, opened, actor=actor, findings=[], pending=None, updated_at=now,
-            closed_at=None,
+            closed_at=None, waiting=[effect.kind for effect in decision.effects],
         )
 
     @staticmethod
@@ -462,6 +462,7 @@ class Desk(CaseReader):
                     pending=pending,
                     updated_at=now,
                     closed_at=closed_at,
+                    waiting=[effect.kind for effect in decision.effects],
                 )
                 if remember is not None:
                     conn.execute(

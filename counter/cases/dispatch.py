@@ -3,8 +3,9 @@
 A step writes its outbox rows in its own transaction; the dispatcher picks
 them up afterwards. Each delivery is *claimed* first with a compare-and-set
 (``UPDATE outbox SET attempts = attempts + 1, next_attempt_at = <lease end>
-WHERE id = :id AND status = 'pending' AND next_attempt_at <= :now``): of
-several processes, exactly one gets row count 1 and calls the handler. A
+WHERE id = :id AND status = 'pending' AND next_attempt_at <= :now``; the
+messages due together are claimed a few to a transaction): of several
+processes, exactly one gets row count 1 and calls the handler. A
 process that dies mid-delivery leaves the message claimed until the lease
 ends, after which it is delivered again with the same key, which the
 outside system uses as its idempotency key, so the effect still happens once.
@@ -12,6 +13,13 @@ outside system uses as its idempotency key, so the effect still happens once.
 The handler's answer and the case's follow-up trigger (``on_success`` with
 the answer as its data, or ``on_failure`` once the retries are spent) commit
 in one transaction with marking the message delivered or failed.
+
+An effect that stays inside this database and is idempotent by itself (the
+slip: rendered, then stored as copy 0 unless copy 0 exists) needs no claim:
+its handler (``register_local_handler``) writes its result and *settles*
+the message in one transaction. Two deliverers at once cost a render twice,
+never a second slip; a crash before that commit leaves the message due, to
+be delivered again. One write transaction instead of three.
 """
 
 from __future__ import annotations
@@ -21,24 +29,27 @@ import random
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from counter.cases import records
 from counter.cases.desk import Desk
 from counter.cases.services import Services
 from counter.engine.types import Actor
 from counter.errors import CounterError, StaleVersion
+from counter.store.db import as_utc
 
 __all__ = [
     "REDACTED",
     "REDACT_KEY",
     "Dispatcher",
     "Handler",
+    "LocalHandler",
     "OutboxMessage",
     "Refused",
+    "Settle",
     "redacted",
 ]
 
@@ -46,11 +57,14 @@ log = logging.getLogger(__name__)
 
 _outbox = records.outbox
 _due = (
-    select(_outbox.c.id)
+    select(_outbox.c.id, _outbox.c.kind)
     .where(_outbox.c.status == "pending", _outbox.c.next_attempt_at <= bindparam("now"),
            _outbox.c.kind.in_(bindparam("kinds", expanding=True)))
     .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
     .limit(bindparam("limit"))
+)
+_next_due = select(func.min(_outbox.c.next_attempt_at)).where(
+    _outbox.c.status == "pending", _outbox.c.kind.in_(bindparam("kinds", expanding=True))
 )
 _due_for_case = _due.where(_outbox.c.case_reference == bindparam("reference"))
 _claim = (
@@ -76,7 +90,14 @@ _retry_later = (
     .where(_outbox.c.id == bindparam("b_id"), _outbox.c.status == "pending")
     .values(next_attempt_at=bindparam("next_attempt_at"), last_error=bindparam("last_error"))
 )
+# Unclaimed (local) deliveries count their attempt when they settle or fail.
+_retry_unclaimed = _retry_later.values(attempts=_outbox.c.attempts + 1)
+_settle_unclaimed = _finish.values(attempts=_outbox.c.attempts + 1)
 
+
+CLAIM_BATCH = 10
+"""Messages claimed in one transaction: few enough that the last is delivered well within
+its lease even when the outside system is slow."""
 
 REDACT_KEY = "redact_after_delivery"
 REDACTED = "[已删除 / redacted]"
@@ -121,6 +142,17 @@ Handler = Callable[[OutboxMessage, Services], "Mapping[str, Any] | Refused | Non
 Raise for a transient failure: the message is retried with backoff.
 """
 
+Settle = Callable[[Connection, "Mapping[str, Any]"], None]
+"""``settle(conn, answer)``: mark the message delivered with ``answer``, in ``conn``."""
+
+LocalHandler = Callable[[OutboxMessage, Services, Settle], "Mapping[str, Any]"]
+"""Deliver an idempotent effect inside this database: write it and call ``settle`` in the
+same transaction (or not at all when nothing needed writing), and return the answer.
+
+Raise for a failure: the message is retried with backoff, ``on_failure`` fired once the
+retries are spent.
+"""
+
 
 class Dispatcher:
     """Delivers due outbox messages through the handlers registered by effect kind."""
@@ -144,18 +176,29 @@ class Dispatcher:
         self.lease = lease
         self.jitter = min(max(jitter, 0.0), 1.0)
         self._handlers: dict[str, Handler] = {}
+        self._local_handlers: dict[str, LocalHandler] = {}
         self._local = threading.local()
 
     def register_handler(self, kind: str, handler: Handler) -> None:
         """Deliver messages of ``kind`` (``sms.send``, ``acquirer.unbind``...) with ``handler``."""
         self._handlers[kind] = handler
 
-    def attach(self) -> None:
-        """Deliver right after every step that writes outbox messages (the local adapters).
+    def register_local_handler(self, kind: str, handler: LocalHandler) -> None:
+        """Deliver ``kind`` without a claim (see the module docstring): the slip."""
+        self._local_handlers[kind] = handler
 
-        Only that case's messages: a teller's request never waits on other
-        cases' deliveries or retries, which ``run_once()`` on a timer (the
-        web app's housekeeping thread, ``counter sweep``) takes care of.
+    @property
+    def kinds(self) -> list[str]:
+        """The effect kinds this dispatcher delivers."""
+        return sorted({*self._handlers, *self._local_handlers})
+
+    def attach(self) -> None:
+        """Deliver right after every step that writes outbox messages, in its process
+        (``COUNTER_OUTBOX_DELIVERY=inline``: tests, the CLI; the server rings the worker).
+
+        Only that case's messages: a request never waits on other cases'
+        deliveries or retries, which ``run_once()`` on a timer (the outbox
+        worker, the web app's housekeeping thread, ``counter sweep``) takes care of.
         """
         self.desk.add_commit_listener(self._after_commit)
 
@@ -163,6 +206,15 @@ class Dispatcher:
         if getattr(self._local, "running", False):
             return  # the loop already running in this thread picks the new message up
         self.run_once(reference=reference)
+
+    def next_due(self) -> datetime | None:
+        """When the earliest pending message this dispatcher delivers falls due (a claimed
+        one: when its lease ends); None when none is pending."""
+        if not self.kinds:
+            return None
+        with self.db.read() as conn:
+            due = conn.execute(_next_due, {"kinds": self.kinds}).scalar()
+        return as_utc(due) if due is not None else None
 
     def backoff(self, attempt: int) -> timedelta:
         """How long to wait after failed attempt number ``attempt`` (1, 2, ...).
@@ -179,7 +231,7 @@ class Dispatcher:
     def run_once(self, *, limit: int = 100, reference: str | None = None) -> int:
         """Deliver every message due now (of one case, given ``reference``);
         returns how many were finished (either way)."""
-        if not self._handlers:
+        if not self.kinds:
             return 0
         self._local.running = True
         finished = 0
@@ -188,70 +240,81 @@ class Dispatcher:
                 now = self.services.now()
                 with self.db.read() as conn:
                     query = _due if reference is None else _due_for_case
-                    ids = list(
-                        conn.execute(
-                            query,
-                            {
-                                "now": now,
-                                "kinds": sorted(self._handlers),
-                                "limit": limit,
-                                "reference": reference,
-                            },
-                        ).scalars()
-                    )
-                if not ids:
+                    due = conn.execute(
+                        query,
+                        {"now": now, "kinds": self.kinds, "limit": limit, "reference": reference},
+                    ).all()
+                if not due:
                     break
-                finished += sum(self._deliver(message_id) for message_id in ids)
+                remote = [i for i, kind in due if kind not in self._local_handlers]
+                for start in range(0, len(remote), CLAIM_BATCH):
+                    claimed = self._claim(remote[start:start + CLAIM_BATCH])
+                    finished += sum(self._deliver(message) for message in claimed)
+                finished += sum(
+                    self._deliver_local(i) for i, kind in due if kind in self._local_handlers
+                )
         finally:
             self._local.running = False
         return finished
 
-    def _claim(self, message_id: int) -> OutboxMessage | None:
+    def _claim(self, message_ids: list[int]) -> list[OutboxMessage]:
+        """Claim each of ``message_ids`` that is still due, all in one transaction."""
+        if not message_ids:
+            return []
         now = self.services.now()
+        claimed = []
         with self.db.transaction() as conn:
-            claimed = conn.execute(
-                _claim, {"b_id": message_id, "b_now": now, "lease_until": now + self.lease}
-            )
-            if claimed.rowcount != 1:
-                return None  # another process has it, or it was finished meanwhile
-            row = conn.execute(_load, {"id": message_id}).one()
+            for message_id in message_ids:
+                taken = conn.execute(
+                    _claim, {"b_id": message_id, "b_now": now, "lease_until": now + self.lease}
+                )
+                if taken.rowcount == 1:  # else another process has it, or it was finished
+                    claimed.append(self._message(conn.execute(_load, {"id": message_id}).one()))
+        return claimed
+
+    def _deliver_local(self, message_id: int) -> bool:
+        with self.db.read() as conn:
+            row = conn.execute(_load, {"id": message_id}).first()
+        if row is None or row.status != "pending":
+            return False  # finished meanwhile
+        message = self._message(row, attempt=row.attempts + 1)
+        joins = message.on_success is None  # else the follow-up step's transaction marks it
+        settled = []
+
+        def settle(conn: Connection, answer: Mapping[str, Any]) -> None:
+            if joins:
+                self._mark(conn, message, "delivered", answer, None, _settle_unclaimed)
+                settled.append(True)
+
+        try:
+            answer = dict(self._local_handlers[message.kind](message, self.services, settle))
+        except Exception as exc:
+            return self._failed(message, exc, _retry_unclaimed)
+        if not joins:
+            self._finish(message, "delivered", answer, None, message.on_success, answer)
+        elif not settled:  # nothing needed writing (delivered before): settle on its own
+            with self.db.transaction() as conn:
+                settle(conn, answer)
+        return True
+
+    def _message(self, row: Any, *, attempt: int | None = None) -> OutboxMessage:
         return OutboxMessage(
             id=row.id,
             case_reference=row.case_reference,
             kind=row.kind,
             key=row.key,
             payload=dict(row.payload),
-            attempt=row.attempts,
+            attempt=row.attempts if attempt is None else attempt,
             on_success=row.on_success,
             on_failure=row.on_failure,
         )
 
-    def _deliver(self, message_id: int) -> bool:
-        message = self._claim(message_id)
-        if message is None:
-            return False
+    def _deliver(self, message: OutboxMessage) -> bool:
         handler = self._handlers[message.kind]
         try:
             answer = handler(message, self.services)
         except Exception as exc:  # any failure of an outside system is retried
-            error = f"{type(exc).__name__}: {exc}"
-            log.warning(
-                "delivery of %s for %s failed (attempt %s): %s",
-                message.kind, message.case_reference, message.attempt, error,
-            )
-            if message.attempt < self.max_attempts:
-                with self.db.transaction() as conn:
-                    conn.execute(
-                        _retry_later,
-                        {
-                            "b_id": message.id,
-                            "next_attempt_at": self.services.now() + self.backoff(message.attempt),
-                            "last_error": error,
-                        },
-                    )
-                return False
-            self._finish(message, "failed", None, error, message.on_failure, {"error": error})
-            return True
+            return self._failed(message, exc, _retry_later)
         if isinstance(answer, Refused):
             self._finish(
                 message, "failed", None, answer.reason, message.on_failure,
@@ -261,6 +324,48 @@ class Dispatcher:
         result = dict(answer or {})
         self._finish(message, "delivered", result, None, message.on_success, result)
         return True
+
+    def _failed(self, message: OutboxMessage, exc: Exception, retry: Any) -> bool:
+        """Retry ``message`` with backoff, or fail it once its attempts are spent."""
+        error = f"{type(exc).__name__}: {exc}"
+        log.warning(
+            "delivery of %s for %s failed (attempt %s): %s",
+            message.kind, message.case_reference, message.attempt, error,
+        )
+        if message.attempt < self.max_attempts:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    retry,
+                    {
+                        "b_id": message.id,
+                        "next_attempt_at": self.services.now() + self.backoff(message.attempt),
+                        "last_error": error,
+                    },
+                )
+            return False
+        self._finish(message, "failed", None, error, message.on_failure, {"error": error})
+        return True
+
+    def _mark(
+        self,
+        conn: Connection,
+        message: OutboxMessage,
+        status: str,
+        result: Mapping[str, Any] | None,
+        note: str | None,
+        statement: Any = _finish,
+    ) -> None:
+        conn.execute(
+            statement,
+            {
+                "b_id": message.id,
+                "status": status,
+                "result": dict(result) if result is not None else None,
+                "delivered_at": self.services.now() if status == "delivered" else None,
+                "last_error": note,
+                "payload": redacted(message.payload),
+            },
+        )
 
     def _finish(
         self,
@@ -272,17 +377,7 @@ class Dispatcher:
         data: Mapping[str, Any],
     ) -> None:
         def mark(conn: Connection, note: str | None = error) -> None:
-            conn.execute(
-                _finish,
-                {
-                    "b_id": message.id,
-                    "status": status,
-                    "result": dict(result) if result is not None else None,
-                    "delivered_at": self.services.now() if status == "delivered" else None,
-                    "last_error": note,
-                    "payload": redacted(message.payload),
-                },
-            )
+            self._mark(conn, message, status, result, note)
 
         if follow_up is None:
             with self.db.transaction() as conn:

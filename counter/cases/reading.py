@@ -11,7 +11,7 @@ import dataclasses
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,14 @@ from sqlalchemy import bindparam, select
 from counter.cases import records
 from counter.cases.records import CaseRow
 from counter.cases.services import Services
-from counter.cases.views import ApprovalView, CaseSummary, CaseView, FindingView, JournalEntryView
+from counter.cases.views import (
+    ApprovalView,
+    CaseSummary,
+    CaseView,
+    FindingView,
+    JournalEntryView,
+    WaitingView,
+)
 from counter.engine.authority import is_remote
 from counter.engine.loader import Workflow
 from counter.engine.runtime import Runtime
@@ -37,10 +44,12 @@ __all__ = [
     "READ_ALL_ROLES",
     "REMOTE_ROLES",
     "SYSTEM",
+    "WAITING",
     "CaseReader",
     "check_change",
     "check_read",
     "not_found",
+    "waiting_views",
 ]
 
 CASE_ROLES = frozenset(
@@ -65,6 +74,26 @@ _open_approval = select(records.approvals).where(
     records.approvals.c.case_reference == bindparam("reference"),
     records.approvals.c.decided_at.is_(None),
 )
+_undelivered = select(records.outbox.c.kind).where(
+    records.outbox.c.case_reference == bindparam("reference"),
+    records.outbox.c.status == "pending",
+)
+
+WAITING: Mapping[str, Text] = {
+    "acquirer": Text(zh="等待收单机构答复", en="Waiting for the acquirer"),
+    "slip": Text(zh="凭条打印中", en="Slip being printed"),
+}
+"""What a case shows while an outbox message of a kind (``acquirer.unbind``: its part
+before the dot) is undelivered. Each delivery moves the case's journal head (the
+follow-up step, the slip's entry), so a page watching ``journal_seq`` sees it end."""
+
+
+def waiting_views(kinds: Iterable[str]) -> list[WaitingView]:
+    """The ``WAITING`` lines for undelivered outbox ``kinds``, each once, in ``WAITING``'s order."""
+    present = {kind.partition(".")[0] for kind in kinds}
+    return [WaitingView(kind=kind, message=text) for kind, text in WAITING.items()
+            if kind in present]
+
 
 def plain(data: Mapping[str, Any]) -> dict[str, Any]:
     """``data`` as it reads back from a JSON column (dates as text, tuples as lists)."""
@@ -223,7 +252,9 @@ class CaseReader:
         pending: ApprovalView | None,
         updated_at: datetime,
         closed_at: datetime | None,
+        waiting: Iterable[str] = (),
     ) -> CaseView:
+        """``waiting``: the kinds of the case's undelivered outbox messages."""
         workflow = self.workflow_of(snapshot.definition_hash).definition
         final = workflow.states[snapshot.state].final
         may_act = (
@@ -251,6 +282,7 @@ class CaseReader:
             opened_at=row.opened_at,
             updated_at=updated_at,
             closed_at=closed_at,
+            waiting=waiting_views(waiting),
         )
 
     # --- reading -----------------------------------------------------------
@@ -267,6 +299,7 @@ class CaseReader:
                 if row.pending
                 else None
             )
+            undelivered = conn.execute(_undelivered, {"reference": reference}).scalars().all()
         case = CaseRow.from_row(row)
         return self._view(
             self._snapshot(case),
@@ -276,6 +309,7 @@ class CaseReader:
             pending=approval_view(approval, channel=row.channel) if approval is not None else None,
             updated_at=row.updated_at,
             closed_at=row.closed_at,
+            waiting=undelivered,
         )
 
     def snapshot(self, *, reference: str, actor: Actor) -> CaseSnapshot:

@@ -128,13 +128,17 @@ class SweepReport:
     stale: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)
     keys_forgotten: int = 0
+    escalated: int = 0  # approvals escalated past their service time
 
     def __str__(self) -> str:
-        return (
+        line = (
             f"examined {self.examined}, expired {len(self.expired)}, "
             f"moved meanwhile {len(self.stale)}, refused {len(self.refused)}, "
             f"idempotency keys deleted {self.keys_forgotten}"
         )
+        if self.escalated:
+            line += f"; 审批升级 / approvals escalated: {self.escalated}"
+        return line
 
 
 class Sweeper:
@@ -174,11 +178,13 @@ class Sweeper:
         return f"闲置超过 {shown} 小时,系统自动关闭 / idle for more than {shown} hours: expired"
 
     def run_once(self) -> SweepReport:
-        """Expire every case idle now (by the desk's clock), batch by batch; forget old keys."""
+        """Expire every case idle now (by the desk's clock), batch by batch; forget old keys;
+        escalate the approvals past their service time."""
         cutoff = self.desk.services.now() - self.idle
         report = SweepReport()
         keep = timedelta(hours=self.desk.services.settings.idempotency_keep_hours)
         report.keys_forgotten = self.desk.forget_idempotency_keys(older_than=keep)
+        report.escalated = len(escalate_due(self.desk))
         after = 0
         while True:
             with self.desk.db.read() as conn:
@@ -237,9 +243,6 @@ def sweep_round(sweeper: Sweeper, dispatcher: Dispatcher | None, echo: Echo) -> 
     """One round: expire idle cases, then deliver the outbox messages due."""
     report = sweeper.run_once()
     line = f"过期处理 / sweep: {report}"
-    escalated = escalate_due(sweeper.desk)
-    if escalated:
-        line += f"; 审批升级 / approvals escalated: {len(escalated)}"
     if dispatcher is not None:
         line += f"; 外发消息 / outbox: {dispatcher.run_once()} finished"
     echo(line)

@@ -13,7 +13,14 @@ from pydantic import BaseModel, ConfigDict
 
 from counter.text import Text
 
-__all__ = ["ApprovalView", "CaseSummary", "CaseView", "FindingView", "JournalEntryView"]
+__all__ = [
+    "ApprovalView",
+    "CaseSummary",
+    "CaseView",
+    "FindingView",
+    "JournalEntryView",
+    "WaitingView",
+]
 
 
 class _View(BaseModel):
@@ -53,6 +60,14 @@ class ApprovalView(_View):
     escalated_at: datetime | None = None
 
 
+class WaitingView(_View):
+    """Work the case waits on that is nobody's at the counter: an outbox message being
+    delivered (``kind`` ``acquirer``, ``slip``), shown until it is done."""
+
+    kind: str
+    message: Text
+
+
 class CaseView(_View):
     """A case as one actor sees it, with what that actor may do next."""
 
@@ -74,6 +89,7 @@ class CaseView(_View):
     opened_at: datetime
     updated_at: datetime
     closed_at: datetime | None = None
+    waiting: list[WaitingView] = []
 
 
 class CaseSummary(_View):

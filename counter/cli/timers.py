@@ -2,10 +2,11 @@
 
 Every round, the sweeper (``counter.cases.sweeper``) expires the open cases
 idle longer than ``COUNTER_CASE_IDLE_HOURS``, then the outbox dispatcher
-delivers every message due by then. The web app delivers a step's messages
-right after it commits, but nothing in it comes back later for a message
-whose delivery failed (its retry is due minutes on) or whose deliverer died
-mid-delivery (its lease runs out): this loop is what delivers those.
+delivers every message due by then. The outbox worker (``counter worker``,
+which ``counter serve`` runs) does both all the time; this command is for
+deployments without it (``--inline`` web processes deliver a step's own
+messages, but nothing in them comes back for a retry due minutes on or a
+message whose deliverer died mid-delivery), or as a cron job beside it.
 
 Several ``counter sweep`` processes may run against one database (each case
 expires once; each message is claimed by one), though one is enough.
@@ -27,12 +28,12 @@ from counter.cases.sweeper import Sweeper, run_rounds, sweep_round
 from counter.cases.wiring import wire
 from counter.cli._common import database, friendly_errors, settings
 
-__all__ = ["register", "run_rounds", "sweep_round"]
+__all__ = ["register", "run_rounds", "stop_on_signals", "sweep_round"]
 
 log = logging.getLogger(__name__)
 
 @contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
     """SIGTERM and SIGINT end the loop after the round in progress."""
 
     def handle(signum: int, frame: FrameType | None) -> None:
@@ -79,7 +80,7 @@ def sweep(
             f"a round every {interval:g} s; cases idle {config.case_idle_hours} h expire"
         )
         stop = threading.Event()
-        with _stop_on_signals(stop):
+        with stop_on_signals(stop):
             run_rounds(sweeper, dispatcher, interval=interval, stop=stop, echo=typer.echo)
     finally:
         db.dispose()

@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ from counter.slips.context import (
     SlipLine,
     build_context,
 )
-from counter.slips.render import default_renderer
+from counter.slips.render import default_renderer, renderer_for
 from counter.slips.store import (
     ORIGINAL,
     SlipRecord,
@@ -65,7 +65,7 @@ from counter.slips.store import (
     load_slips,
     load_sources,
 )
-from counter.slips.templates import SlipFormat, slip_format, slip_sources, sources_digest
+from counter.slips.templates import SlipFormat, slip_format, sources_digest
 from counter.store import journal
 from counter.store.users import get_branch
 from counter.text import Text
@@ -136,6 +136,13 @@ def _journal(conn: Connection, slip: StoredSlip, kind: str, **extra: str) -> Non
 def _stored(desk: CaseReader, reference: str, copy_number: int) -> StoredSlip | None:
     with desk.db.read() as conn:
         return load_slip(conn, reference, copy_number)
+
+
+def _stored_in(conn: Connection, reference: str) -> StoredSlip:
+    """The original, stored by another deliverer since this one looked."""
+    found = load_slip(conn, reference, ORIGINAL)
+    assert found is not None
+    return found
 
 
 # --- what the slip shows -----------------------------------------------------------
@@ -304,11 +311,11 @@ def case_slip_sources(workflow: Workflow, directory: Path) -> tuple[str, dict[st
             ),
             workflow=workflow.name,
         )
-    on_disk = slip_sources(slip, directory)
+    on_disk = renderer_for(directory).sources(slip)  # read again only when a file changed
     kept = {name: text for name, text in workflow.slip_files.items() if name in on_disk}
     missing = sorted(set(on_disk) - set(kept))
     if missing:
-        log.info(
+        log.debug(
             "slip %s of %s version %s: %s taken from %s (not in the definition bundle)",
             slip,
             workflow.name,
@@ -339,12 +346,19 @@ def _require_requested(desk: CaseReader, case: CaseView) -> None:
 
 
 def issue_case_slip(
-    desk: CaseReader, *, reference: str, fmt: SlipFormat | None = None
+    desk: CaseReader,
+    *,
+    reference: str,
+    fmt: SlipFormat | None = None,
+    within: Callable[[Connection, StoredSlip], None] | None = None,
 ) -> StoredSlip:
     """Render, store and journal the original slip of a completed case; idempotent.
 
     If the original is stored already it is returned as it is (whatever
     ``fmt`` says; the default format is ``COUNTER_SLIP_FORMAT``).
+    ``within(conn, slip)`` joins the transaction that stores it (the
+    dispatcher settles its message there); it is not called when the
+    original was stored already.
     """
     existing = _stored(desk, reference, ORIGINAL)
     if existing is not None:
@@ -375,6 +389,8 @@ def issue_case_slip(
         inserted = insert_slip(conn, slip, ignore_existing=True)
         if inserted:
             _journal(conn, slip, "slip")
+        if within is not None:
+            within(conn, slip if inserted else _stored_in(conn, reference))
     if inserted:
         log.info("slip of %s issued (%s, %s)", reference, chosen, slip.sha256[:12])
         return slip

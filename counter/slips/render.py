@@ -59,6 +59,7 @@ __all__ = [
     "SlipCopy",
     "SlipRenderer",
     "default_renderer",
+    "renderer_for",
     "shared_font_config",
 ]
 
@@ -159,6 +160,20 @@ def default_renderer() -> SlipRenderer:
 @lru_cache(maxsize=1)
 def _default_renderer() -> SlipRenderer:
     return SlipRenderer()
+
+
+def renderer_for(directory: Path) -> SlipRenderer:
+    """The process's renderer for slip templates in ``directory`` (``forms/slips/``: the
+    default one), kept for the life of the process like the default."""
+    with _PROCESS_LOCK:
+        if directory.resolve() == SLIPS_DIR.resolve():
+            return _default_renderer()
+        return _renderer_for(directory.resolve())
+
+
+@lru_cache(maxsize=8)
+def _renderer_for(directory: Path) -> SlipRenderer:
+    return SlipRenderer(directory)
 
 
 @dataclass

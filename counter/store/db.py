@@ -2,9 +2,13 @@
 
 SQLite runs in WAL mode with ``synchronous=FULL`` so that a committed trigger
 survives a power cut. Writers are serialized inside the process by a lock
-taken before ``BEGIN IMMEDIATE``: SQLite's own busy handler makes competing
-writers spin (p99 of a second on these machines), a lock makes them queue.
-Readers use plain deferred transactions and never wait for the lock.
+taken before ``BEGIN IMMEDIATE``, and across the processes sharing the file
+(``counter serve`` runs one per core, plus the outbox worker) by an
+exclusive ``flock`` on ``<database>-writer.lock`` taken next: SQLite's own
+busy handler makes competing writers spin and sleep (p99 of a second on
+these machines), the locks make them queue. The busy timeout stays as the
+backstop for a process that writes without them (``sqlite3`` by hand).
+Readers use plain deferred transactions and never wait for either lock.
 
 The hot path (firing a trigger) uses :meth:`Database.transaction`, which
 yields a SQLAlchemy Core ``Connection``; cold paths (users, set-up) use
@@ -22,10 +26,13 @@ end goes through SQLAlchemy so that both sides finish together.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
@@ -41,12 +48,20 @@ from sqlmodel import Session, SQLModel
 
 from counter.config import Settings, get_settings
 
-__all__ = ["Database", "as_utc", "driver_error", "json_default", "utcnow"]
+__all__ = ["Database", "as_utc", "driver_error", "json_default", "utcnow", "write_transactions"]
 
 log = logging.getLogger(__name__)
 
 _write_locks: dict[str, threading.Lock] = {}
 _write_locks_guard = threading.Lock()
+_begun = [0]  # write transactions begun in this process, every Database together
+_begun_guard = threading.Lock()
+
+
+def write_transactions() -> int:
+    """How many write transactions this process has begun so far (the benchmarks count them)."""
+    with _begun_guard:
+        return _begun[0]
 
 
 def utcnow() -> datetime:
@@ -113,6 +128,11 @@ class Database:
             )
             self._install_sqlite_hooks(busy_timeout_ms)
             self._lock: threading.Lock | None = _write_lock(str(self.path or id(self)))
+            self._file_lock: int | None = None
+            if self.path is not None:
+                lock_path = self.path.with_name(f"{self.path.name}-writer.lock")
+                self._file_lock = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                self._close_file_lock = weakref.finalize(self, os.close, self._file_lock)
         else:
             self.engine = create_engine(
                 url,
@@ -122,6 +142,7 @@ class Database:
                 pool_pre_ping=True,
             )
             self._lock = None
+            self._file_lock = None
         self._local = threading.local()
         self._writer: Connection | None = None  # SQLite only; used under self._lock
 
@@ -162,6 +183,8 @@ class Database:
         """
         if getattr(self._local, "writing", False):
             raise RuntimeError("write transactions do not nest")
+        with _begun_guard:
+            _begun[0] += 1
         lock = self._lock
         with lock if lock is not None else nullcontext():
             self._local.writing = True
@@ -170,21 +193,39 @@ class Database:
                     with self.engine.connect() as conn, conn.begin():
                         yield conn
                 else:
-                    conn = self._writer_connection()
-                    driver = conn.connection.driver_connection
-                    assert driver is not None
-                    try:
-                        driver.execute("BEGIN IMMEDIATE")
-                    except sqlite3.Error as exc:
-                        raise driver_error(exc, "BEGIN IMMEDIATE") from exc
-                    try:
-                        yield conn
-                    except BaseException:
-                        self._end_write(conn, driver, commit=False)
-                        raise
-                    self._end_write(conn, driver, commit=True)
+                    with self._other_processes_wait():
+                        conn = self._writer_connection()
+                        driver = conn.connection.driver_connection
+                        assert driver is not None
+                        try:
+                            driver.execute("BEGIN IMMEDIATE")
+                        except sqlite3.Error as exc:
+                            raise driver_error(exc, "BEGIN IMMEDIATE") from exc
+                        try:
+                            yield conn
+                        except BaseException:
+                            self._end_write(conn, driver, commit=False)
+                            raise
+                        self._end_write(conn, driver, commit=True)
             finally:
                 self._local.writing = False
+
+    @contextmanager
+    def _other_processes_wait(self) -> Iterator[None]:
+        """Hold the file's writer lock (``flock``; see the module docstring).
+
+        The kernel drops it when the process dies, however it dies, so a killed
+        writer never leaves the others waiting.
+        """
+        fd = self._file_lock
+        if fd is None:
+            yield
+            return
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
     def _end_write(self, conn: Connection, driver: Any, *, commit: bool) -> None:
         """Commit or roll back the writer's transaction (see the module docstring).
@@ -272,4 +313,7 @@ class Database:
         if self._lock is not None:
             with self._lock:
                 self._close_writer()
+                if self._file_lock is not None:
+                    self._file_lock = None
+                    self._close_file_lock()
         self.engine.dispose()

@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from counter.cases.sweeper import Sweeper, run_rounds
 from counter.config import Settings, get_settings
+from counter.store.tally import start_tally
 from counter.web.context import WebContext, build_context
 from counter.web.errors import CatchAll, install_error_handlers
 from counter.web.routes import api_router, page_router
@@ -67,18 +69,28 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
 
 @asynccontextmanager
 async def _housekeeping(app: FastAPI) -> AsyncIterator[None]:
-    """While the app serves, a thread expires idle cases and delivers due outbox retries.
+    """The thread pool's size, and with inline delivery a housekeeping thread.
 
-    A step's own messages are delivered right after it commits; this is what
-    comes back for a retry due minutes later or a delivery whose process
-    died. Safe in every worker: each case expires once, each message is
-    claimed by one process.
+    Sync routes run in anyio's thread pool, 40 threads by default; on two
+    cores that many threads fight for the GIL (one thread instead of 40
+    nearly doubled the one-commit endpoint), so ``COUNTER_WEB_THREADS`` bounds
+    it. A few stay useful: a sign-off's password check (Argon2, about 28 ms)
+    or a PostgreSQL round trip releases the GIL.
+
+    With ``COUNTER_OUTBOX_DELIVERY=worker`` the outbox worker expires idle
+    cases and delivers retries, once for every web process. With inline
+    delivery each web process does it on a timer: a step's own messages are
+    delivered right after it commits, and this is what comes back for a
+    retry due minutes later or a delivery whose process died. Safe in every
+    process: each case expires once, each message is claimed by one.
     """
     web: WebContext = app.state.web
+    if web.settings.web_threads > 0:
+        to_thread.current_default_thread_limiter().total_tokens = web.settings.web_threads
     interval = web.settings.housekeeping_seconds
     stop = threading.Event()
     worker: threading.Thread | None = None
-    if interval > 0:
+    if interval > 0 and web.settings.outbox_delivery == "inline":
         worker = threading.Thread(
             target=run_rounds,
             args=(Sweeper(web.desk), web.dispatcher),
@@ -87,9 +99,12 @@ async def _housekeeping(app: FastAPI) -> AsyncIterator[None]:
             daemon=True,
         )
         worker.start()
+    tally = start_tally(web.settings.bench_tally_dir) if web.settings.bench_tally_dir else None
     try:
         yield
     finally:
         stop.set()
+        if tally is not None:
+            tally.set()
         if worker is not None:
             worker.join(timeout=30)

@@ -2,7 +2,9 @@
 
 Built once per process. Nothing in it needs to be shared with other
 processes: sessions, lockouts, rate limits and idempotency keys are in the
-database.
+database. Its caches are of immutable things (definition versions, compiled
+statements) or checked against the database (the desk's recent case rows,
+by version), so any number of processes may serve side by side.
 """
 
 from __future__ import annotations
@@ -31,13 +33,16 @@ class WebContext:
 
 
 def build_context(settings: Settings, *, db: Database | None = None) -> WebContext:
-    """The desk over the settings' workflows, delivering outbox messages right after commit.
+    """The desk over the settings' workflows; its outbox delivered as the settings say
+    (``counter.cases.worker.connect_delivery``: inline after commit, or by the worker).
 
     The desk is a ``CounterDesk``: a teller opens a counter-channel case only
     while their counter (window) is open.
     """
     from counter.branchday.wiring import wire_counter
+    from counter.cases.worker import connect_delivery
 
     db = db or Database.from_settings(settings)
-    wired = wire_counter(db, settings=settings)
+    wired = wire_counter(db, settings=settings, attach=False)
+    connect_delivery(wired, settings)
     return WebContext(settings=settings, db=db, desk=wired.desk, dispatcher=wired.dispatcher)

@@ -208,6 +208,7 @@ def case_out(case: CaseView, workflow: Workflow, policy: MaskingPolicy) -> CaseO
         opened_at=case.opened_at,
         updated_at=case.updated_at,
         closed_at=case.closed_at,
+        waiting=list(case.waiting),
     )
 
 

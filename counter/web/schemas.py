@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from counter.cases.views import CaseSummary
+from counter.cases.views import CaseSummary, WaitingView
 from counter.text import Text
 
 __all__ = [
@@ -160,6 +160,7 @@ class CaseOut(BaseModel):
     opened_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+    waiting: list[WaitingView] = []  # outside work under way: the acquirer, the slip
 
 
 class CaseSummaryOut(CaseSummary):

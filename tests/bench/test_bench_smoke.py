@@ -94,3 +94,14 @@ def test_chaos_runs_tellers_through_faults_and_finds_exactly_once_held() -> None
     assert "exactly once: held" in out
     result = json.loads(out.splitlines()[-1])
     assert result["name"] == "chaos" and result["floor"] >= 1
+
+
+def test_pages_walks_the_clean_case_and_times_every_console_page(tmp_path: Path) -> None:
+    out = run("bench.pages", "--rounds", "1", "--dir", str(tmp_path), "--json")
+    assert RATIO.search(out)
+    result = json.loads(out.splitlines()[-1])
+    assert result["name"] == "pages" and result["target"] == 3.0
+    pages = result["extra"]["pages"]
+    assert {"GET home", "GET case (identity)", "GET case (completed)", "GET slip page"} <= set(
+        pages)
+    assert result["extra"]["bare"]["p50"] > 0

@@ -9,6 +9,7 @@ import pytest
 
 from counter.cases.desk import Desk
 from counter.cases.escalation import escalate_due
+from counter.cases.sweeper import Sweeper
 from counter.engine.types import Actor
 from counter.errors import PermissionDenied
 from counter.store import journal
@@ -51,6 +52,20 @@ def test_the_remote_centre_takes_approvals_from_the_branch(counter: Counter) -> 
     case = counter.desk.approve(reference=reference, actor=AUTHORIZER, comment="centre")
     assert counter.reloaded(case).state == "code_check"
     assert counter.desk.approvals(actor=AUTHORIZER) == []
+
+
+def test_every_sweep_round_escalates_the_worker_and_counter_sweep_alike(
+    counter: Counter,
+) -> None:
+    """The outbox worker and ``counter sweep`` both run ``Sweeper.run_once``."""
+    case = counter.fire(counter.through_identity(CHEN_SAN), "submit_binding", PILOT.form())
+    sweeper = Sweeper(counter.desk)
+    assert sweeper.run_once().escalated == 0
+    counter.clock.advance(minutes=31)
+    report = sweeper.run_once()
+    assert report.escalated == 1 and "approvals escalated: 1" in str(report)
+    assert counter.desk.journal(reference=case.reference)[-1].kind == "escalated"
+    assert sweeper.run_once().escalated == 0
 
 
 def test_an_approval_escalates_after_its_service_time(counter: Counter) -> None:

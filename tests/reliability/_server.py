@@ -70,18 +70,24 @@ def deployed(
     supervisors: int = 1,
     cases: int = 20,
     agent_every: int = 5,
+    env: dict[str, str] | None = None,
+    serve_options: tuple[str, ...] = (),
 ) -> Iterator[tuple[Deployment, Staff]]:
-    """A prepared database with ``servers`` processes on it, stopped and dropped at exit."""
+    """A prepared database with ``servers`` processes on it, stopped and dropped at exit.
+
+    ``env``: more settings for every process; ``serve_options``: for ``counter serve``.
+    """
     postgres_server = None
     if kind == "postgres":
         existing: str = request.getfixturevalue("postgres_database")
         postgres_server = make_url(existing).set(database="postgres").render_as_string(
             hide_password=False)
-    deployment = Deployment(tmp_path / "deployment", kind=kind, postgres_server=postgres_server)
+    deployment = Deployment(tmp_path / "deployment", kind=kind, postgres_server=postgres_server,
+                            extra_env=dict(env or {}))
     try:
         staff = deployment.prepare(tellers=tellers, supervisors=supervisors, cases=cases,
                                    agent_every=agent_every, demo_data=False)
-        deployment.start_servers(servers)
+        deployment.start_servers(servers, *serve_options)
         yield deployment, staff
     finally:
         deployment.close()

@@ -3,8 +3,9 @@
 It is run as ``make bench`` runs it (``python -m bench.load`` in a fresh
 process from the repository root), with 3 tellers for 3 seconds: it must
 start its server, complete cases (agent cases approved by a supervisor,
-one race on purpose), measure the floor, print its ratio and see no
-answer it did not expect.
+one race on purpose) at saturation and with tellers thinking between
+steps, measure the floor and the in-process engine, print its ratio and
+see no answer it did not expect.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def test_a_tiny_load_completes_cases_with_no_unexpected_answer(tmp_path: Path) -
     env.update({"PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "error"})
     done = subprocess.run(
         [sys.executable, "-m", "bench.load", "--tellers", "3", "--duration", "3",
+         "--realistic-duration", "3",
          "--agent-every", "2", "--race-share", "0.5", "--dir", str(tmp_path), "--json"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
     )
@@ -40,3 +42,7 @@ def test_a_tiny_load_completes_cases_with_no_unexpected_answer(tmp_path: Path) -
     assert result["floor"] > 0 and result["figure"] > 0
     assert {"POST /api/bench/floor", "POST /api/cases/{ref}/triggers/sign_off"} <= set(
         extra["latency_ms"])
+    for mode in ("saturation", "realistic"):  # the costs per case, beside the engine's
+        assert extra[mode]["completed"] >= 1 and extra[mode]["unexpected_errors"] == {}
+        assert extra[mode]["server_cpu_ms_per_case"] > 0 and extra[mode]["writes_per_case"] > 0
+    assert extra["engine"]["cpu_ms"] > 0 and extra["engine"]["writes"] > 0

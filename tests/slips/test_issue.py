@@ -46,6 +46,7 @@ from counter.slips.issue import (
 )
 from counter.slips.store import load_sources
 from counter.store import journal
+from counter.store.db import write_transactions
 
 from .factories import all_text, default_policy, page_texts
 
@@ -322,3 +323,37 @@ def test_write_case_slip_writes_the_stored_original(counter: Counter, tmp_path: 
     stored = get_slip(counter.desk, reference=case.reference, actor=AUDITOR)
     assert path == tmp_path / "var" / f"{case.reference}.pdf"
     assert path.read_bytes() == stored.pdf
+
+
+def test_a_failed_print_is_retried_and_a_print_is_one_write_transaction(
+    make_counter: MakeCounter, forms_dir: Path
+) -> None:
+    """The slip needs no claim: a render that fails leaves its message due later (attempt
+    counted, error kept); the print that succeeds stores the slip, journals it and settles
+    the message in one write transaction."""
+    counter = make_counter(attach=False)
+    case = counter.through_identity(ZHANG_SAN)
+    case = counter.fire(case, "submit_binding", CLEAN.form())
+    counter.wired.dispatcher.run_once()  # the SMS
+    counter.sign_off(counter.through_code(case, REGISTERED_PHONE[CLEAN.merchant_no]))
+    layout = forms_dir / "slips" / "base.html.j2"  # not in the definition bundle: from disk
+    kept = layout.read_text(encoding="utf-8")
+    layout.write_text(kept.replace("</html>", "{{ no_such_value }}</html>"), encoding="utf-8")
+    counter.wired.dispatcher.run_once()  # the acquirer, its follow-up, and the print fails
+    outbox = records.outbox
+    query = select(outbox.c.status, outbox.c.attempts, outbox.c.last_error).where(
+        outbox.c.case_reference == case.reference, outbox.c.kind == SLIP_EFFECT)
+    with counter.desk.db.read() as conn:
+        [(status, attempts, error)] = conn.execute(query).all()
+    assert (status, attempts) == ("pending", 1) and "no_such_value" in error
+    assert slip_entries(counter, case.reference, "slip") == []
+
+    layout.write_text(kept, encoding="utf-8")
+    counter.clock.advance(seconds=3)  # the first retry is due after 2 s
+    writes = write_transactions()
+    assert counter.wired.dispatcher.run_once() == 1
+    assert write_transactions() - writes == 1
+    with counter.desk.db.read() as conn:
+        [(status, attempts, _)] = conn.execute(query).all()
+    assert (status, attempts) == ("delivered", 2)
+    assert len(slip_entries(counter, case.reference, "slip")) == 1

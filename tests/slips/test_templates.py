@@ -16,6 +16,7 @@ from counter.slips import (
     sources_digest,
     template_file_name,
 )
+from counter.slips.render import default_renderer, renderer_for
 
 from .factories import all_text, slip_context
 
@@ -83,3 +84,13 @@ def test_renderer_rereads_a_changed_file(tmp_path: Path) -> None:
     )
     assert "特约商户" in renderer.sources("pos_unbind")["pos_unbind.html.j2"]
     assert "特约商户" in all_text(renderer.render("pos_unbind", slip_context()))
+
+
+def test_each_template_directory_has_one_renderer_per_process(tmp_path: Path) -> None:
+    """Issuing slips reads the templates through it: once, then again only when changed."""
+    for path in SLIPS_DIR.iterdir():
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    assert renderer_for(tmp_path) is renderer_for(tmp_path / ".")
+    assert renderer_for(SLIPS_DIR) is default_renderer()
+    first = renderer_for(tmp_path).sources("pos_unbind")
+    assert renderer_for(tmp_path).sources("pos_unbind") is first

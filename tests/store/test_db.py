@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+import time
 from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel
 
 from counter.store.db import Database
+from counter.store.migrate import import_table_modules
 from counter.store.prepared import Prepared
 from counter.store.tables import Branch, TellerCase, WorkflowDefinition
 
@@ -177,3 +183,41 @@ def test_a_failed_commit_keeps_nothing_and_the_next_write_works(
         Prepared(insert(definitions)).execute(conn, _definition("e"))
     with db.read() as conn:
         assert conn.execute(select(definitions.c.hash)).scalars().all() == ["e" * 64]
+
+
+_OTHER_WRITER = """
+import sys
+from sqlalchemy import text
+from counter.store.db import Database
+
+db = Database(sys.argv[1], busy_timeout_ms=50)
+print("ready", flush=True)
+with db.transaction() as conn:
+    conn.execute(text("INSERT INTO branches (code, name_zh, name_en) VALUES ('SH001', 'x', 'y')"))
+db.dispose()
+"""
+
+
+def test_sqlite_writers_of_other_processes_queue_instead_of_timing_out(tmp_path: Path) -> None:
+    """A process that meets another's write waits its turn (the file lock), however short its
+    busy timeout: here 50 ms, while this process holds its transaction for half a second."""
+    import_table_modules()
+    db = Database(f"sqlite:///{tmp_path / 'counter.db'}", busy_timeout_ms=50)
+    try:
+        SQLModel.metadata.create_all(db.engine)
+        with db.transaction() as conn:
+            conn.execute(text("INSERT INTO branches (code, name_zh, name_en) "
+                              "VALUES ('BJ001', 'x', 'y')"))
+            other = subprocess.Popen([sys.executable, "-c", _OTHER_WRITER, db.url],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            assert other.stdout is not None
+            assert other.stdout.readline() == b"ready\n"
+            time.sleep(0.5)  # the other process's busy timeout passes ten times meanwhile
+            assert other.poll() is None  # it waits for the lock, it did not fail
+        _, errors = other.communicate(timeout=60)
+        assert other.returncode == 0, errors.decode(errors="replace")
+        with db.read() as conn:
+            assert conn.execute(text("SELECT code FROM branches ORDER BY code")).scalars().all(
+            ) == ["BJ001", "SH001"]
+    finally:
+        db.dispose()
