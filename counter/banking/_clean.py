@@ -11,9 +11,7 @@ minority names (民委发〔2016〕33号) asks for U+00B7, so ``normalize_name``
 folds them to it. Names are not NFKC-folded as a whole: that would also
 replace characters a name may legitimately hold.
 
-``clean_text`` is the text hygiene of the form layer
-(``counter.engine.cleaning``) for text that does not come through a form
-(import files), with the same rules and messages.
+This module imports nothing of the engine: slips and masking use it.
 """
 
 from __future__ import annotations
@@ -21,12 +19,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from counter.engine.cleaning import TextRefused, tidy_text
-from counter.text import Text
-
 __all__ = [
     "MIDDLE_DOT",
-    "clean_text",
     "compact",
     "fold_number",
     "normalize_name",
@@ -59,17 +53,3 @@ def normalize_name(value: str) -> str:
     runs of spaces as one."""
     name = _DOTS.sub(MIDDLE_DOT, value).translate(_FULL_WIDTH_ASCII)
     return _WHITESPACE.sub(" ", name).strip()
-
-
-def clean_text(value: str, label: Text, *, name: bool = False) -> str | Text:
-    """``value`` tidied (and folded as a name), or the message saying which rule it breaks.
-
-    An empty result is ``""``: whether that is allowed is the caller's rule.
-    """
-    try:
-        text = tidy_text(value)
-    except TextRefused as refused:
-        return refused.message(label)
-    if text is None:
-        return ""
-    return normalize_name(text) if name else text

@@ -1,7 +1,7 @@
 """Text hygiene: what any text a person types must satisfy before a form looks at it.
 
 One rule for every free-text and name field, applied by ``validate_form``
-(and by the imports, through ``counter.banking._clean``):
+(and by the imports, through ``counter.banking._typed_text``):
 
 - the text is put in Unicode NFC, so that one name has one spelling
   (a decomposed ``ü`` and a composed one are the same name);

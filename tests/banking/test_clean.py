@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from counter.banking._clean import MIDDLE_DOT, clean_text, fold_number, normalize_name
+from counter.banking._clean import MIDDLE_DOT, fold_number, normalize_name
+from counter.banking._typed_text import clean_text
 from counter.banking.rules._support import same_name
 from counter.text import Text
 

@@ -16,6 +16,7 @@ from counter.web.routes import (
     branchday,
     case_pages,
     floor,
+    fonts,
     portal,
     slip_pages,
     status_pages,
@@ -42,3 +43,4 @@ page_router.include_router(audit_pages.router)
 page_router.include_router(status_pages.router)
 page_router.include_router(branchday.router)
 page_router.include_router(portal.router)
+page_router.include_router(fonts.router)
