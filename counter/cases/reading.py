@@ -17,14 +17,16 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
+from counter.banking._clean import normalize_name
 from counter.cases import records
 from counter.cases.records import CaseRow
 from counter.cases.services import Services
 from counter.cases.views import ApprovalView, CaseSummary, CaseView, FindingView, JournalEntryView
+from counter.engine.cleaning import TextRefused, tidy_text
 from counter.engine.loader import Workflow
 from counter.engine.runtime import Runtime
 from counter.engine.types import Actor, CaseSnapshot, PendingApproval
-from counter.errors import NotFound, PermissionDenied
+from counter.errors import FieldError, InvalidInput, NotFound, PermissionDenied
 from counter.store import journal
 from counter.store.db import Database
 from counter.store.tables import CaseEvent
@@ -279,11 +281,22 @@ class CaseReader:
         ]
 
     def list_cases(
-        self, *, actor: Actor, state: str | None = None, limit: int = 200
+        self,
+        *,
+        actor: Actor,
+        state: str | None = None,
+        merchant_name: str | None = None,
+        limit: int = 200,
     ) -> list[CaseSummary]:
-        """The newest cases the actor may see, optionally in one state."""
+        """The newest cases the actor may see, optionally in one state, optionally of the
+        merchants whose name holds ``merchant_name`` (cleaned as a typed name is)."""
         cases = records.cases
         query = select(cases).order_by(cases.c.updated_at.desc(), cases.c.id.desc()).limit(limit)
+        if merchant_name is not None:
+            wanted = _searched_name(merchant_name)
+            if wanted is None:
+                return []
+            query = query.where(_MERCHANT_NAME.icontains(wanted, autoescape=True))
         if not actor.roles & READ_ALL_ROLES:
             if actor.roles & CASE_ROLES and actor.branch is not None:
                 query = query.where(cases.c.branch == actor.branch)
@@ -308,6 +321,7 @@ class CaseReader:
                 updated_at=r.updated_at,
                 closed_at=r.closed_at,
                 awaiting_approval=r.pending is not None,
+                merchant_name=_merchant_name(r.data),
             )
             for r in rows
         ]
@@ -331,3 +345,30 @@ class CaseReader:
         return [
             approval_view(r, workflow=r.workflow, branch=r.branch, channel=r.channel) for r in rows
         ]
+
+
+_MERCHANT_NAME = records.cases.c.data["vars"]["merchant"]["merchant_name"].as_string()
+"""Where ``note_merchant`` keeps the registry's name of the case's merchant."""
+_SEARCH_LABEL = Text(zh="商户名称", en="Merchant name")
+
+
+def _searched_name(typed: str) -> str | None:
+    """A typed search for a merchant name, cleaned like the name it looks for (None: empty)."""
+    try:
+        text = tidy_text(typed)
+    except TextRefused as refused:
+        raise InvalidInput(
+            Text(zh="搜索内容有误", en="The search needs correcting"),
+            fields=[
+                FieldError(
+                    field="merchant_name", code=refused.code, message=refused.message(_SEARCH_LABEL)
+                )
+            ],
+        ) from None
+    return normalize_name(text) if text is not None else None
+
+
+def _merchant_name(data: Any) -> str | None:
+    found = data.get("vars", {}).get("merchant", {}) if isinstance(data, Mapping) else {}
+    name = found.get("merchant_name") if isinstance(found, Mapping) else None
+    return str(name) if name else None
