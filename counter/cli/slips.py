@@ -4,7 +4,9 @@
   (issuing it first if the case completed without one); with ``--reprint
   --as USERNAME``, print a new, numbered reprint journaled as asked for by
   that user, under the same role and branch rules as the console;
-* ``counter slip-sample``: render the demo slip (README image).
+* ``counter slip-sample``: render the demo slip (README image);
+* ``counter slip-fonts``: cut every piece of the rare-character web fonts
+  the console serves, so that no teller waits for the first cut.
 """
 
 from __future__ import annotations
@@ -102,7 +104,22 @@ def slip(
     typer.echo(f"凭条已写入 / slip written: {out} ({kind}, {stored.fmt}, sha256 {stored.sha256})")
 
 
+def slip_fonts() -> None:
+    """Cut the console's pieces of the slip's rare-character fonts (a few minutes, once)."""
+    from counter.slips.fonts import build_pieces
+
+    cache = get_settings().font_cache_dir
+
+    def progress(done: int, total: int) -> None:
+        if done % 20 == 0 or done == total:
+            typer.echo(f"{done}/{total}", err=True)
+
+    count = build_pieces(cache, progress)
+    typer.echo(f"字体分片已就绪 / font pieces ready: {count} in {cache}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
     app.command("slip")(slip)
     app.command("slip-sample")(slip_sample)
+    app.command("slip-fonts")(slip_fonts)

@@ -20,11 +20,13 @@ levels this meets.
 
 The console serves the same faces as web fonts (``web_font_css`` and
 ``web_font_piece``): each face is cut into pieces of ``PIECE`` code points,
-only the characters the earlier faces lack, and the stylesheet names each
+only the ideographs the earlier faces lack, and the stylesheet names each
 piece with its ``unicode-range``, so a browser downloads the one piece
-(a few hundred kilobytes) that holds a rare character on the page, and a
-branch PC without these fonts still shows it. Pieces are cut on first
-request and kept under ``var/fonts``.
+(about 150 KB of WOFF) that holds a rare character on the page, and a
+branch PC without these fonts still shows it. Cutting a piece takes about
+a second: ``counter fonts build`` cuts all of them once (a few minutes);
+otherwise each is cut on its first request. Either way they are kept in
+``COUNTER_FONT_CACHE_DIR`` (``var/fonts``).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import io
 import logging
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,8 +45,11 @@ __all__ = [
     "IDEOGRAPHS",
     "PIECE",
     "WEB_FAMILY",
+    "WEB_ORDER",
     "Face",
+    "build_pieces",
     "face_for",
+    "piece_of",
     "pieces",
     "uncovered",
     "web_font_css",
@@ -54,7 +59,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PIECE = 512
-"""Code points per web-font piece: about 200 KB of WOFF2 for the rare-character faces."""
+"""Code points per web-font piece: about 150 KB of WOFF for the rare-character faces."""
 WEB_FAMILY = "Counter Rare"
 """The console's family for the pieces (``/fonts/rare.css``)."""
 
@@ -97,7 +102,8 @@ IDEOGRAPHS = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x
 pieces hold: the console keeps its own fonts for everything else."""
 
 _SLUG = re.compile(r"^[a-z0-9-]{1,20}$")
-_lock = threading.Lock()
+_locks: dict[str, threading.Lock] = {}
+_locks_lock = threading.Lock()
 
 
 @functools.cache
@@ -133,27 +139,36 @@ design), so that the 2,858 Extension B characters HanaMinA also has do not doubl
 
 
 @functools.cache
-def _own(face: Face) -> tuple[int, ...]:
+def _own(face: Face) -> frozenset[int]:
     """The ideographs ``face`` serves: those neither the first face nor an earlier served
     face (``WEB_ORDER``) has."""
     earlier: set[int] = set(_cmap(CHAIN[0]))
     for slug in WEB_ORDER[: WEB_ORDER.index(face.slug)]:
         earlier |= _cmap(next(f for f in CHAIN if f.slug == slug))
-    return tuple(
-        sorted(
-            point
-            for point in _cmap(face)
-            if point not in earlier and any(low <= point <= high for low, high in IDEOGRAPHS)
-        )
+    return frozenset(
+        point
+        for point in _cmap(face)
+        if point not in earlier and any(low <= point <= high for low, high in IDEOGRAPHS)
     )
 
 
+@functools.cache
 def pieces(face: Face) -> dict[int, tuple[int, ...]]:
     """The web-font pieces of ``face``: piece number -> its code points."""
     found: dict[int, list[int]] = {}
-    for point in _own(face):
+    for point in sorted(_own(face)):
         found.setdefault(point // PIECE, []).append(point)
     return {number: tuple(points) for number, points in found.items()}
+
+
+def piece_of(char: str) -> tuple[str, int] | None:
+    """The served piece (face slug, number) that gives a browser ``char``, or None."""
+    point = ord(char)
+    for slug in WEB_ORDER:
+        face = next(f for f in CHAIN if f.slug == slug)
+        if point in _own(face):
+            return slug, point // PIECE
+    return None
 
 
 def _ranges(points: Iterable[int]) -> Iterator[str]:
@@ -176,7 +191,7 @@ def web_font_css(prefix: str = "/fonts/rare") -> str:
             rules.append(
                 "@font-face {"
                 f' font-family: "{WEB_FAMILY}";'
-                f' src: url("{prefix}/{face.slug}-{number}.woff2") format("woff2");'
+                f' src: url("{prefix}/{face.slug}-{number}.woff") format("woff");'
                 " font-display: swap;"
                 f" unicode-range: {', '.join(_ranges(points))}; }}"
             )
@@ -188,22 +203,40 @@ def _face(slug: str) -> Face | None:
 
 
 def web_font_piece(slug: str, number: int, cache_dir: Path) -> bytes | None:
-    """The WOFF2 bytes of one piece (cut once, then read from ``cache_dir``); None if none."""
+    """The WOFF bytes of one piece (cut once, then read from ``cache_dir``); None if none."""
     face = _face(slug)
     if face is None or number not in pieces(face):
         return None
-    path = cache_dir / f"{face.slug}-{number}.woff2"
+    path = cache_dir / f"{face.slug}-{number}.woff"
     if path.is_file():
         return path.read_bytes()
-    with _lock:  # one cut at a time: each holds a large font in memory
+    with _locks_lock:
+        lock = _locks.setdefault(path.name, threading.Lock())
+    with lock:  # one cut per piece, however many pages ask for it at once
         if path.is_file():
             return path.read_bytes()
         data = _cut(face, pieces(face)[number])
         cache_dir.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part")
+        partial = path.with_suffix(f".{threading.get_ident()}.part")
         partial.write_bytes(data)
         partial.replace(path)
     return data
+
+
+def build_pieces(cache_dir: Path, on_progress: Callable[[int, int], None] | None = None) -> int:
+    """Cut every piece not yet in ``cache_dir``; the number of pieces there."""
+    wanted = [
+        (face, number)
+        for slug in WEB_ORDER
+        for face in CHAIN
+        if face.slug == slug
+        for number in sorted(pieces(face))
+    ]
+    for done, (face, number) in enumerate(wanted, start=1):
+        web_font_piece(face.slug, number, cache_dir)
+        if on_progress is not None:
+            on_progress(done, len(wanted))
+    return len(wanted)
 
 
 def _cut(face: Face, points: tuple[int, ...]) -> bytes:
@@ -211,15 +244,14 @@ def _cut(face: Face, points: tuple[int, ...]) -> bytes:
     from fontTools.ttLib import TTFont
 
     options = subset.Options()
-    options.flavor = "woff2"
     options.layout_features = []
-    options.hinting = False
     options.notdef_outline = True
     options.drop_tables += ["FFTM"]
     with TTFont(str(face.file), lazy=True) as font:
         subsetter = subset.Subsetter(options)
         subsetter.populate(unicodes=points)
         subsetter.subset(font)
+        font.flavor = "woff"  # zlib: WOFF2's Brotli halves the size but doubles the cut
         out = io.BytesIO()
         font.save(out)
     return out.getvalue()

@@ -4,7 +4,7 @@
 ``Counter Rare`` as pieces with their ``unicode-range`` and puts it first in
 the console's font stack: a browser fetches a piece only when the page
 holds one of its characters, and those characters then look as they do on
-the slip. ``/fonts/rare/<face>-<n>.woff2`` is one piece
+the slip. ``/fonts/rare/<face>-<n>.woff`` is one piece
 (``counter.slips.fonts``). Both are public, like ``/static``.
 """
 
@@ -36,9 +36,9 @@ def rare_css() -> Response:
     return Response(_stylesheet(), media_type="text/css", headers={"Cache-Control": _CACHE})
 
 
-@router.get("/rare/{slug}-{number}.woff2")
+@router.get("/rare/{slug}-{number}.woff")
 def rare_piece(web: WebDep, slug: str, number: int) -> Response:
-    data = web_font_piece(slug, number, web.settings.var_dir / "fonts")
+    data = web_font_piece(slug, number, web.settings.font_cache_dir)
     if data is None:
         raise HTTPException(status_code=404)
-    return Response(data, media_type="font/woff2", headers={"Cache-Control": _CACHE})
+    return Response(data, media_type="font/woff", headers={"Cache-Control": _CACHE})
