@@ -22,11 +22,11 @@ from counter.cases import records
 from counter.cases.records import CaseRow
 from counter.cases.services import Services
 from counter.cases.views import ApprovalView, CaseSummary, CaseView, FindingView, JournalEntryView
-from counter.engine.cleaning import TextRefused, tidy_text
+from counter.engine.cleaning import clean_field
 from counter.engine.loader import Workflow
 from counter.engine.runtime import Runtime
 from counter.engine.types import Actor, CaseSnapshot, PendingApproval
-from counter.errors import FieldError, InvalidInput, NotFound, PermissionDenied
+from counter.errors import NotFound, PermissionDenied
 from counter.store import journal
 from counter.store.db import Database
 from counter.store.tables import CaseEvent
@@ -354,17 +354,7 @@ _SEARCH_LABEL = Text(zh="商户名称", en="Merchant name")
 
 def _searched_name(typed: str) -> str | None:
     """A typed search for a merchant name, cleaned like the name it looks for (None: empty)."""
-    try:
-        text = tidy_text(typed)
-    except TextRefused as refused:
-        raise InvalidInput(
-            Text(zh="搜索内容有误", en="The search needs correcting"),
-            fields=[
-                FieldError(
-                    field="merchant_name", code=refused.code, message=refused.message(_SEARCH_LABEL)
-                )
-            ],
-        ) from None
+    text = clean_field(typed, field="merchant_name", label=_SEARCH_LABEL)
     return normalize_name(text) if text is not None else None
 
 

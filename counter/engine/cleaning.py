@@ -24,11 +24,13 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from counter.errors import FieldError, InvalidInput
 from counter.text import Text
 
 __all__ = [
     "BIDI_CONTROLS",
     "TextRefused",
+    "clean_field",
     "has_visible",
     "is_refused_character",
     "tidy_text",
@@ -131,3 +133,15 @@ def tidy_text(value: str, *, multiline: bool = False) -> str | None:
             raise TextRefused(code, char, position)
     text = unicodedata.normalize("NFC", value[start:end])
     return text if has_visible(text) else None
+
+
+def clean_field(value: str, *, field: str, label: Text) -> str | None:
+    """``tidy_text`` for one typed value outside a form: ``InvalidInput`` with a field error
+    on ``field`` (labelled ``label``) when it breaks a rule."""
+    try:
+        return tidy_text(value)
+    except TextRefused as refused:
+        raise InvalidInput(
+            Text(zh=f"{label.zh}有误", en=f"{label.en} needs correcting"),
+            fields=[FieldError(field=field, code=refused.code, message=refused.message(label))],
+        ) from None
