@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -34,15 +34,28 @@ FormatOption = Annotated[
 def slip_sample(
     out: Annotated[Path, typer.Option("--out", help="PDF file to write", dir_okay=False)],
     fmt: FormatOption = None,
+    merchant: Annotated[
+        str | None, typer.Option("--merchant", help="商户名称 / the merchant's name to print")
+    ] = None,
+    customer: Annotated[
+        str | None, typer.Option("--customer", help="委托人姓名 / the customer's name (masked)")
+    ] = None,
 ) -> None:
     """Render the demo POS unbinding slip (built-in sample data) to a PDF file."""
     # Imported here: WeasyPrint takes a while to load and most commands never need it.
     from counter.slips import SlipRenderer, slip_format
-    from counter.slips.sample import SAMPLE_SLIP, sample_context
+    from counter.slips.context import PartyInput
+    from counter.slips.sample import SAMPLE_SLIP, sample_context, sample_inputs
 
+    overrides: dict[str, Any] = {}
+    if merchant is not None:
+        overrides["merchant_name"] = merchant
+    if customer is not None:
+        person = sample_inputs()["customer"]
+        overrides["customer"] = PartyInput(name=customer, id_number=person.id_number)
     try:
         chosen = slip_format(fmt or get_settings().slip_format)
-        pdf = SlipRenderer().render(SAMPLE_SLIP, sample_context(), fmt=chosen)
+        pdf = SlipRenderer().render(SAMPLE_SLIP, sample_context(**overrides), fmt=chosen)
     except CounterError as exc:
         typer.echo(f"错误 / error: {exc.message}", err=True)
         raise typer.Exit(1) from None
