@@ -38,3 +38,11 @@ def test_a_piece_is_a_woff_and_anything_else_is_not_found(client: TestClient) ->
 
 def test_every_console_page_links_the_stylesheet(client: TestClient) -> None:
     assert '<link rel="stylesheet" href="/fonts/rare.css">' in client.get("/login").text
+
+
+def test_the_rare_family_goes_in_front_of_the_consoles_own_stack() -> None:
+    """If static/app.css changes its font stack, CONSOLE_STACK must follow it."""
+    from counter.web.app import STATIC_DIR
+    from counter.web.routes.fonts import CONSOLE_STACK
+
+    assert f"font-family: {CONSOLE_STACK};" in (STATIC_DIR / "app.css").read_text(encoding="utf-8")

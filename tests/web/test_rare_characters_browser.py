@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 
 from counter.slips.fonts import CHAIN, face_for, piece_of
 
-from .browser import Server, keyboard_login
+from .browser import Server, keyboard_login, screenshot
 from .conftest import CLEAN_BINDING, CLEAN_IDENTITY, PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -105,6 +105,7 @@ def test_every_rare_character_is_drawn_from_a_served_font(page: Page, server: Se
     expect(page.get_by_role("link", name=reference)).to_be_visible()
     assert cell.inner_text() == rare_text()
     page.evaluate("() => document.fonts.ready.then(() => true)")
+    screenshot(page, "rare-characters-console.png")
 
     cdp = page.context.new_cdp_session(page)
     cdp.send("DOM.enable")
