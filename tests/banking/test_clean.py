@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import counter.banking.rules  # noqa: F401  (registers the banking names)
 from counter.banking._clean import MIDDLE_DOT, fold_number, normalize_name
 from counter.banking._typed_text import clean_text
 from counter.banking.rules._support import same_name
+from counter.config import PROJECT_ROOT
+from counter.engine.forms import validate_form
+from counter.engine.parsing import load_form
+from counter.engine.registry import default_registry
+from counter.errors import InvalidInput
 from counter.text import Text
+
+IDENTITY = load_form(PROJECT_ROOT / "forms" / "identity.yaml")
 
 LABEL = Text(zh="商户名称", en="Merchant name")
 
@@ -46,3 +56,27 @@ def test_a_normalised_name_has_only_u00b7_as_its_middle_dot(name: str) -> None:
     assert folded.count(MIDDLE_DOT) <= name.count(MIDDLE_DOT) + sum(
         name.count(d) for d in "\u2022\u2027\u30fb\uff0e\uff65\u2219\u22c5\u2e31\u0387"
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["id_type", "id_number", "name", "id_expiry", "acting_as", "mandate_ref"]),
+        st.text(max_size=40),
+    )
+)
+def test_any_typed_text_on_the_identity_form_is_accepted_or_refused_by_field(
+    data: dict[str, str],
+) -> None:
+    try:
+        stored = validate_form(IDENTITY, data, default_registry).stored
+    except InvalidInput as refused:
+        assert refused.fields
+        assert all(f.field in data or f.code == "required" for f in refused.fields)
+        for error in refused.fields:
+            error.message.zh.encode("utf-8")
+            error.message.en.encode("utf-8")
+        return
+    for value in stored.values():
+        assert not isinstance(value, str) or unicodedata.is_normalized("NFC", value)
+    assert MIDDLE_DOT in stored.get("name", MIDDLE_DOT) or "\u30fb" not in data.get("name", "")
