@@ -138,13 +138,17 @@ WEB_ORDER = ("hana-b", "hana-a", "babelstone")
 design), so that the 2,858 Extension B characters HanaMinA also has do not double the pieces."""
 
 
+def _served(slug: str) -> Face:
+    return next(face for face in CHAIN if face.slug == slug)
+
+
 @functools.cache
 def _own(face: Face) -> frozenset[int]:
     """The ideographs ``face`` serves: those neither the first face nor an earlier served
     face (``WEB_ORDER``) has."""
     earlier: set[int] = set(_cmap(CHAIN[0]))
     for slug in WEB_ORDER[: WEB_ORDER.index(face.slug)]:
-        earlier |= _cmap(next(f for f in CHAIN if f.slug == slug))
+        earlier |= _cmap(_served(slug))
     return frozenset(
         point
         for point in _cmap(face)
@@ -165,8 +169,7 @@ def piece_of(char: str) -> tuple[str, int] | None:
     """The served piece (face slug, number) that gives a browser ``char``, or None."""
     point = ord(char)
     for slug in WEB_ORDER:
-        face = next(f for f in CHAIN if f.slug == slug)
-        if point in _own(face):
+        if point in _own(_served(slug)):
             return slug, point // PIECE
     return None
 
@@ -186,7 +189,7 @@ def web_font_css(prefix: str = "/fonts/rare") -> str:
     """``@font-face`` rules for every piece of every served face, with its ``unicode-range``."""
     rules = [f"/* {WEB_FAMILY}: the slip's rare-character faces, one piece per range. */"]
     for slug in WEB_ORDER:
-        face = next(f for f in CHAIN if f.slug == slug)
+        face = _served(slug)
         for number, points in sorted(pieces(face).items()):
             rules.append(
                 "@font-face {"
@@ -199,7 +202,7 @@ def web_font_css(prefix: str = "/fonts/rare") -> str:
 
 
 def _face(slug: str) -> Face | None:
-    return next((f for f in CHAIN if f.web and f.slug == slug), None) if _SLUG.match(slug) else None
+    return _served(slug) if _SLUG.match(slug) and slug in WEB_ORDER else None
 
 
 def web_font_piece(slug: str, number: int, cache_dir: Path) -> bytes | None:
@@ -226,11 +229,7 @@ def web_font_piece(slug: str, number: int, cache_dir: Path) -> bytes | None:
 def build_pieces(cache_dir: Path, on_progress: Callable[[int, int], None] | None = None) -> int:
     """Cut every piece not yet in ``cache_dir``; the number of pieces there."""
     wanted = [
-        (face, number)
-        for slug in WEB_ORDER
-        for face in CHAIN
-        if face.slug == slug
-        for number in sorted(pieces(face))
+        (_served(slug), number) for slug in WEB_ORDER for number in sorted(pieces(_served(slug)))
     ]
     for done, (face, number) in enumerate(wanted, start=1):
         web_font_piece(face.slug, number, cache_dir)
