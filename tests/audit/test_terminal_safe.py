@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from counter.audit import export as export_module
@@ -83,6 +83,7 @@ def test_a_version_2_file_still_verifies(
         assert not verify_export(escaped).ok
 
 
+@settings(deadline=None)
 @given(st.text())
 def test_a_cell_is_spelled_safely_and_read_back_exactly(value: str) -> None:
     cell = escape_cell(value)

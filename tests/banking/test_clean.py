@@ -48,6 +48,7 @@ def test_an_import_cell_breaks_the_same_rules_as_a_form_field() -> None:
     assert clean_text(" 阿依古丽•买买提 ", LABEL, name=True) == "阿依古丽·买买提"
 
 
+@settings(deadline=None)
 @given(st.text(max_size=30))
 def test_a_normalised_name_has_only_u00b7_as_its_middle_dot(name: str) -> None:
     folded = normalize_name(name)
