@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import CLEAN_BINDING, CLEAN_IDENTITY, bearer, console_login, fire
+from .conftest import CLEAN_BINDING, CLEAN_IDENTITY, bearer, console_login, csrf_from, fire
 from .test_case_pages import open_case, step
 
 
@@ -108,3 +109,27 @@ def test_the_console_shows_the_rule_next_to_the_field(client: TestClient) -> Non
     assert status == 422
     assert 'id="submit_identity-name-error" role="alert"' in page
     assert "双向文本控制符 U+202E" in page
+
+
+def test_bytes_that_are_no_utf8_in_a_console_form_are_not_a_server_error(
+    client: TestClient,
+) -> None:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    page = client.get(f"/cases/{reference}").text
+    fields = {
+        "csrf_token": csrf_from(page),
+        "version": "1",
+        **{k: v for k, v in CLEAN_IDENTITY.items() if k != "name"},
+        "id_expiry": "",
+        "id_expiry__long_term": "1",
+    }
+    body = urlencode(fields).encode() + b"&name=%ED%A0%80%1B"  # a UTF-16 surrogate, then ESC
+    answer = client.post(
+        f"/cases/{reference}/steps/submit_identity",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 422, answer.text[:300]
+    assert 'id="submit_identity-name-error" role="alert"' in answer.text
