@@ -190,19 +190,20 @@ def _decode(raw: bytes, what: Text, encoding: str | None) -> tuple[str, str, boo
         return _no_nul(raw.decode("utf-8-sig"), what), "utf-8", False
     except UnicodeDecodeError as exc:
         line = _line_of(raw, exc)
+        zh, en = f"第 {line} 行不是 UTF-8 编码", f"line {line} is not UTF-8"
         if wanted is None:
             try:
                 return _no_nul(decode_gb18030(raw), what), GB18030, True
-            except UnicodeDecodeError:
-                pass
+            except UnicodeDecodeError as not_gb:
+                other = _line_of(raw, not_gb)
+                zh += f",第 {other} 行也不是 GB 18030 编码"
+                en += f", and line {other} is not GB 18030 either"
+                line = max(line, other)
         raise ImportRejected(
             Text(
-                zh=f"{what.zh}:第 {line} 行不是 UTF-8 编码"
-                + ("。" if wanted else ",也不是 GB 18030 编码。")
-                + "请另存为 UTF-8 CSV,或用 --encoding gb18030 指明编码后重试。",
-                en=f"{what.en}: line {line} is not UTF-8"
-                + ("." if wanted else " nor GB 18030.")
-                + " Save the file as UTF-8 CSV, or name its encoding with --encoding gb18030.",
+                zh=f"{what.zh}:{zh}。请另存为 UTF-8 CSV,或用 --encoding gb18030 指明编码后重试。",
+                en=f"{what.en}: {en}."
+                " Save the file as UTF-8 CSV, or name its encoding with --encoding gb18030.",
             ),
             line=line,
         ) from None

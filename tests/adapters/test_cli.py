@@ -54,7 +54,7 @@ def test_rejected_import_lists_lines_and_exits_1(app: typer.Typer, db: Database)
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (to_csv([merchant_row()]) + b"\xff\n", "not UTF-8 nor GB 18030"),
+        (to_csv([merchant_row()]) + b"\xff\n", "line 3 is not UTF-8, and line 3 is not GB 18030"),
         (b"", "the file is empty"),
         (b"merchant_no\n1\n", "missing column"),
     ],

@@ -184,7 +184,7 @@ def test_utf8_with_bom_is_accepted(acquirer: LocalAcquirerRegistry) -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        (to_csv([merchant_row()]) + b"\xff\n", "not UTF-8 nor GB 18030"),
+        (to_csv([merchant_row()]) + b"\xff\n", "line 3 is not UTF-8, and line 3 is not GB 18030"),
         (codecs.BOM_UTF16_LE + to_csv([merchant_row()]).decode().encode("utf-16-le"), "UTF-16"),
         (b"", "empty"),
         (b"\n  \n", "empty"),
