@@ -32,6 +32,7 @@ otherwise each is cut on its first request. Either way they are kept in
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import logging
 import re
@@ -185,8 +186,47 @@ def _ranges(points: Iterable[int]) -> Iterator[str]:
         start = previous = point
 
 
-def web_font_css(prefix: str = "/fonts/rare") -> str:
-    """``@font-face`` rules for every piece of every served face, with its ``unicode-range``."""
+@functools.cache
+def _fingerprint() -> str:
+    """What the pieces are cut from: the faces' files and the way they are cut."""
+    parts = [f"{PIECE}", *WEB_ORDER]
+    for face in CHAIN:
+        if face.installed:
+            stat = face.file.stat()
+            parts.append(f"{face.file}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def _cached(cache_dir: Path, name: str) -> Path:
+    """Where ``name`` is kept: under the fingerprint, so an updated font package starts afresh."""
+    return cache_dir / _fingerprint() / name
+
+
+def _keep(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{threading.get_ident()}.part")
+    partial.write_bytes(data)
+    partial.replace(path)
+
+
+def web_font_css(prefix: str = "/fonts/rare", cache_dir: Path | None = None) -> str:
+    """``@font-face`` rules for every piece of every served face, with its ``unicode-range``.
+
+    Reading the faces' cmaps takes a few seconds: with ``cache_dir`` the
+    stylesheet is kept there, so that only the first process ever waits.
+    """
+    path = None
+    if cache_dir is not None:
+        path = _cached(cache_dir, f"rare-{hashlib.sha256(prefix.encode()).hexdigest()[:8]}.css")
+    if path is not None and path.is_file():
+        return path.read_text(encoding="utf-8")
+    css = _stylesheet(prefix)
+    if path is not None:
+        _keep(path, css.encode("utf-8"))
+    return css
+
+
+def _stylesheet(prefix: str) -> str:
     rules = [f"/* {WEB_FAMILY}: the slip's rare-character faces, one piece per range. */"]
     for slug in WEB_ORDER:
         face = _served(slug)
@@ -210,7 +250,7 @@ def web_font_piece(slug: str, number: int, cache_dir: Path) -> bytes | None:
     face = _face(slug)
     if face is None or number not in pieces(face):
         return None
-    path = cache_dir / f"{face.slug}-{number}.woff"
+    path = _cached(cache_dir, f"{face.slug}-{number}.woff")
     if path.is_file():
         return path.read_bytes()
     with _locks_lock:
@@ -219,15 +259,13 @@ def web_font_piece(slug: str, number: int, cache_dir: Path) -> bytes | None:
         if path.is_file():
             return path.read_bytes()
         data = _cut(face, pieces(face)[number])
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{threading.get_ident()}.part")
-        partial.write_bytes(data)
-        partial.replace(path)
+        _keep(path, data)
     return data
 
 
 def build_pieces(cache_dir: Path, on_progress: Callable[[int, int], None] | None = None) -> int:
-    """Cut every piece not yet in ``cache_dir``; the number of pieces there."""
+    """Cut every piece not yet in ``cache_dir`` (and keep the stylesheet); how many there are."""
+    web_font_css(cache_dir=cache_dir)
     wanted = [
         (_served(slug), number) for slug in WEB_ORDER for number in sorted(pieces(_served(slug)))
     ]

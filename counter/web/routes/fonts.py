@@ -11,6 +11,7 @@ the slip. ``/fonts/rare/<face>-<n>.woff`` is one piece
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
@@ -26,14 +27,15 @@ _CACHE = "public, max-age=86400"
 
 
 @functools.cache
-def _stylesheet() -> str:
+def _stylesheet(cache_dir: Path) -> str:
     stack = f':root {{ font-family: "{WEB_FAMILY}", {CONSOLE_STACK}; }}'
-    return web_font_css() + stack + "\n"
+    return web_font_css(cache_dir=cache_dir) + stack + "\n"
 
 
 @router.get("/rare.css")
-def rare_css() -> Response:
-    return Response(_stylesheet(), media_type="text/css", headers={"Cache-Control": _CACHE})
+def rare_css(web: WebDep) -> Response:
+    css = _stylesheet(web.settings.font_cache_dir)
+    return Response(css, media_type="text/css", headers={"Cache-Control": _CACHE})
 
 
 @router.get("/rare/{slug}-{number}.woff")
