@@ -33,6 +33,7 @@ __all__ = [
     "clean_field",
     "has_visible",
     "is_refused_character",
+    "refuse_surrogates",
     "tidy_text",
 ]
 
@@ -112,14 +113,20 @@ def _invisible_edge(char: str) -> bool:
     return unicodedata.category(char) in ("Cf", "Zs", "Zl", "Zp")
 
 
+def refuse_surrogates(value: str) -> None:
+    """``TextRefused`` for the first lone surrogate of ``value`` (no encoding can store one);
+    checked before anything that would encode the text."""
+    for position, char in enumerate(value, start=1):
+        if 0xD800 <= ord(char) <= 0xDFFF:
+            raise TextRefused("lone_surrogate", char, position)
+
+
 def tidy_text(value: str, *, multiline: bool = False) -> str | None:
     """``value`` cleaned as the module docstring says; None when nothing visible is left.
 
     Raises ``TextRefused`` for the first refused character.
     """
-    for position, char in enumerate(value, start=1):
-        if 0xD800 <= ord(char) <= 0xDFFF:  # before anything that would encode the text
-            raise TextRefused("lone_surrogate", char, position)
+    refuse_surrogates(value)
     if multiline:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
     start, end = 0, len(value)

@@ -21,7 +21,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from counter.engine.cleaning import TextRefused, tidy_text
+from counter.engine.cleaning import TextRefused, refuse_surrogates, tidy_text
 from counter.engine.definition import FieldDefinition, FormDefinition
 from counter.engine.registry import Registry
 from counter.errors import FieldError, InvalidInput
@@ -92,9 +92,7 @@ def _clean(spec: FieldDefinition, raw: Any, registry: Registry) -> Any:
     if not isinstance(raw, str):
         return raw
     if spec.type == "password":  # compared, never shown: only what no encoder can hold
-        for position, char in enumerate(raw, start=1):
-            if 0xD800 <= ord(char) <= 0xDFFF:
-                raise TextRefused("lone_surrogate", char, position)
+        refuse_surrogates(raw)
         return raw.strip() or None
     text = tidy_text(raw, multiline=spec.multiline)
     if text is None:

@@ -155,3 +155,14 @@ def test_tidied_text_is_nfc_visible_and_free_of_refused_characters(value: str) -
 def test_any_text_with_a_refused_character_inside_is_refused(value: str, bad: str) -> None:
     with pytest.raises(TextRefused):
         tidy_text("a" + value + bad + value + "b")
+
+
+def test_a_password_is_kept_as_typed_but_never_with_a_lone_surrogate() -> None:
+    secret = FieldDefinition(
+        name="password", label=Text(zh="密码", en="Password"), type="password", secret=True
+    )
+    form = FormDefinition(name="signoff", title=FORM.title, fields=(secret,))
+    assert validate_form(form, {"password": " pa\u202ess "}, registry()).values == {
+        "password": "pa\u202ess"
+    }
+    assert refused({"password": "pa\ud800"}, form)["password"][0] == "lone_surrogate"
