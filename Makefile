@@ -85,6 +85,10 @@ bench-slip: system-deps $(STAMP)
 readme-images: system-deps-test $(STAMP)
 	$(BIN)/python -m counter.cli slip-sample --out var/sample-slip.pdf
 	pdftoppm -png -r 80 -f 1 -l 1 -singlefile var/sample-slip.pdf docs/images/slip-page1
+	$(BIN)/python -m counter.cli slip-sample --out var/rare-slip.pdf \
+	    --merchant "𠮷祥五金店·𰻞𰻞面馆(䶮记)𪚥" --customer "𠮷田·阿依古丽"
+	pdftoppm -png -r 110 -f 1 -l 1 -x 0 -y 0 -W 640 -H 560 -singlefile var/rare-slip.pdf \
+	    docs/images/slip-rare-characters
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     workflows_dir: Path = PROJECT_ROOT / "workflows"
     forms_dir: Path = PROJECT_ROOT / "forms"
     var_dir: Path = PROJECT_ROOT / "var"
+    # The console's pieces of the slip's rare-character fonts (counter fonts build).
+    font_cache_dir: Path = PROJECT_ROOT / "var" / "fonts"
     demo_mode: bool = False
     demo_password: str = "counter-demo-2026"  # noqa: S105  demo users only, documented
     secret_key: str = DEFAULT_SECRET_KEY

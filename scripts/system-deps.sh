@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages that counter needs beyond Python:
 #   fonts-wqy-microhei   Chinese glyphs for printed slips (5 MB; Noto CJK is 91 MB)
+#   fonts-hanazono       HanaMinA/B: CJK Extension A, B to F, compatibility ideographs
+#                        (the rare characters of names; 52 MB), after WenQuanYi
+#   fonts-babelstone-han BabelStone Han: U+9FEB-9FEF and Extensions G and H (50 MB)
 #   libpango/harfbuzz    WeasyPrint's text layout and font subsetting
 #   graphviz             `dot`, which draws workflow diagrams as SVG
 #   poppler-utils        pdftotext/pdftoppm for slip tests and the README image
@@ -9,7 +12,7 @@
 # needs; "test" adds the browser and PDF tools.
 set -euo pipefail
 
-want=(fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 graphviz)
+want=(fonts-wqy-microhei fonts-hanazono fonts-babelstone-han libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 graphviz)
 if [[ "${1:-run}" == "test" ]]; then
     want+=(poppler-utils chromium chromium-driver)
 fi

@@ -1,5 +1,11 @@
 """Reading the operators' CSV files: encoding, header, rows with their line numbers.
 
+Files come as UTF-8 (a byte-order mark is allowed) or, from older tools and
+many acquirers, GB 18030 (read as the 2022 edition, ``counter.encodings``).
+Without an ``encoding`` a file that is not UTF-8 is tried as GB 18030, and
+the summary says it was read so; with one, the file must be in it. A byte
+that is in neither names its line.
+
 Both registry imports go through here so that they refuse a malformed file
 the same way: one ``ImportRejected`` with a bilingual message, and for row
 problems a ``RowError`` per bad cell naming the line (as an editor shows it)
@@ -17,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from counter.encodings import GB18030, decode_gb18030, normalize_encoding
 from counter.errors import ImportRejected, RowError
 from counter.text import Text
 
@@ -39,6 +46,10 @@ class CsvRow:
 class CsvFile:
     rows: list[CsvRow]
     ignored_columns: list[str] = field(default_factory=list)
+    encoding: str = "utf-8"
+    """``utf-8`` or ``gb18030``."""
+    detected: bool = False
+    """No encoding was given and the file was not UTF-8: it was read as GB 18030."""
 
 
 class RowErrors:
@@ -66,13 +77,15 @@ class RowErrors:
         )
 
 
-def read_csv(source: Path | bytes, *, columns: Sequence[str], what: Text) -> CsvFile:
-    """Parse ``source`` as UTF-8 CSV (a BOM is allowed) whose header holds ``columns``.
+def read_csv(
+    source: Path | bytes, *, columns: Sequence[str], what: Text, encoding: str | None = None
+) -> CsvFile:
+    """Parse ``source`` as CSV whose header holds ``columns``, in ``encoding`` (see above).
 
     Header names are matched without regard to case or surrounding spaces;
     columns not in ``columns`` are ignored and listed in the result.
     """
-    text = _decode(_read_bytes(source, what), what)
+    text, used, detected = _decode(_read_bytes(source, what), what, encoding)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     errors = RowErrors(what)
     try:
@@ -114,7 +127,7 @@ def read_csv(source: Path | bytes, *, columns: Sequence[str], what: Text) -> Csv
             )
         )
     ignored = [name for name in header if name not in positions]
-    return CsvFile(rows=rows, ignored_columns=ignored)
+    return CsvFile(rows=rows, ignored_columns=ignored, encoding=used, detected=detected)
 
 
 def _read_bytes(source: Path | bytes, what: Text) -> bytes:
@@ -139,27 +152,64 @@ def _read_bytes(source: Path | bytes, what: Text) -> bytes:
         ) from None
 
 
-def _decode(raw: bytes, what: Text) -> str:
+def _line_of(raw: bytes, error: UnicodeDecodeError) -> int:
+    return raw[: error.start].count(b"\n") + 1
+
+
+def _decode(raw: bytes, what: Text, encoding: str | None) -> tuple[str, str, bool]:
+    """The text, the encoding it was read in and whether that was detected."""
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ImportRejected(
             Text(
-                zh=f"{what.zh}:文件是 UTF-16 编码,请另存为 UTF-8 CSV。",
-                en=f"{what.en}: the file is UTF-16; save it as UTF-8 CSV.",
+                zh=f"{what.zh}:文件是 UTF-16 编码,请另存为 UTF-8 或 GB 18030 CSV。",
+                en=f"{what.en}: the file is UTF-16; save it as UTF-8 or GB 18030 CSV.",
             )
         )
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+    wanted = normalize_encoding(encoding) if encoding is not None else None
+    if encoding is not None and wanted is None:
         raise ImportRejected(
             Text(
-                zh=f"{what.zh}:第 {line} 行不是 UTF-8 编码(可能是 GBK/GB18030),"
-                "请另存为 UTF-8 CSV 后重试。",
-                en=f"{what.en}: line {line} is not UTF-8 (perhaps GBK/GB18030);"
-                " save the file as UTF-8 CSV and try again.",
+                zh=f"{what.zh}:不支持的编码 {encoding}(可用 utf-8、gb18030)。",
+                en=f"{what.en}: no encoding {encoding} (utf-8 or gb18030).",
+            )
+        )
+    if wanted == GB18030:
+        try:
+            text = decode_gb18030(raw)
+        except UnicodeDecodeError as exc:
+            line = _line_of(raw, exc)
+            raise ImportRejected(
+                Text(
+                    zh=f"{what.zh}:第 {line} 行不是有效的 GB 18030 编码。",
+                    en=f"{what.en}: line {line} is not valid GB 18030.",
+                ),
+                line=line,
+            ) from None
+        return _no_nul(text, what), GB18030, False
+    try:
+        return _no_nul(raw.decode("utf-8-sig"), what), "utf-8", False
+    except UnicodeDecodeError as exc:
+        line = _line_of(raw, exc)
+        zh, en = f"第 {line} 行不是 UTF-8 编码", f"line {line} is not UTF-8"
+        if wanted is None:
+            try:
+                return _no_nul(decode_gb18030(raw), what), GB18030, True
+            except UnicodeDecodeError as not_gb:
+                other = _line_of(raw, not_gb)
+                zh += f",第 {other} 行也不是 GB 18030 编码"
+                en += f", and line {other} is not GB 18030 either"
+                line = max(line, other)
+        raise ImportRejected(
+            Text(
+                zh=f"{what.zh}:{zh}。请另存为 UTF-8 CSV,或用 --encoding gb18030 指明编码后重试。",
+                en=f"{what.en}: {en}."
+                " Save the file as UTF-8 CSV, or name its encoding with --encoding gb18030.",
             ),
             line=line,
         ) from None
+
+
+def _no_nul(text: str, what: Text) -> str:
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise ImportRejected(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from counter.banking._typed_text import clean_text
 from counter.banking.accounts import check_card_number, check_corporate_account
 from counter.banking.identity import check_document
 from counter.banking.merchant import check_merchant_number, check_terminal_id, check_terminal_sn
@@ -18,6 +19,7 @@ from counter.banking.uscc import check_uscc
 from counter.text import Text
 
 REQUIRED = Text(zh="必填。", en="required.")
+_CELL = Text(zh="此项", en="This cell")
 
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -32,12 +34,25 @@ def not_one_of(value: str, allowed: Sequence[str]) -> Text:
 
 
 def text_error(value: str, max_length: int) -> Text | None:
-    """A required free-text cell (names): present and not too long. Any characters are kept."""
+    """A required free-text cell: present and not too long (in characters, not bytes)."""
     if not value:
         return REQUIRED
     if len(value) > max_length:
         return Text(zh=f"最长 {max_length} 个字符。", en=f"at most {max_length} characters.")
     return None
+
+
+def name_cell(value: str, max_length: int) -> tuple[str, Text | None]:
+    """A required name cell cleaned as a typed name is, and its problem (or None).
+
+    The form layer's text hygiene (NFC; controls, bidirectional controls
+    refused) and the name folds (middle dots as U+00B7). Text a spreadsheet
+    would run as a formula is kept: exporting it safely is the export's job.
+    """
+    cleaned = clean_text(value, _CELL, name=True)
+    if isinstance(cleaned, Text):
+        return value, cleaned
+    return cleaned, text_error(cleaned, max_length)
 
 
 def parse_int(value: str, *, low: int, high: int | None = None) -> int | None:

@@ -33,10 +33,16 @@ class ImportSummary:
     rows: int
     changes: tuple[RecordChanges, ...]
     ignored_columns: tuple[str, ...] = ()
+    encoding: str = "utf-8"
+    detected: bool = False
+    """The file was not UTF-8 and no encoding was given: it was read as GB 18030."""
 
     def message(self) -> Text:
         zh = [f"已导入 {self.rows} 行:"]
         en = [f"Imported {self.rows} row(s):"]
+        if self.detected:
+            zh.insert(0, "文件不是 UTF-8 编码,已按 GB 18030 读取;")
+            en.insert(0, "The file is not UTF-8; it was read as GB 18030.")
         zh.append(
             ";".join(
                 f"{c.kind.zh} 新增 {c.created},更新 {c.updated},未变 {c.unchanged}"

@@ -113,9 +113,12 @@ class LocalIdentityVerifier:
         )
         return result
 
-    def import_people(self, source: Path | bytes) -> ImportSummary:
-        """Load ``id_number,name,result,face_score`` rows; all or nothing, re-import updates."""
-        csv_file = read_csv(source, columns=IDENTITY_COLUMNS, what=_WHAT)
+    def import_people(self, source: Path | bytes, *, encoding: str | None = None) -> ImportSummary:
+        """Load ``id_number,name,result,face_score`` rows; all or nothing, re-import updates.
+
+        ``encoding``: ``utf-8`` or ``gb18030``; None reads UTF-8 and detects GB 18030.
+        """
+        csv_file = read_csv(source, columns=IDENTITY_COLUMNS, what=_WHAT, encoding=encoding)
         errors = RowErrors(_WHAT)
         people: dict[str, dict[str, object]] = {}
         first_line: dict[str, int] = {}
@@ -135,8 +138,7 @@ class LocalIdentityVerifier:
                 )
             elif number in first_line:
                 errors.add(row.line, "id_number", _rules.repeated(first_line[number]))
-            name = cells["name"]
-            name_error = _rules.text_error(name, 100)
+            name, name_error = _rules.name_cell(cells["name"], 100)
             if name_error is not None:
                 errors.add(row.line, "name", name_error)
             result = cells["result"].lower()
@@ -181,4 +183,6 @@ class LocalIdentityVerifier:
             rows=len(csv_file.rows),
             changes=(changes,),
             ignored_columns=tuple(csv_file.ignored_columns),
+            encoding=csv_file.encoding,
+            detected=csv_file.detected,
         )

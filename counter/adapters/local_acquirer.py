@@ -153,9 +153,11 @@ class LocalAcquirerRegistry:
         if not changed:
             raise NotFound(Text(zh="商户不存在。", en="No such merchant."), merchant_no=merchant_no)
 
-    def import_merchants(self, source: Path | bytes) -> ImportSummary:
+    def import_merchants(
+        self, source: Path | bytes, *, encoding: str | None = None
+    ) -> ImportSummary:
         """Load the acquirer's merchant file (see ``counter.adapters.registry_import``)."""
-        return import_merchants(self._db, source)
+        return import_merchants(self._db, source, encoding=encoding)
 
     def _execute(self, request: _Request, answer: type[_Result]) -> _Result:
         try:

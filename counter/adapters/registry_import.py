@@ -7,9 +7,12 @@ registry is never half-imported. Re-importing updates merchants and
 terminals in place by merchant number and terminal serial number, never
 duplicating them; terminals absent from the file are left as they are.
 
-Names are stored exactly as given, including text a spreadsheet would run
-as a formula (``=cmd|...``): what is stored is data; anything that exports
-it must escape it.
+Names are cleaned as a teller's typed names are (NFC; control and
+bidirectional characters refused by line; minority names' middle dots as
+U+00B7), and otherwise stored as given, including text a spreadsheet would
+run as a formula (``=cmd|...``): what is stored is data; anything that
+exports it must escape it. The file may be UTF-8 or GB 18030
+(``counter.adapters._csv``).
 """
 
 from __future__ import annotations
@@ -70,10 +73,14 @@ _WHAT = Text(zh="商户登记簿导入", en="Merchant registry import")
 
 
 def import_merchants(
-    db: Database, source: Path | bytes, *, today: date | None = None
+    db: Database,
+    source: Path | bytes,
+    *,
+    today: date | None = None,
+    encoding: str | None = None,
 ) -> ImportSummary:
     """Check every row of ``source``, then write them all in one transaction (or nothing)."""
-    csv_file = read_csv(source, columns=MERCHANT_COLUMNS, what=_WHAT)
+    csv_file = read_csv(source, columns=MERCHANT_COLUMNS, what=_WHAT, encoding=encoding)
     errors = RowErrors(_WHAT)
     merchants: dict[str, dict[str, Any]] = {}
     merchant_lines: dict[str, int] = {}
@@ -134,6 +141,8 @@ def import_merchants(
         rows=len(csv_file.rows),
         changes=(merchant_changes, terminal_changes),
         ignored_columns=tuple(csv_file.ignored_columns),
+        encoding=csv_file.encoding,
+        detected=csv_file.detected,
     )
 
 
@@ -150,8 +159,10 @@ def _check_row(
 
     merchant_no = normalize_merchant_number(cells["merchant_no"])
     check("merchant_no", _rules.merchant_no_error(merchant_no))
+    names: dict[str, str] = {}
     for column, limit in (("merchant_name", 200), ("legal_rep_name", 100)):
-        check(column, _rules.text_error(cells[column], limit))
+        names[column], problem = _rules.name_cell(cells[column], limit)
+        check(column, problem)
     uscc = normalize_uscc(cells["uscc"])
     check("uscc", _rules.uscc_format_error(uscc))
     rep_id = normalize_number(cells["legal_rep_id_number"])
@@ -182,9 +193,9 @@ def _check_row(
         return None, None
     merchant = {
         "merchant_no": merchant_no,
-        "merchant_name": cells["merchant_name"],
+        "merchant_name": names["merchant_name"],
         "uscc": uscc,
-        "legal_rep_name": cells["legal_rep_name"],
+        "legal_rep_name": names["legal_rep_name"],
         "legal_rep_id_number": rep_id,
         "registered_phone": phone,
         "status": status,
@@ -205,8 +216,8 @@ def _account(row: CsvRow, errors: RowErrors) -> dict[str, Any] | None:
     cells = row.cells
     account_type = cells["account_type"].lower()
     number = normalize_account_number(cells["account_number"])
-    holder = cells["account_holder"]
-    if not (account_type or number or holder):
+    holder, holder_problem = _rules.name_cell(cells["account_holder"], 200)
+    if not (account_type or number or cells["account_holder"]):
         return {"account_type": None, "account_number": None, "account_holder": None}
     found = len(errors.rows)
     if account_type not in _ACCOUNT_TYPES:
@@ -217,7 +228,6 @@ def _account(row: CsvRow, errors: RowErrors) -> dict[str, Any] | None:
         problem = _rules.account_number_error(account_type, number)
         if problem is not None:
             errors.add(row.line, "account_number", problem)
-    holder_problem = _rules.text_error(holder, 200)
     if holder_problem is not None:
         errors.add(row.line, "account_holder", holder_problem)
     if len(errors.rows) > found:

@@ -13,6 +13,13 @@ Each encoding has exactly one spelling for a record (:func:`encode_jsonl`,
 and requires the very same text, so that no edit, not even of spacing,
 quoting or line endings, goes unnoticed. docs/journal-export.md describes
 the format for a receiver who wants to check it with their own tools.
+
+From version 3 on, what a terminal would interpret (control characters
+but the line break and tab, DEL, the C1 range, the bidirectional controls,
+the line and paragraph separators) is written escaped: as ``\\uXXXX`` in
+JSON Lines, and in CSV as a cell that starts with ``'\\`` and spells those
+characters ``\\uXXXX`` and its backslashes ``\\\\``. Version 2 files, written
+before, are read with version 2's spelling (``terminal_safe=False``).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -38,6 +46,7 @@ __all__ = [
     "START",
     "TRAILER_KEYS",
     "VERSION",
+    "VERSIONS",
     "chunk_digest",
     "csv_header",
     "decode_csv_row",
@@ -50,8 +59,11 @@ __all__ = [
 ]
 
 FORMAT: Final = "counter-journal-export"
-VERSION: Final = 2
-"""2 added ``channel`` to entries; a version 1 file is refused, not misread."""
+VERSION: Final = 3
+"""2 added ``channel`` to entries; 3 escapes what a terminal would interpret. A version 1
+file is refused, not misread; a version 2 file is read with its own spelling."""
+VERSIONS: Final = (2, 3)
+"""The versions ``verify-export`` reads."""
 FORMATS: Final = ("csv", "jsonl")
 START: Final = GENESIS
 BOM: Final = "\ufeff"
@@ -80,6 +92,15 @@ CSV_COLUMNS: Final = (
 (the header's or trailer's fields as JSON) and ``line_hash``."""
 
 _FORMULA_START: Final = frozenset("=+-@\t\r'")
+_TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+"""What a terminal or a text viewer would interpret rather than show (line break and tab aside)."""
+_MARKED = "'\\"
+"""The start of a CSV cell spelled with escapes (never the start of a version 2 cell)."""
+_CELL_ESCAPE = re.compile(r"\\(?:\\|u([0-9a-f]{4}))")
+
+
+def _u(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def line_hash(previous: str, record: Mapping[str, Any]) -> str:
@@ -91,11 +112,13 @@ def line_hash(previous: str, record: Mapping[str, Any]) -> str:
 # --- JSON Lines -----------------------------------------------------------
 
 
-def encode_jsonl(record: Mapping[str, Any]) -> str:
+def encode_jsonl(record: Mapping[str, Any], *, terminal_safe: bool = True) -> str:
     """One line: the record's keys in their fixed order, then ``line_hash``; no spaces."""
     keys = (*KEYS[str(record["record"])], "line_hash")
     ordered = {key: record[key] for key in keys}
-    return json.dumps(ordered, ensure_ascii=False, separators=(",", ":")) + "\n"
+    line = json.dumps(ordered, ensure_ascii=False, separators=(",", ":"))
+    # Outside strings a JSON line holds only ASCII punctuation, so this touches strings only.
+    return (_TERMINAL.sub(_u, line) if terminal_safe else line) + "\n"
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -121,23 +144,32 @@ def decode_jsonl(line: str) -> dict[str, Any]:
 # --- CSV ------------------------------------------------------------------
 
 
-def escape_cell(value: str) -> str:
-    """A cell a spreadsheet shows as text: a leading ``= + - @``, tab, CR or ``'`` gets a ``'``.
+def escape_cell(value: str, *, terminal_safe: bool = True) -> str:
+    """A cell a spreadsheet shows as text and a terminal prints as it is.
 
-    The apostrophe itself is escaped too, so that :func:`unescape_cell` can
-    always take exactly one away.
+    A leading ``= + - @``, tab, CR or ``'`` gets a ``'``; the apostrophe
+    itself is escaped too, so that :func:`unescape_cell` can always take
+    exactly one away. A value holding a character a terminal would
+    interpret is spelled ``'\\`` followed by the value with those characters
+    as ``\\uXXXX`` and its backslashes doubled.
     """
+    if terminal_safe and _TERMINAL.search(value):
+        return _MARKED + _TERMINAL.sub(_u, value.replace("\\", "\\\\"))
     return "'" + value if value[:1] in _FORMULA_START else value
 
 
 def unescape_cell(cell: str) -> str:
+    if cell.startswith(_MARKED):
+        return _CELL_ESCAPE.sub(
+            lambda m: chr(int(m.group(1), 16)) if m.group(1) else "\\", cell[len(_MARKED) :]
+        )
     return cell[1:] if cell.startswith("'") else cell
 
 
-def _write_row(cells: Sequence[str]) -> str:
+def _write_row(cells: Sequence[str], *, terminal_safe: bool = True) -> str:
     out = io.StringIO()
     csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL).writerow(
-        [escape_cell(cell) for cell in cells]
+        [escape_cell(cell, terminal_safe=terminal_safe) for cell in cells]
     )
     return out.getvalue()
 
@@ -155,7 +187,7 @@ def _text(value: Any) -> str:
     return canonical_json(value)
 
 
-def encode_csv(record: Mapping[str, Any]) -> str:
+def encode_csv(record: Mapping[str, Any], *, terminal_safe: bool = True) -> str:
     """One CSV record (a note with line breaks spans several lines, quoted)."""
     kind = str(record["record"])
     cells = dict.fromkeys(CSV_COLUMNS, "")
@@ -173,7 +205,7 @@ def encode_csv(record: Mapping[str, Any]) -> str:
         cells["empty"] = " ".join(key for key in NULLABLE if record[key] == "")
     else:
         cells["meta"] = canonical_json({key: record[key] for key in KEYS[kind][1:]})
-    return _write_row([cells[column] for column in CSV_COLUMNS])
+    return _write_row([cells[column] for column in CSV_COLUMNS], terminal_safe=terminal_safe)
 
 
 def _json_cell(cell: str, column: str) -> Any:

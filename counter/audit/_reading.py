@@ -2,7 +2,8 @@
 
 Each reader yields ``(line number, offset after the record, record)`` and
 raises :class:`Unreadable` at the first line that cannot be a record or is
-not spelled exactly as :mod:`counter.audit._format` writes it.
+not spelled exactly as :mod:`counter.audit._format` writes it, in the
+spelling of the version the file's header names.
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ def _unreadable(line: int, exc: Exception) -> Unreadable:
     return Unreadable(line, Text(zh=f"无法读取:{exc}", en=f"unreadable: {exc}"))
 
 
+def _terminal_safe(record: dict[str, Any], previous: bool) -> bool:
+    """Whether the records after ``record`` are spelled with terminal escapes (version 3 on)."""
+    if record.get("record") == "header":
+        return record.get("version") != 2  # the version before the escapes
+    return previous
+
+
 def _edited(line: int) -> Unreadable:
     return Unreadable(
         line,
@@ -54,6 +62,7 @@ def jsonl_records(text: str) -> Located:
     """The records of a JSON Lines export: one per line, each line ending with ``\\n``."""
     offset = 0
     number = 0
+    safe = True
     while offset < len(text):
         number += 1
         end = text.find("\n", offset)
@@ -64,7 +73,8 @@ def jsonl_records(text: str) -> Located:
         line = text[offset : end + 1]
         try:
             record = decode_jsonl(line)
-            canonical = encode_jsonl(record) == line
+            safe = _terminal_safe(record, safe)
+            canonical = encode_jsonl(record, terminal_safe=safe) == line
         except (ValueError, KeyError, TypeError) as exc:
             raise _unreadable(number, exc) from None
         if not canonical:
@@ -83,10 +93,12 @@ def csv_records(text: str) -> Located:
     offset = len(head)
     number = 2
     reader = csv.reader(io.StringIO(text[offset:], newline=""), strict=True)
+    safe = True
     while offset < len(text):
         try:
             record = decode_csv_row(next(reader))
-            spelled = encode_csv(record)
+            safe = _terminal_safe(record, safe)
+            spelled = encode_csv(record, terminal_safe=safe)
         except StopIteration:
             raise _edited(number) from None
         except (csv.Error, ValueError, KeyError, TypeError) as exc:

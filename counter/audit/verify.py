@@ -21,6 +21,7 @@ What is checked, line by line, stopping at the first bad line:
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,9 +29,20 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from counter.audit._format import BOM, FORMAT, MASKABLE, NULLABLE, START, VERSION, line_hash
+from counter.audit._format import (
+    BOM,
+    FORMAT,
+    MASKABLE,
+    NULLABLE,
+    START,
+    VERSION,
+    VERSIONS,
+    csv_header,
+    line_hash,
+)
 from counter.audit._reading import Unreadable, csv_records, jsonl_records
 from counter.audit.export import belongs_to_branch, timestamp
+from counter.encodings import GB18030, decode_gb18030, normalize_encoding
 from counter.store.journal import GENESIS, JournalEntry
 from counter.text import Text
 
@@ -42,6 +54,7 @@ _ZONE = re.compile(r"([+-])(\d\d):(\d\d)")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 """What a ``str`` can hold and UTF-8 cannot (a lone surrogate): such a text was never a file."""
 _NOT_UTF8 = Text(zh="不是有效的 UTF-8 文本", en="not valid UTF-8 text")
+_NOT_GB18030 = Text(zh="不是有效的 GB 18030 文本", en="not valid GB 18030 text")
 
 
 class _Bad(Exception):
@@ -149,7 +162,7 @@ class _Checker:
             raise _Bad("缺少尾记录:文件被截断", "no trailer: the file was cut short")
 
     def _header(self, record: Mapping[str, Any]) -> None:
-        if record["format"] != FORMAT or record["version"] != VERSION:
+        if record["format"] != FORMAT or record["version"] not in VERSIONS:
             raise _Bad(
                 f"不是第 {VERSION} 版日志导出文件", f"not a version {VERSION} journal export"
             )
@@ -341,16 +354,31 @@ def verify_export(
 
 
 def verify_export_file(
-    path: Path, *, on_progress: Callable[[int, int], None] | None = None
+    path: Path,
+    *,
+    encoding: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> ExportCheck:
-    """Read ``path`` (strict UTF-8) and verify it."""
+    """Read ``path`` and verify it: strict UTF-8, or GB 18030 when asked (``gb18030``) or
+    when the file is not UTF-8 and no encoding was named.
+
+    A GB 18030 CSV file has no byte-order mark (the bank's older tools take a
+    file without one as GB 18030): the text is checked as if it had the mark.
+    """
     raw = path.read_bytes()
+    wanted = normalize_encoding(encoding) if encoding is not None else None
+    text: str | None
     try:
-        text = raw.decode("utf-8")
+        text = decode_gb18030(raw) if wanted == GB18030 else raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return ExportCheck(
-            problem=Problem(
-                raw.count(b"\n", 0, exc.start) + 1, _NOT_UTF8
-            )
-        )
+        text = None
+        if wanted is None:
+            with contextlib.suppress(UnicodeDecodeError):
+                text = decode_gb18030(raw)
+        if text is None:
+            reason = _NOT_GB18030 if wanted == GB18030 else _NOT_UTF8
+            return ExportCheck(problem=Problem(raw.count(b"\n", 0, exc.start) + 1, reason))
+        wanted = GB18030
+    if wanted == GB18030 and text.startswith(csv_header()):
+        text = BOM + text
     return verify_export(text, on_progress=on_progress)

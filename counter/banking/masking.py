@@ -7,6 +7,11 @@ numbers their first 3 and last 4, names their first character. Masking keeps
 the length and never shows a whole value: when a value is too short for the
 policy's head and tail, fewer characters stay visible, at most half of it.
 
+A name is masked by the characters a reader sees, not by code units: a
+rare character outside the Basic Multilingual Plane (𠮷, U+20BB7) or one
+with a variation selector (葛󠄀, an ideographic variation sequence) stays
+whole when it is the visible head and becomes one ``*`` when it is hidden.
+
 ``mask_text`` finds numbers inside free text (log lines, error messages)
 and masks them; ``PIIMaskingFilter`` applies it to every log record that
 passes a handler, so that no full number reaches a log.
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from typing import Literal, get_args
 
 from counter.banking._clean import compact
@@ -64,6 +70,24 @@ def _keep(value: str, head: int, tail: int) -> str:
     return value[:head] + "*" * (length - head - tail) + value[length - tail :]
 
 
+_ZWJ = "\u200d"
+
+
+def _characters(value: str) -> list[str]:
+    """``value`` as the characters a reader sees: each base with its marks and selectors."""
+    characters: list[str] = []
+    for char in value:
+        joins = characters and (
+            unicodedata.category(char).startswith("M") or char == _ZWJ
+            or characters[-1].endswith(_ZWJ)
+        )
+        if joins:
+            characters[-1] += char
+        else:
+            characters.append(char)
+    return characters
+
+
 def mask_card(value: str, policy: MaskingPolicy | None = None) -> str:
     rules = _policy(policy)
     return _keep(compact(value, hyphens=True), rules.card_head, rules.card_tail)
@@ -87,7 +111,9 @@ def mask_phone(value: str, policy: MaskingPolicy | None = None) -> str:
 
 
 def mask_name(value: str, policy: MaskingPolicy | None = None) -> str:
-    return _keep(value.strip(), _policy(policy).name_head, 0)
+    characters = _characters(value.strip())
+    shown = _keep("x" * len(characters), _policy(policy).name_head, 0)
+    return "".join(c if s == "x" else "*" for c, s in zip(characters, shown, strict=True))
 
 
 def mask(value: str, kind: str, policy: MaskingPolicy | None = None) -> str:

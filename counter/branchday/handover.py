@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from counter.branchday import _tables as t
 from counter.branchday.sessions import current_session, open_cases_of
 from counter.cases.reading import check_change, not_found
+from counter.engine.cleaning import clean_field
 from counter.engine.types import Actor
 from counter.errors import InvalidInput, NotFound, PermissionDenied
 from counter.store import journal
@@ -119,6 +120,8 @@ def offer_handover(
     note: str | None = None,
 ) -> HandoverView:
     """Offer an open case ``actor`` answers for to ``to_teller`` of the same branch."""
+    if note is not None:
+        note = clean_field(note, field="note", label=Text(zh="说明", en="The note"))
     if note is not None and len(note) > 200:
         raise InvalidInput(Text(zh="说明最多 200 字", en="The note is at most 200 characters"))
     try:

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
+from counter.banking._clean import normalize_name
 from counter.cases import records
 from counter.cases.records import CaseRow
 from counter.cases.services import Services
@@ -29,6 +30,7 @@ from counter.cases.views import (
     WaitingView,
 )
 from counter.engine.authority import is_remote
+from counter.engine.cleaning import clean_field
 from counter.engine.loader import Workflow
 from counter.engine.runtime import Runtime
 from counter.engine.types import Actor, CaseSnapshot, PendingApproval
@@ -336,11 +338,22 @@ class CaseReader:
         ]
 
     def list_cases(
-        self, *, actor: Actor, state: str | None = None, limit: int = 200
+        self,
+        *,
+        actor: Actor,
+        state: str | None = None,
+        merchant_name: str | None = None,
+        limit: int = 200,
     ) -> list[CaseSummary]:
-        """The newest cases the actor may see, optionally in one state."""
+        """The newest cases the actor may see, optionally in one state, optionally of the
+        merchants whose name holds ``merchant_name`` (cleaned as a typed name is)."""
         cases = records.cases
         query = select(cases).order_by(cases.c.updated_at.desc(), cases.c.id.desc()).limit(limit)
+        if merchant_name is not None:
+            wanted = _searched_name(merchant_name)
+            if wanted is None:
+                return []
+            query = query.where(_MERCHANT_NAME.icontains(wanted, autoescape=True))
         if not actor.roles & READ_ALL_ROLES:
             if actor.roles & CASE_ROLES and actor.branch is not None:
                 query = query.where(cases.c.branch == actor.branch)
@@ -365,6 +378,7 @@ class CaseReader:
                 updated_at=r.updated_at,
                 closed_at=r.closed_at,
                 awaiting_approval=r.pending is not None,
+                merchant_name=_merchant_name(r.data),
             )
             for r in rows
         ]
@@ -397,3 +411,20 @@ class CaseReader:
             return True
         state = self.workflow_of(row.definition_hash).definition.states.get(row.state)
         return state is not None and is_remote(state, actor)
+
+
+_MERCHANT_NAME = records.cases.c.data["vars"]["merchant"]["merchant_name"].as_string()
+"""Where ``note_merchant`` keeps the registry's name of the case's merchant."""
+_SEARCH_LABEL = Text(zh="商户名称", en="Merchant name")
+
+
+def _searched_name(typed: str) -> str | None:
+    """A typed search for a merchant name, cleaned like the name it looks for (None: empty)."""
+    text = clean_field(typed, field="merchant_name", label=_SEARCH_LABEL)
+    return normalize_name(text) if text is not None else None
+
+
+def _merchant_name(data: Any) -> str | None:
+    found = data.get("vars", {}).get("merchant", {}) if isinstance(data, Mapping) else {}
+    name = found.get("merchant_name") if isinstance(found, Mapping) else None
+    return str(name) if name else None

@@ -106,6 +106,8 @@ class CaseSummary(_View):
     updated_at: datetime
     closed_at: datetime | None = None
     awaiting_approval: bool = False
+    merchant_name: str | None = None
+    """The merchant the case is about, as the registry named it when the case was decided."""
 
 
 class JournalEntryView(_View):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +13,9 @@ from typing import Annotated
 import typer
 
 from counter.audit import FORMATS, chunk_digest, export_journal, verify_export_file
+from counter.audit._format import BOM
 from counter.cli._common import database, fail, friendly_errors
+from counter.encodings import GB18030, encode_gb18030, normalize_encoding
 from counter.progress import ProgressBar
 
 __all__ = ["register"]
@@ -27,6 +29,13 @@ def _format(value: str) -> str:
     if value not in FORMATS:
         raise typer.BadParameter(f"csv 或 jsonl / csv or jsonl, not {value}")
     return value
+
+
+def _encoding(value: str) -> str:
+    found = normalize_encoding(value)
+    if found is None:
+        raise typer.BadParameter(f"utf-8 或 gb18030 / utf-8 or gb18030, not {value}")
+    return found
 
 
 @journal_app.command("export")
@@ -43,6 +52,14 @@ def export(
     out: Annotated[
         Path | None, typer.Option("--out", help="写入文件(默认标准输出)/ file (default stdout)")
     ] = None,
+    encoding: Annotated[
+        str,
+        typer.Option(
+            "--encoding",
+            callback=_encoding,
+            help="utf-8 (默认 default) | gb18030 (GB 18030-2022, 旧系统 / for older tools)",
+        ),
+    ] = "utf-8",
 ) -> None:
     """Export a branch's journal, masked, with the hashes to verify it offline.
 
@@ -61,7 +78,7 @@ def export(
                 fmt=fmt,
                 on_progress=bar.update,
             )
-            last = _write(chunks, out)
+            last = _write(chunks, out, encoding)
     finally:
         db.dispose()
     where = f" -> {out}" if out is not None else ""
@@ -72,7 +89,20 @@ def export(
     )
 
 
-def _write(chunks: Iterable[str], out: Path | None) -> str:
+def _encoded(chunks: Iterable[str], encoding: str) -> Iterator[tuple[str, bytes]]:
+    """Each chunk and its bytes. GB 18030 has no byte-order mark: a spreadsheet takes a
+    file without one as the system's encoding, which is GB 18030 on a Chinese PC."""
+    first = True
+    for chunk in chunks:
+        if encoding == GB18030:
+            text = chunk.removeprefix(BOM) if first else chunk
+            yield chunk, encode_gb18030(text)
+        else:
+            yield chunk, chunk.encode("utf-8")
+        first = False
+
+
+def _write(chunks: Iterable[str], out: Path | None, encoding: str = "utf-8") -> str:
     """Write every chunk to ``out`` (or stdout); the last chunk (the trailer) is returned.
 
     A file is written next to ``out`` and renamed at the end, so that a
@@ -80,16 +110,16 @@ def _write(chunks: Iterable[str], out: Path | None) -> str:
     """
     last = ""
     if out is None:
-        for chunk in chunks:
-            sys.stdout.write(chunk)
+        for chunk, data in _encoded(chunks, encoding):
+            sys.stdout.buffer.write(data)
             last = chunk
-        sys.stdout.flush()
+        sys.stdout.buffer.flush()
         return last
     partial = out.with_name(out.name + ".part")
     try:
-        with partial.open("w", encoding="utf-8", newline="") as file:
-            for chunk in chunks:
-                file.write(chunk)
+        with partial.open("wb") as file:
+            for chunk, data in _encoded(chunks, encoding):
+                file.write(data)
                 last = chunk
             file.flush()
             os.fsync(file.fileno())
@@ -104,10 +134,18 @@ def _write(chunks: Iterable[str], out: Path | None) -> str:
 @journal_app.command("verify-export")
 def verify_export(
     file: Annotated[Path, typer.Argument(help="导出文件 / the export file", exists=True)],
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding", help="utf-8 | gb18030; 默认 UTF-8,否则 GB 18030 / default: detected"
+        ),
+    ] = None,
 ) -> None:
     """Check an export offline (no database): exit 0 if it verifies, 1 naming the first bad line."""
+    if encoding is not None:
+        encoding = _encoding(encoding)
     with ProgressBar("校验导出文件 / verifying the export", percent=True) as bar:
-        report = verify_export_file(file, on_progress=bar.update)
+        report = verify_export_file(file, encoding=encoding, on_progress=bar.update)
     if not report.ok:
         raise fail(str(report.summary()))
     typer.echo(str(report.summary()))

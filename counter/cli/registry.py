@@ -67,17 +67,27 @@ def register(app: typer.Typer) -> None:
     app.add_typer(sms, name="sms")
 
 
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="utf-8 or gb18030 (GB 18030-2022); default: UTF-8, or GB 18030 when the file"
+        " is not UTF-8 / 文件编码",
+    ),
+]
+
+
 @friendly_errors
-def registry_import(file: FileArgument) -> None:
+def registry_import(file: FileArgument, encoding: EncodingOption = None) -> None:
     """Import the acquirer's merchant file: all rows or none; re-import updates in place."""
-    summary = _run(lambda db: LocalAcquirerRegistry(db).import_merchants(file))
+    summary = _run(lambda db: LocalAcquirerRegistry(db).import_merchants(file, encoding=encoding))
     _print_summary(summary)
 
 
 @friendly_errors
-def identity_import(file: FileArgument) -> None:
+def identity_import(file: FileArgument, encoding: EncodingOption = None) -> None:
     """Import the people the local identity check answers for: all rows or none."""
-    summary = _run(lambda db: LocalIdentityVerifier(db).import_people(file))
+    summary = _run(lambda db: LocalIdentityVerifier(db).import_people(file, encoding=encoding))
     _print_summary(summary)
 
 

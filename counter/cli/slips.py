@@ -4,13 +4,15 @@
   (issuing it first if the case completed without one); with ``--reprint
   --as USERNAME``, print a new, numbered reprint journaled as asked for by
   that user, under the same role and branch rules as the console;
-* ``counter slip-sample``: render the demo slip (README image).
+* ``counter slip-sample``: render the demo slip (README image);
+* ``counter slip-fonts``: cut every piece of the rare-character web fonts
+  the console serves, so that no teller waits for the first cut.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -32,15 +34,28 @@ FormatOption = Annotated[
 def slip_sample(
     out: Annotated[Path, typer.Option("--out", help="PDF file to write", dir_okay=False)],
     fmt: FormatOption = None,
+    merchant: Annotated[
+        str | None, typer.Option("--merchant", help="商户名称 / the merchant's name to print")
+    ] = None,
+    customer: Annotated[
+        str | None, typer.Option("--customer", help="委托人姓名 / the customer's name (masked)")
+    ] = None,
 ) -> None:
     """Render the demo POS unbinding slip (built-in sample data) to a PDF file."""
     # Imported here: WeasyPrint takes a while to load and most commands never need it.
     from counter.slips import SlipRenderer, slip_format
-    from counter.slips.sample import SAMPLE_SLIP, sample_context
+    from counter.slips.context import PartyInput
+    from counter.slips.sample import SAMPLE_SLIP, sample_context, sample_inputs
 
+    overrides: dict[str, Any] = {}
+    if merchant is not None:
+        overrides["merchant_name"] = merchant
+    if customer is not None:
+        person = sample_inputs()["customer"]
+        overrides["customer"] = PartyInput(name=customer, id_number=person.id_number)
     try:
         chosen = slip_format(fmt or get_settings().slip_format)
-        pdf = SlipRenderer().render(SAMPLE_SLIP, sample_context(), fmt=chosen)
+        pdf = SlipRenderer().render(SAMPLE_SLIP, sample_context(**overrides), fmt=chosen)
     except CounterError as exc:
         typer.echo(f"错误 / error: {exc.message}", err=True)
         raise typer.Exit(1) from None
@@ -102,7 +117,22 @@ def slip(
     typer.echo(f"凭条已写入 / slip written: {out} ({kind}, {stored.fmt}, sha256 {stored.sha256})")
 
 
+def slip_fonts() -> None:
+    """Cut the console's pieces of the slip's rare-character fonts (a few minutes, once)."""
+    from counter.slips.fonts import build_pieces
+
+    cache = get_settings().font_cache_dir
+
+    def progress(done: int, total: int) -> None:
+        if done % 20 == 0 or done == total:
+            typer.echo(f"{done}/{total}", err=True)
+
+    count = build_pieces(cache, progress)
+    typer.echo(f"字体分片已就绪 / font pieces ready: {count} in {cache}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
     app.command("slip")(slip)
     app.command("slip-sample")(slip_sample)
+    app.command("slip-fonts")(slip_fonts)

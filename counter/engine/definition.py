@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, model_validator
 
 from counter.text import Text
 
@@ -18,6 +18,7 @@ __all__ = [
     "ANY_STATE",
     "APPROVE",
     "BUILTIN_TRIGGERS",
+    "MIN_NAME_LENGTH",
     "REJECT",
     "AuthorityDefinition",
     "Choice",
@@ -51,6 +52,8 @@ PiiClass = Literal["id", "card", "account", "phone", "name", "none"]
 Channel = Literal["counter", "online", "phone"]
 """Where a customer is served: at a branch counter, online, or on the phone."""
 Scalar = str | int | bool
+MIN_NAME_LENGTH = 50
+"""Name fields hold at least this many characters (民委发〔2016〕33号, for minority names)."""
 
 
 class _Frozen(BaseModel):
@@ -103,7 +106,20 @@ class FieldDefinition(_Frozen):
     validators: tuple[str, ...] = ()
     pii: PiiClass = "none"
     secret: bool = False
+    multiline: bool = False
+    """Line breaks and tabs are allowed (a reason, a comment); elsewhere they are refused."""
     help: Text | None = None
+
+    @model_validator(mode="after")
+    def _names_fit(self) -> FieldDefinition:
+        if self.pii == "name" and self.max_length is not None and (
+            self.max_length < MIN_NAME_LENGTH
+        ):
+            raise ValueError(
+                f"a name field holds at least {MIN_NAME_LENGTH} characters"
+                f" (max_length {self.max_length} is too short for minority names)"
+            )
+        return self
 
 
 class FormDefinition(_Located):

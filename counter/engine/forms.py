@@ -1,20 +1,27 @@
 """Validate what a teller submits for one step against the step's form.
 
-Values come back cleaned (whitespace stripped, types converted) and stay
-JSON-friendly: dates as ISO strings, money as integer cents. Secret fields
-(passwords, codes) are returned for this step's checks but left out of
-``stored``, which is all the case keeps.
+Values come back cleaned and stay JSON-friendly: dates as ISO strings,
+money as integer cents. Every typed text first passes the text hygiene of
+``counter.engine.cleaning`` (NFC; control characters, bidirectional
+controls and lone surrogates refused; nothing visible counts as empty).
+Then it is folded by the normalizers registered for the field's ``pii``
+class and for its validators (``Registry.normalizers``: names, card and ID
+numbers), and the typed kinds (dates, numbers, codes) read full-width
+digits as ASCII. Secret fields (passwords, codes) are returned for this
+step's checks but left out of ``stored``, which is all the case keeps.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from counter.engine.cleaning import TextRefused, refuse_surrogates, tidy_text
 from counter.engine.definition import FieldDefinition, FormDefinition
 from counter.engine.registry import Registry
 from counter.errors import FieldError, InvalidInput
@@ -41,7 +48,10 @@ APPROVE_FORM = FormDefinition(
     title=Text(zh="批准", en="Approve"),
     fields=(
         FieldDefinition(
-            name="comment", label=Text(zh="审批意见", en="Comment"), max_length=500
+            name="comment",
+            label=Text(zh="审批意见", en="Comment"),
+            max_length=500,
+            multiline=True,
         ),
     ),
 )
@@ -50,7 +60,11 @@ REJECT_FORM = FormDefinition(
     title=Text(zh="退回", en="Reject"),
     fields=(
         FieldDefinition(
-            name="reason", label=Text(zh="退回原因", en="Reason"), required=True, max_length=500
+            name="reason",
+            label=Text(zh="退回原因", en="Reason"),
+            required=True,
+            max_length=500,
+            multiline=True,
         ),
     ),
 )
@@ -70,11 +84,33 @@ class _Refused(Exception):
         self.message = message
 
 
-def _clean(raw: Any) -> Any:
-    if isinstance(raw, str):
-        stripped = raw.strip()
-        return stripped if stripped else None
-    return raw
+_TYPED_TEXT = frozenset({"date", "date_or_long_term", "integer", "money_cents", "code"})
+
+
+def _clean(spec: FieldDefinition, raw: Any, registry: Registry) -> Any:
+    """The typed text tidied and folded (None when empty); raises ``TextRefused``."""
+    if not isinstance(raw, str):
+        return raw
+    if spec.type == "password":  # compared, never shown: only what no encoder can hold
+        refuse_surrogates(raw)
+        return raw.strip() or None
+    text = tidy_text(raw, multiline=spec.multiline)
+    if text is None:
+        return text
+    if spec.type in _TYPED_TEXT:
+        text = unicodedata.normalize("NFKC", text).strip()
+    for fold in registry.normalizers(spec.pii, spec.validators):
+        text = fold(text)
+    return text or None
+
+
+def _safe_name(name: object) -> str:
+    """A field name as it can be shown and encoded (an unknown name may hold anything)."""
+    text = str(name)
+    return "".join(
+        "\ufffd" if 0xD800 <= ord(c) <= 0xDFFF or unicodedata.category(c) == "Cc" else c
+        for c in text
+    )[:100]
 
 
 def _convert(spec: FieldDefinition, value: Any) -> Any:
@@ -182,17 +218,29 @@ def validate_form(
     fields = {f.name: f for f in form.fields} if form is not None else {}
     for name in data:
         if name not in fields:
+            shown = _safe_name(name)
             errors.append(
                 FieldError(
-                    field=str(name),
+                    field=shown,
                     code="unknown_field",
-                    message=Text(zh=f"未知字段 '{name}'", en=f"unknown field '{name}'"),
+                    message=Text(zh=f"未知字段 '{shown}'", en=f"unknown field '{shown}'"),
                 )
             )
-    raw = {name: _clean(data.get(name)) for name in fields}
+    raw: dict[str, Any] = {}
+    for name, spec in fields.items():
+        try:
+            raw[name] = _clean(spec, data.get(name), registry)
+        except TextRefused as refused:
+            raw[name] = None
+            errors.append(
+                FieldError(field=name, code=refused.code, message=refused.message(spec.label))
+            )
     values: dict[str, Any] = {}
+    refused_text = {e.field for e in errors}
     for name, spec in fields.items():
         value = raw[name]
+        if name in refused_text:
+            continue
         if value is None:
             if _required(spec, raw):
                 errors.append(

@@ -20,6 +20,7 @@ __all__ = [
     "CheckFn",
     "ConditionFn",
     "Kind",
+    "NormalizerFn",
     "Registry",
     "ValidatorFn",
     "action",
@@ -27,6 +28,7 @@ __all__ = [
     "condition",
     "default_registry",
     "did_you_mean",
+    "normalizer",
     "validator",
 ]
 
@@ -34,6 +36,8 @@ CheckFn = Callable[[StepContext], Iterable[Finding]]
 ConditionFn = Callable[[StepContext], bool]
 ActionFn = Callable[[ActionContext], None]
 ValidatorFn = Callable[[Any, Mapping[str, Any]], Text | None]
+NormalizerFn = Callable[[str], str]
+"""Folds a cleaned text to the one spelling a rule expects (full-width digits to ASCII...)."""
 Kind = Literal["check", "condition", "action", "validator"]
 KINDS: tuple[Kind, ...] = ("check", "condition", "action", "validator")
 
@@ -62,6 +66,7 @@ class Registry:
 
     def __init__(self) -> None:
         self._entries: dict[Kind, dict[str, Callable[..., Any]]] = {k: {} for k in KINDS}
+        self._normalizers: dict[str, NormalizerFn] = {}
 
     def register(self, kind: Kind, name: str, fn: Callable[..., Any]) -> None:
         entries = self._entries[kind]
@@ -95,9 +100,40 @@ class Registry:
         """Register ``fn(ctx: ActionContext) -> None``."""
         return self._decorator("action", name)
 
-    def validator(self, name: str) -> Callable[[F], F]:
-        """Register ``fn(value, form) -> Text | None`` (``None`` means valid)."""
+    def validator(self, name: str, *, normalize: NormalizerFn | None = None) -> Callable[[F], F]:
+        """Register ``fn(value, form) -> Text | None`` (``None`` means valid).
+
+        ``normalize`` folds the typed text before ``fn`` sees it, and the
+        folded value is the one the case keeps (a merchant number typed in
+        full-width digits is stored in ASCII).
+        """
+        if normalize is not None:
+            self._normalizers[f"validator:{name}"] = normalize
         return self._decorator("validator", name)
+
+    def normalizer(self, pii: str) -> Callable[[NormalizerFn], NormalizerFn]:
+        """Register ``fn(text) -> text`` for every text field of the ``pii`` class."""
+
+        def decorate(fn: NormalizerFn) -> NormalizerFn:
+            key = f"pii:{pii}"
+            if key in self._normalizers:
+                raise DefinitionError(
+                    Text(
+                        zh=f"个人信息类别 '{pii}' 的规整函数已注册过",
+                        en=f"a normalizer for pii class '{pii}' is already registered",
+                    ),
+                    name=pii,
+                    kind="normalizer",
+                )
+            self._normalizers[key] = fn
+            return fn
+
+        return decorate
+
+    def normalizers(self, pii: str, validators: Iterable[str]) -> list[NormalizerFn]:
+        """What folds a field of class ``pii`` with these validators, in that order."""
+        keys = [f"pii:{pii}", *(f"validator:{name}" for name in validators)]
+        return [self._normalizers[key] for key in keys if key in self._normalizers]
 
     def has(self, kind: Kind, name: str) -> bool:
         return name in self._entries[kind]
@@ -138,5 +174,6 @@ class Registry:
 default_registry = Registry()
 check = default_registry.check
 condition = default_registry.condition
+normalizer = default_registry.normalizer
 action = default_registry.action
 validator = default_registry.validator

@@ -54,7 +54,7 @@ def test_rejected_import_lists_lines_and_exits_1(app: typer.Typer, db: Database)
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (to_csv([merchant_row()], encoding="gb18030"), "not UTF-8"),
+        (to_csv([merchant_row()]) + b"\xff\n", "line 3 is not UTF-8, and line 3 is not GB 18030"),
         (b"", "the file is empty"),
         (b"merchant_no\n1\n", "missing column"),
     ],
@@ -120,3 +120,18 @@ def test_database_not_set_up_is_a_message(monkeypatch: pytest.MonkeyPatch, tmp_p
     finally:
         get_settings.cache_clear()
     assert code == 1 and "counter db upgrade" in err and "Traceback" not in err
+
+
+def test_identity_import_reads_gb18030_when_told_or_when_it_finds_it(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    path = tmp_path / "people.csv"
+    text = "id_number,name,result,face_score\n110105198001010016,𠮷田·阿依古丽,match,90\n"
+    path.write_bytes(text.encode("gb18030"))
+    code, out, _ = run(app, "identity", "import", str(path), "--encoding", "gb18030")
+    assert code == 0 and "Imported 1 row(s)" in out and "read as GB 18030" not in out
+    code, out, _ = run(app, "identity", "import", str(path))
+    assert code == 0 and "not UTF-8; it was read as GB 18030" in out
+    path.write_bytes(text.encode("gb18030") + b"110105198001010024,\xff,match,90\n")
+    code, _, err = run(app, "identity", "import", str(path), "--encoding", "gb18030")
+    assert code == 1 and "line 3 is not valid GB 18030" in err

@@ -15,6 +15,7 @@ from counter.adapters import (
     LocalAcquirerRegistry,
     MerchantStatus,
 )
+from counter.encodings import encode_gb18030
 from counter.errors import ImportRejected, RowError
 from counter.store.db import Database
 from counter.store.registry_tables import RegistryMerchant, RegistryTerminal
@@ -29,9 +30,11 @@ def count(db: Database, table: type) -> int:
         return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
-def rejected(acquirer: LocalAcquirerRegistry, source: bytes | Path) -> ImportRejected:
+def rejected(
+    acquirer: LocalAcquirerRegistry, source: bytes | Path, *, encoding: str | None = None
+) -> ImportRejected:
     with pytest.raises(ImportRejected) as caught:
-        acquirer.import_merchants(source)
+        acquirer.import_merchants(source, encoding=encoding)
     return caught.value
 
 
@@ -181,7 +184,7 @@ def test_utf8_with_bom_is_accepted(acquirer: LocalAcquirerRegistry) -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        (to_csv([merchant_row()], encoding="gb18030"), "not UTF-8"),
+        (to_csv([merchant_row()]) + b"\xff\n", "line 3 is not UTF-8, and line 3 is not GB 18030"),
         (codecs.BOM_UTF16_LE + to_csv([merchant_row()]).decode().encode("utf-16-le"), "UTF-16"),
         (b"", "empty"),
         (b"\n  \n", "empty"),
@@ -248,8 +251,9 @@ def test_a_quoted_cell_over_two_lines_keeps_later_line_numbers(
         ]
     )
     error = rejected(acquirer, raw)
-    # header 1, first row lines 2-3, second row starts on line 4; its name differs too
-    assert {row.line for row in error.rows} == {4}
+    # header 1, first row lines 2-3 (a line break is no part of a name), second row on line 4
+    assert {row.line for row in error.rows} == {2, 4}
+    assert "U+000A" in next(row.message for row in error.rows if row.line == 2)
 
 
 def test_an_unreadable_path_is_refused(acquirer: LocalAcquirerRegistry, tmp_path: Path) -> None:
@@ -260,3 +264,66 @@ def test_an_unreadable_path_is_refused(acquirer: LocalAcquirerRegistry, tmp_path
 def test_a_file_of_another_kind_is_named_as_such(acquirer: LocalAcquirerRegistry) -> None:
     error = rejected(acquirer, DATA / "people.csv")
     assert "none of the expected columns (found: id_number, name, result" in error.message.en
+
+
+# --- files in the acquirer's encoding, names as people write them ----------------
+
+RARE_MERCHANT = "𠮷祥五金店·龴𠂇"  # Extension B, then a character GB 18030-2022 moved (FE59)
+
+
+def gb18030_2022(rows: list[dict[str, str]]) -> bytes:
+    """A GB 18030 file as a 2022 tool writes it: FE59 for 龴 (U+9FB4), FE51 for 𠂇."""
+    raw = to_csv(rows).decode("utf-8")
+    return encode_gb18030(raw)
+
+
+def test_a_gb18030_file_is_read_when_named_and_detected_otherwise(
+    acquirer: LocalAcquirerRegistry,
+) -> None:
+    raw = gb18030_2022([merchant_row(merchant_name=RARE_MERCHANT)])
+    assert b"\xfe\x59" in raw and b"\x95\x34\xb2\x35" in raw  # 龴 two bytes, 𠮷 four bytes
+    summary = acquirer.import_merchants(raw, encoding="gb18030")
+    assert (summary.encoding, summary.detected) == ("gb18030", False)
+    merchant = acquirer.merchant("102110058120001")
+    assert merchant is not None and merchant.merchant_name == RARE_MERCHANT
+    detected = acquirer.import_merchants(raw)
+    assert (detected.encoding, detected.detected) == ("gb18030", True)
+    assert "read as GB 18030" in detected.message().en and "GB 18030 读取" in detected.message().zh
+
+
+def test_the_private_use_codes_of_gb18030_2005_read_as_the_characters_they_are(
+    acquirer: LocalAcquirerRegistry,
+) -> None:
+    header = to_csv([merchant_row()]).split(b"\n", 1)[0] + b"\n"
+    row = to_csv([merchant_row(merchant_name="QQQ")]).split(b"\n", 1)[1]
+    raw = header + row.replace(b"QQQ", b"\xfe\x51\xfe\x59\xa6\xd9")  # 𠂇 龴 ︐
+    acquirer.import_merchants(raw, encoding="gb18030")
+    merchant = acquirer.merchant("102110058120001")
+    assert merchant is not None and merchant.merchant_name == "\U00020087\u9fb4\ufe10"
+
+
+def test_bytes_that_are_not_gb18030_name_their_line(acquirer: LocalAcquirerRegistry) -> None:
+    raw = gb18030_2022([merchant_row(), merchant_row(terminal_sn="SN-PAX-000002")])
+    error = rejected(acquirer, raw + b"\x81\x20\n", encoding="gb18030")
+    assert "line 4 is not valid GB 18030" in error.message.en
+    assert "no encoding latin-9" in rejected(acquirer, raw, encoding="latin-9").message.en
+
+
+def test_names_in_a_file_follow_the_form_rules(acquirer: LocalAcquirerRegistry) -> None:
+    error = rejected(
+        acquirer,
+        to_csv(
+            [
+                merchant_row(merchant_name="示例\u202egnp.exe"),
+                merchant_row(terminal_sn="SN-2", legal_rep_name="张\x1b三"),
+            ]
+        ),
+    )
+    found = {(row.line, tuple(row.columns)): row.message for row in error.rows}
+    assert "U+202E" in found[(2, ("merchant_name",))]
+    assert "U+001B" in found[(3, ("legal_rep_name",))]
+    acquirer.import_merchants(
+        to_csv([merchant_row(legal_rep_name="阿依古丽•买买提", account_holder="阿依古丽・买买提")])
+    )
+    merchant = acquirer.merchant("102110058120001")
+    assert merchant is not None and merchant.legal_rep_name == "阿依古丽·买买提"

@@ -215,3 +215,27 @@ def test_tracebacks_are_masked(masked_log: tuple[logging.Logger, io.StringIO]) -
     output = stream.getvalue()
     assert "RuntimeError: acquirer refused 622202*********0123" in output
     assert CARD not in output and ID not in output
+
+
+@pytest.mark.parametrize(
+    ("name", "masked"),
+    [
+        ("𠮷祥五金店", "𠮷****"),  # U+20BB7, Extension B: one character, not two halves
+        ("𪚥𪚥", "𪚥*"),
+        ("葛\U000e0100亮", "葛\U000e0100*"),  # an ideographic variation sequence stays whole
+        ("\U0002a6a5", "*"),
+        ("阿依古丽·买买提", "阿*******"),
+        ("Ame\u0301lie", "A*****"),
+    ],
+)
+def test_a_name_is_masked_by_the_characters_a_reader_sees(name: str, masked: str) -> None:
+    assert mask_name(name, DEFAULT) == masked
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(min_codepoint=0x20000, max_codepoint=0x2A6DF), min_size=1))
+def test_a_rare_first_character_is_kept_whole(name: str) -> None:
+    masked = mask_name(name, DEFAULT)
+    assert len(masked) == len(name)
+    assert masked.startswith(name[0] if len(name) > 1 else "*")
+    assert set(masked[1:]) <= {"*"}

@@ -115,3 +115,20 @@ def test_only_the_responsible_teller_offers_and_only_to_a_teller(counter: Counte
         _offer(counter, case.reference, to="supervisor1")
     with pytest.raises(InvalidInput, match="oneself"):
         _offer(counter, case.reference, to="teller1")
+
+
+def test_a_handover_note_follows_the_text_rules(counter: Counter) -> None:
+    open_at(counter, "teller1", window=1)
+    open_at(counter, "teller2", window=2)
+    case = identified(counter)
+    with pytest.raises(InvalidInput) as refused:
+        offer_handover(
+            counter.desk.db,
+            reference=case.reference,
+            actor=counter.actors["teller1"],
+            to_teller="teller2",
+            note="午休\x1b[2J交接",
+            now=counter.clock.now,
+        )
+    assert [(f.field, f.code) for f in refused.value.fields] == [("note", "control_character")]
+    assert pending_handovers(counter.desk.db, branch="BJ001", to_teller="teller2") == []

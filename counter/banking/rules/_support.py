@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from counter.banking._clean import compact
+from counter.banking._clean import compact, normalize_name
 from counter.config import MaskingPolicy, Settings, get_settings
 from counter.engine.types import Finding, Severity, StepContext
 from counter.errors import ConfigurationError
@@ -161,10 +161,11 @@ def same_number(left: str, right: str) -> bool:
 
 
 def same_name(left: str, right: str) -> bool:
-    """Names compared without spaces and width differences (``张 三`` is ``张三``)."""
+    """Names compared without spaces and width differences (``张 三`` is ``张三``),
+    whichever middle dot joins their parts."""
 
     def fold(value: str) -> str:
-        return "".join(unicodedata.normalize("NFKC", value).split()).casefold()
+        return "".join(unicodedata.normalize("NFKC", normalize_name(value)).split()).casefold()
 
     return fold(left) == fold(right)
 

@@ -17,6 +17,7 @@ from counter.web.routes import (
     branchday,
     case_pages,
     floor,
+    fonts,
     metrics,
     portal,
     slip_pages,
@@ -45,3 +46,4 @@ page_router.include_router(status_pages.router)
 page_router.include_router(branchday.router)
 page_router.include_router(portal.router)
 page_router.include_router(metrics.router)
+page_router.include_router(fonts.router)

@@ -45,9 +45,13 @@ def list_cases(
         Literal["mine", "branch"], Query(description="mine: cases you opened; branch: all you see")
     ] = "mine",
     include_closed: bool = False,
+    merchant_name: Annotated[
+        str | None,
+        Query(max_length=200, description="only cases of merchants whose name holds this text"),
+    ] = None,
 ) -> list[CaseSummaryOut]:
     """Your open cases (or every case you may see, with ``scope=branch``), newest first."""
-    cases = web.desk.list_cases(actor=principal.actor, state=state)
+    cases = web.desk.list_cases(actor=principal.actor, state=state, merchant_name=merchant_name)
     return [
         case_summary_out(c)
         for c in cases

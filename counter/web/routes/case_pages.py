@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from counter.branchday.sessions import current_session
+from counter.cases.views import CaseSummary
 from counter.engine.definition import BUILTIN_TRIGGERS, FormDefinition
 from counter.engine.diagram import diagram
 from counter.engine.forms import LONG_TERM
@@ -194,6 +195,19 @@ def home(request: Request, web: WebDep, principal: ConsoleUser) -> Response:
         for c in web.desk.list_cases(actor=principal.actor)
         if c.closed_at is None and c.opened_by == principal.username
     ]
+    return _case_list(request, web, principal, cases, not_found=None)
+
+
+def _case_list(
+    request: Request,
+    web: WebContext,
+    principal: Principal,
+    cases: list[CaseSummary],
+    *,
+    not_found: str | None,
+    searched: str | None = None,
+) -> Response:
+    """The home page over ``cases`` (its open cases, or the cases a search found)."""
     catalog_ = web.desk.runtime.catalog
     current = {name: catalog_.current(name).definition for name in catalog_.names()}
     titles: dict[str, Text] = {}
@@ -214,9 +228,11 @@ def home(request: Request, web: WebDep, principal: ConsoleUser) -> Response:
             "cases": cases,
             "titles": titles,
             "states": states,
-            "not_found": None,
+            "not_found": not_found,
+            "searched": searched,
             "counter_closed": _counter_closed(web, principal),
         },
+        status_code=404 if not_found else 200,
     )
 
 
@@ -230,29 +246,27 @@ def search(
     request: Request,
     web: WebDep,
     principal: ConsoleUser,
-    reference: Annotated[str, Query(max_length=40)] = "",
+    reference: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
-    """Find a case by reference: straight to its page, or back with "not found"."""
-    wanted = reference.strip().upper()
-    if wanted:
+    """Find a case by reference (straight to its page) or by a merchant's name (a list)."""
+    typed = reference.strip()
+    if not typed:
+        return RedirectResponse("/", status_code=303)
+    wanted = typed.upper()
+    if len(wanted) <= 40:
         try:
             web.desk.get(reference=wanted, actor=principal.actor)
         except NotFound:
             pass
         else:
             return RedirectResponse(f"/cases/{wanted}", status_code=303)
-    return render(
-        request,
-        "home.html",
-        {
-            "cases": [],
-            "titles": {},
-            "states": {},
-            "not_found": reference,
-            "counter_closed": _counter_closed(web, principal),
-        },
-        status_code=404,
-    )
+    try:
+        cases = web.desk.list_cases(actor=principal.actor, merchant_name=typed)
+    except InvalidInput:
+        cases = []
+    if not cases:
+        return _case_list(request, web, principal, [], not_found=reference)
+    return _case_list(request, web, principal, cases, not_found=None, searched=typed)
 
 
 @router.get("/cases/new")
