@@ -192,7 +192,7 @@ class _Exporter:
     def entry(row: Any, stream: _Stream, first_in_stream: bool) -> dict[str, Any]:
         findings_before = list(row.findings or [])
         findings = stream.masker.findings(findings_before)
-        note = stream.masker.text(row.note) if row.note is not None else None
+        note = stream.masker.note(row.kind, row.note) if row.note is not None else None
         masked = [
             name
             for name, before, after in (

@@ -41,7 +41,7 @@ Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length
 FieldType = Literal[
     "text", "choice", "date", "date_or_long_term", "integer", "money_cents", "password", "code"
 ]
-PiiClass = Literal["id", "card", "account", "phone", "name", "none"]
+PiiClass = Literal["id", "card", "account", "phone", "name", "text", "none"]
 Channel = Literal["counter", "online", "phone"]
 """Where a customer is served: at a branch counter, online, or on the phone."""
 Scalar = str | int | bool

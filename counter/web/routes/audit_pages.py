@@ -13,7 +13,7 @@ from counter.store import journal
 from counter.web.auth import Principal
 from counter.web.deps import ConsoleUser, WebDep
 from counter.web.i18n import catalog
-from counter.web.present import journal_out
+from counter.web.present import case_journal_out
 from counter.web.templating import render
 
 router = APIRouter(prefix="/audit", include_in_schema=False)
@@ -53,8 +53,11 @@ async def verify_all(request: Request, web: WebDep, principal: ConsoleUser) -> R
 def audit_case(request: Request, reference: str, web: WebDep, principal: ConsoleUser) -> Response:
     _auditor(principal)
     case = web.desk.get(reference=reference, actor=principal.actor)
-    entries = journal_out(
-        web.desk.journal(reference=reference, actor=principal.actor), web.settings.masking
+    entries = case_journal_out(
+        web.desk.journal(reference=reference, actor=principal.actor),
+        web.workflow_of(case.definition_hash),
+        case.data,
+        web.settings.masking,
     )
     report = journal.verify(web.db, stream=reference)
     return render(request, "audit_case.html", {"case": case, "entries": entries, "report": report})
