@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     identity_adapter: str = "local"
     acquirer_adapter: str = "local"
     sms_adapter: str = "local"
+    # The branch's time zone (IANA name): every time shown to staff is in it, labelled;
+    # stored times stay UTC.
+    branch_zone: str = "Asia/Shanghai"
     case_idle_hours: int = 8
     # Each web process also expires idle cases and delivers due outbox retries this often
     # (seconds; 0 turns it off, e.g. when `counter sweep` runs as its own service).

@@ -92,6 +92,9 @@ class FieldDefinition(_Frozen):
     type: FieldType = "text"
     required: bool = False
     required_if: dict[str, Scalar | list[Scalar]] | None = None
+    # Shown (and filled in) only when another field has this value; ``required_if``
+    # implies it. Pages hide the field otherwise; the form's checks still decide.
+    shown_if: dict[str, Scalar | list[Scalar]] | None = None
     max_length: int | None = Field(default=None, gt=0, le=10_000)
     choices: tuple[Choice, ...] = ()
     validators: tuple[str, ...] = ()

@@ -57,7 +57,7 @@ def test_case_page_generates_the_step_form_with_labels(client: TestClient) -> No
     for name in ("id_number", "name", "id_expiry"):
         assert f'for="submit_identity-{name}"' in page
     assert "aria-describedby" not in page.split("submit_identity-id_number")[1].split(">")[0]
-    assert f'src="/cases/{reference}/diagram.svg"' in page
+    assert f'data-src="/cases/{reference}/diagram.svg"' in page
     assert (
         client.get(f"/cases/{reference}/diagram.svg")
         .headers["content-type"]
@@ -75,8 +75,10 @@ def test_form_error_is_shown_next_to_its_field_in_chinese(client: TestClient) ->
         {**CLEAN_IDENTITY, "name": "", "id_expiry": "", "id_expiry__long_term": "1"},
     )
     assert status == 422
-    assert 'id="submit_identity-name-error" role="alert"' in page
+    assert 'id="submit_identity-name-error"' in page
     assert 'aria-describedby="submit_identity-name-error" aria-invalid="true"' in page
+    # The summary above the forms announces it and links to the field.
+    assert 'href="#submit_identity-name" data-focus-link' in page
     assert "姓名为必填项" in page
     # What the teller typed is still there.
     assert 'value="110105198001010016"' in page

@@ -16,23 +16,35 @@ from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from counter.branchday.sessions import current_session
 from counter.engine.definition import BUILTIN_TRIGGERS, FormDefinition
-from counter.engine.diagram import diagram
+from counter.engine.diagram import people_diagram
 from counter.engine.forms import LONG_TERM
 from counter.errors import BlockedByFindings, InvalidInput, InvalidTrigger, NotFound, StaleVersion
 from counter.text import Text
 from counter.web.auth import MERCHANT_ROLE, PORTAL, Principal, check_csrf, console_principal
+from counter.web.case_view import code_panel, progress_steps
 from counter.web.context import WebContext
 from counter.web.deps import ConsoleUser, CsrfChecked, WebDep
 from counter.web.errors import fields_of, message_for
 from counter.web.i18n import catalog
-from counter.web.present import case_out, finding_out, journal_out, masked_data
-from counter.web.templating import render
+from counter.web.present import case_journal_out, case_out, finding_out, masked_data, pii_fields
+from counter.web.templating import render, translator_for
+from counter.web.wording import (
+    entry_shown,
+    shown_findings,
+    state_words,
+    trigger_words,
+    value_words,
+)
 
 router = APIRouter(include_in_schema=False)
+
+
+# Steps that end a case for good: labelled as what they do, behind a confirmation.
+DESTRUCTIVE = frozenset({"cancel", "reject", "withdraw"})
 
 
 @dataclass(frozen=True)
@@ -44,37 +56,16 @@ class StepForm:
     form: FormDefinition | None
     primary: bool
 
+    @property
+    def destructive(self) -> bool:
+        return self.trigger in DESTRUCTIVE
+
 
 def trigger_title(
-    web: WebContext, definition_hash: str, trigger: str, form: FormDefinition | None
+    web: WebContext, definition_hash: str, trigger: str, form: FormDefinition | None = None
 ) -> Text:
-    """A trigger's name for people: the workflow's title for it, the catalog's, or its form's."""
-    workflow = web.workflow_of(definition_hash).definition
-    for transition in workflow.transitions:
-        if transition.trigger == trigger and transition.title is not None:
-            return transition.title
-    key = f"trigger.{trigger}"
-    if key in catalog():
-        return catalog().text(key)
-    if form is None:
-        wf = web.workflow_of(definition_hash)
-        declared = next((t for t in workflow.transitions if t.trigger == trigger), None)
-        sources = workflow.expand_sources(declared) if declared is not None else []
-        name = workflow.form_of(declared, sources[0]) if declared and sources else None
-        form = wf.forms.get(name) if name else None
-    if form is not None:
-        return form.title
-    return Text(zh=trigger, en=trigger)
-
-
-def entry_title(web: WebContext, definition_hash: str, kind: str, trigger: str | None) -> Text:
-    """A journal entry's name for people: its trigger's, or its kind's (open, slip, reprint)."""
-    key = f"journal.{kind}"
-    if kind not in ("trigger", "approval") and key in catalog():
-        return catalog().text(key)
-    if trigger:
-        return trigger_title(web, definition_hash, trigger, None)
-    return Text(zh=kind, en=kind)
+    """A trigger's name for people (``counter.web.wording.trigger_words``)."""
+    return trigger_words(web.workflow_of(definition_hash), trigger)
 
 
 def step_forms(
@@ -116,9 +107,33 @@ def accepted_sections(
             label = next((c.label for c in spec.choices if c.value == value), None)
             if spec.type == "date_or_long_term" and value == LONG_TERM:
                 label = catalog().text("form.long_term")
-            rows.append({"label": spec.label, "value": label if label is not None else value})
+            if label is None:
+                label = catalog().find(f"value.{spec.name}.{value}")
+            mono = spec.type == "text" and not spec.choices and spec.pii == "none" and bool(
+                spec.validators
+            )
+            rows.append(
+                {"label": spec.label, "value": label if label is not None else value, "mono": mono}
+            )
         sections.append({"title": form.title, "rows": rows})
     return sections
+
+
+def error_summary(
+    steps: list[StepForm], active: str | None, errors: Mapping[str, Text]
+) -> list[dict[str, Any]]:
+    """Links from the summary above the forms to each field in error, in the form's order."""
+    step = next((s for s in steps if s.trigger == active), None)
+    if step is None or step.form is None:
+        return []
+    links = []
+    for spec in step.form.fields:
+        if spec.name in errors:
+            anchor = f"{step.trigger}-{spec.name}"
+            if spec.type == "choice" and len(spec.choices) <= 4:
+                anchor += "-1"  # the group's first radio: the link then moves the focus there
+            links.append({"href": f"#{anchor}", "label": spec.label, "message": errors[spec.name]})
+    return links
 
 
 def render_case(
@@ -138,27 +153,46 @@ def render_case(
     workflow = web.workflow_of(view.definition_hash)
     policy = web.settings.masking
     case = case_out(view, workflow, policy)
-    entries = journal_out(web.desk.journal(reference=reference, actor=principal.actor), policy)
+    journal = web.desk.journal(reference=reference, actor=principal.actor)
+    entries = case_journal_out(journal, workflow, view.data, policy)
     definition = workflow.definition
+    steps = step_forms(web, principal, reference, view.available_triggers)
+    errors = dict(errors or {})
+    pending_findings = shown_findings(case.pending.findings, workflow) if case.pending else []
     return render(
         request,
         "case.html",
         {
             "case": case,
-            "steps": step_forms(web, principal, reference, view.available_triggers),
+            "steps": steps,
+            "primary": next((s for s in steps if s.primary and not s.destructive), None),
             "sections": accepted_sections(web, view.definition_hash, view.data),
-            "journal": entries,
-            "entry_title": lambda e: entry_title(web, view.definition_hash, e.kind, e.trigger),
-            "state_title": lambda state: (
-                definition.state_title(state) if state in definition.states else None
-            ),
-            "errors": dict(errors or {}),
+            "journal": [entry_shown(e, workflow) for e in reversed(entries)],
+            "journal_seq": entries[-1].seq if entries else 0,
+            "progress": progress_steps(workflow, view.state, entries, case.pending),
+            "code": code_panel(view, workflow),
+            "pending_findings": pending_findings,
+            # Shown once: what the last step found, unless the review card shows it already.
+            "findings": [] if case.pending or blocked else shown_findings(case.findings, workflow),
+            "state_words": lambda state: state_words(workflow, state),
+            "value_words": lambda key, value: value_words(key, value, workflow),
+            "errors": errors,
+            "summary": error_summary(steps, active, errors),
             "values": dict(values or {}),
             "active": active,
             "alert": alert,
-            "blocked": [finding_out(f, policy) for f in blocked or []],
+            # A finding about a field is said next to it (and in the summary): not a third time.
+            "blocked": shown_findings(
+                [
+                    finding_out(f, policy, pii_fields(workflow))
+                    for f in blocked or []
+                    if not (getattr(f, "field", None) and f.field in errors)
+                ],
+                workflow,
+            ),
             "idempotency_key": secrets.token_urlsafe(16),
             "has_slip": bool(definition.slip) and view.state == "completed",
+            "supervisor_only": not steps and not case.final and not case.pending,
         },
         status_code=status_code,
     )
@@ -267,11 +301,44 @@ def case_page(request: Request, reference: str, web: WebDep, principal: ConsoleU
 
 
 @router.get("/cases/{reference}/diagram.svg")
-def case_diagram(reference: str, web: WebDep, principal: ConsoleUser) -> Response:
-    """The workflow drawn with the case's current state highlighted."""
+def case_diagram(
+    request: Request, reference: str, web: WebDep, principal: ConsoleUser
+) -> Response:
+    """The workflow drawn by title with the case's current state highlighted (cached)."""
     view = web.desk.get(reference=reference, actor=principal.actor)
-    svg = diagram(web.workflow_of(view.definition_hash), "svg", highlight=view.state)
-    return Response(svg, media_type="image/svg+xml")
+    workflow = web.workflow_of(view.definition_hash)
+    svg = people_diagram(
+        workflow,
+        translator_for(request).lang,
+        highlight=view.state,
+        trigger_title=lambda trigger: trigger_words(workflow, trigger),
+    )
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private"})
+
+
+@router.get("/cases/{reference}/changed")
+def case_changed(
+    reference: str,
+    web: WebDep,
+    principal: ConsoleUser,
+    seen: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """Whether the case's journal moved past ``seen``: what an open case page polls.
+
+    Pages send it with ``X-Counter-Background: 1`` so that polling does not keep
+    an idle session alive.
+    """
+    head = web.desk.journal_head(reference=reference, actor=principal.actor)
+    return JSONResponse({"seq": head, "changed": head != seen})
+
+
+@router.get("/changes")
+def branch_changed(
+    web: WebDep, principal: ConsoleUser, seen: Annotated[int, Query(ge=0)] = 0
+) -> Response:
+    """Whether anything was journaled in the reader's branch since ``seen``: for lists."""
+    head = web.desk.branch_head(actor=principal.actor)
+    return JSONResponse({"seq": head, "changed": head != seen})
 
 
 def submitted_values(form: FormDefinition | None, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -316,7 +383,7 @@ def _fire_step(
     values = submitted_values(form, raw)
     return fire_form_step(
         request, web, principal, reference, trigger, raw, form, values,
-        render=render_case, done=f"/cases/{reference}",
+        render=render_case, done=f"/cases/{reference}?done={trigger}",
     )
 
 
