@@ -18,7 +18,7 @@ from typing import Any
 
 from counter.engine.definition import FormDefinition
 from counter.engine.loader import Workflow
-from counter.errors import CounterError, PermissionDenied
+from counter.errors import CounterError, InvalidTrigger, PermissionDenied
 from counter.text import Text
 from counter.web.i18n import catalog
 from counter.web.schemas import FindingOut, JournalEntryOut
@@ -66,7 +66,7 @@ class FindingShown:
 class JournalShown:
     seq: int
     at: Any
-    actor: str
+    actor: Text | str
     kind: str
     title: Text
     to_state: Text | None
@@ -221,7 +221,7 @@ def entry_shown(entry: JournalEntryOut, workflow: Workflow | None) -> JournalSho
     return JournalShown(
         seq=entry.seq,
         at=entry.at,
-        actor=entry.actor,
+        actor=catalog().find(f"actor.{entry.actor}") or entry.actor,
         kind=entry.kind,
         title=entry_title(workflow, entry),
         to_state=state_words(workflow, entry.to_state),
@@ -232,16 +232,20 @@ def entry_shown(entry: JournalEntryOut, workflow: Workflow | None) -> JournalSho
     )
 
 
-def page_message(error: CounterError, workflow_of: Any = None) -> Text:
-    """The words a page shows for a refusal: the action named, not its identifier."""
-    if isinstance(error, PermissionDenied) and "trigger" in error.context:
-        trigger = str(error.context["trigger"])
-        words = catalog().find(f"trigger.{trigger}")
-        if words is None and workflow_of is not None:
-            words = trigger_words(workflow_of, trigger)
-        action = words or catalog().text("trigger.other")
-        return catalog().text("error.may_not", action_zh=action.zh, action_en=action.en)
-    return error.message
+def page_message(error: CounterError, workflow: Workflow | None = None) -> Text:
+    """The words a page shows for a refusal: the action named in words, not its identifier."""
+    from counter.web.errors import message_for
+
+    trigger = error.context.get("trigger")
+    if trigger and isinstance(error, PermissionDenied | InvalidTrigger):
+        action = (
+            trigger_words(workflow, str(trigger))
+            if workflow is not None
+            else catalog().find(f"trigger.{trigger}") or catalog().text("trigger.other")
+        )
+        key = "error.may_not" if isinstance(error, PermissionDenied) else "error.not_now"
+        return catalog().text(key, action_zh=action.zh, action_en=action.en)
+    return message_for(error)
 
 
 def shown_findings(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Form, Query, Request
@@ -23,17 +24,19 @@ from counter.engine.definition import BUILTIN_TRIGGERS, FormDefinition
 from counter.engine.diagram import people_diagram
 from counter.engine.forms import LONG_TERM
 from counter.errors import BlockedByFindings, InvalidInput, InvalidTrigger, NotFound, StaleVersion
+from counter.store.db import utcnow
 from counter.text import Text
 from counter.web.auth import MERCHANT_ROLE, PORTAL, Principal, check_csrf, console_principal
 from counter.web.case_view import code_panel, progress_steps
 from counter.web.context import WebContext
 from counter.web.deps import ConsoleUser, CsrfChecked, WebDep
-from counter.web.errors import fields_of, message_for
+from counter.web.errors import fields_of
 from counter.web.i18n import catalog
 from counter.web.present import case_journal_out, case_out, finding_out, masked_data, pii_fields
-from counter.web.templating import render, translator_for
+from counter.web.templating import clock_for, render, translator_for
 from counter.web.wording import (
     entry_shown,
+    page_message,
     shown_findings,
     state_words,
     trigger_words,
@@ -41,6 +44,18 @@ from counter.web.wording import (
 )
 
 router = APIRouter(include_in_schema=False)
+
+FAVICON = Path(__file__).resolve().parents[1] / "static" / "favicon.svg"
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """The console's icon (an SVG: every browser the bank runs reads it)."""
+    return Response(
+        FAVICON.read_bytes(),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 # Steps that end a case for good: labelled as what they do, behind a confirmation.
@@ -234,8 +249,16 @@ def home(request: Request, web: WebDep, principal: ConsoleUser) -> Response:
             "states": states,
             "not_found": None,
             "counter_closed": _counter_closed(web, principal),
+            "example_reference": _example_reference(web, principal),
+            "branch_seq": web.desk.branch_head(actor=principal.actor),
         },
     )
+
+
+def _example_reference(web: WebContext, principal: Principal) -> str:
+    """What a reference of this branch looks like today (``BJ001-20261202-000123``)."""
+    today = clock_for(web.settings.branch_zone).local(utcnow()).strftime("%Y%m%d")
+    return f"{principal.branch or 'BJ001'}-{today}-000123"
 
 
 def _counter_closed(web: WebContext, principal: Principal) -> bool:
@@ -268,6 +291,8 @@ def search(
             "states": {},
             "not_found": reference,
             "counter_closed": _counter_closed(web, principal),
+            "example_reference": _example_reference(web, principal),
+            "branch_seq": web.desk.branch_head(actor=principal.actor),
         },
         status_code=404,
     )
@@ -378,7 +403,7 @@ def _fire_step(
         form = web.desk.runtime.form_for(snapshot, trigger)
     except InvalidTrigger as refused:
         return render_case(
-            request, web, principal, reference, alert=message_for(refused), status_code=409
+            request, web, principal, reference, alert=page_message(refused), status_code=409
         )
     values = submitted_values(form, raw)
     return fire_form_step(
@@ -439,9 +464,9 @@ def fire_form_step(
             idempotency_key=raw.get("idempotency_key") or None,
         )
     except (StaleVersion, InvalidTrigger) as conflict:
-        return render(
-            request, web, principal, reference, alert=message_for(conflict), status_code=409
-        )
+        snapshot = web.desk.snapshot(reference=reference, actor=principal.actor)
+        alert = page_message(conflict, web.workflow_of(snapshot.definition_hash))
+        return render(request, web, principal, reference, alert=alert, status_code=409)
     except InvalidInput as refused:
         secret = {
             spec.name

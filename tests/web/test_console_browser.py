@@ -1,0 +1,246 @@
+"""The console as a teller and a supervisor use it, at 1366x768, in Chinese and English.
+
+Every page of the clean, agent and refused paths is checked by axe-core (any
+violation fails) and for raw identifiers in its rendered text; the clean case
+is counted in keystrokes that are not data; a supervisor's decision reaches
+the teller's open page without a reload; wrong codes say so, with the tries
+left, and the third hands the case to a supervisor.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from .browser import (
+    Server,
+    check_accessible,
+    check_plain_language,
+    counter_context,
+    keyboard_login,
+    screenshot,
+)
+from .conftest import AGENT_IDENTITY, CLEAN_BINDING, CLEAN_IDENTITY, PASSWORD
+from .test_browser import expect_state, sent_code
+
+pytestmark = pytest.mark.browser
+
+HEIGHT = 768
+
+
+class Keys:
+    """The keyboard, counting the keys that are not data (Tab, Enter, Space, shortcuts)."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.count = 0
+
+    def press(self, key: str) -> None:
+        self.count += 1
+        self.page.keyboard.press(key)
+
+    def type(self, text: str) -> None:
+        self.page.keyboard.type(text)
+
+
+def check(page: Page, lang: str = "zh") -> None:
+    """What every page of these paths must be: accessible, and in words."""
+    page.wait_for_load_state("load")
+    check_accessible(page)
+    check_plain_language(page, lang)
+
+
+def submit_in_view(page: Page) -> None:
+    """The step form's submit button is visible at 1366x768 without scrolling."""
+    box = page.locator("form[data-step-form] button[type=submit]").bounding_box()
+    assert box is not None and box["y"] + box["height"] <= HEIGHT, box
+
+
+def use_english(page: Page) -> None:
+    page.locator("button[name=lang]").click()
+    page.wait_for_load_state("load")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def open_case_by_keys(page: Page, keys: Keys) -> str:
+    expect(page.locator("a.button[href='/cases/new']")).to_be_focused()
+    keys.press("Enter")
+    page.wait_for_url("**/cases/new")
+    expect(page.locator("form[action='/cases'] button").first).to_be_focused()
+    keys.press("Enter")
+    page.wait_for_url(re.compile(r".*/cases/[A-Z0-9-]+$"))
+    return page.url.rsplit("/", 1)[1]
+
+
+def identity_by_keys(page: Page, keys: Keys, values: dict[str, str]) -> None:
+    """Resident ID and "in person" are preselected; the focus starts on the number."""
+    expect(page.locator("#submit_identity-id_number")).to_be_focused()
+    keys.type(values["id_number"])
+    keys.press("Tab")
+    keys.type(values["name"])
+    keys.press("Tab")
+    if values["id_expiry"] == "long_term":
+        keys.press("Tab")
+        keys.press("Space")
+    else:
+        keys.type(values["id_expiry"])
+        keys.press("Tab")
+    if values["acting_as"] == "agent":
+        keys.press("Tab")
+        keys.press("ArrowDown")  # the agent's fields appear
+        for name in ("principal_id_number", "mandate_ref"):
+            keys.press("Tab")
+            expect(page.locator(f"#submit_identity-{name}")).to_be_focused()
+            keys.type(values[name])
+    keys.press("Enter")
+
+
+def binding_by_keys(page: Page, keys: Keys, values: dict[str, str]) -> None:
+    expect(page.locator("#submit_binding-merchant_no")).to_be_focused()
+    for index, name in enumerate(("merchant_no", "uscc", "terminal_sn", "account_number")):
+        if index:
+            keys.press("Tab")
+        keys.type(values[name])
+    keys.press("Enter")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_clean_case_by_keyboard_in_at_most_15_keys(
+    browser: Browser, server: Server, lang: str
+) -> None:
+    context = counter_context(browser)
+    page = context.new_page()
+    try:
+        keyboard_login(page, server, "teller1", PASSWORD)
+        if lang == "en":
+            use_english(page)
+            page.goto(f"{server.url}/")
+        check(page, lang)
+        keys = Keys(page)
+        open_case_by_keys(page, keys)
+        expect_state(page, "identity_check")
+        check(page, lang)
+        submit_in_view(page)
+        expect(page.locator("#submit_identity-principal_id_number")).to_be_hidden()
+        identity_by_keys(page, keys, CLEAN_IDENTITY)
+        expect_state(page, "info_check")
+        check(page, lang)
+        submit_in_view(page)
+        if lang == "zh":
+            screenshot(page, "case-page.png")
+        binding_by_keys(page, keys, CLEAN_BINDING)
+        expect_state(page, "code_check")
+        check(page, lang)
+        expect(page.locator("#code-panel")).to_contain_text("138****8000")
+        expect(page.locator("#confirm_code-code")).to_be_focused()
+        keys.type(sent_code(server, "13800138000"))
+        keys.press("Enter")
+        expect_state(page, "teller_signoff")
+        check(page, lang)
+        expect(page.locator("#sign_off-password")).to_be_focused()
+        keys.type(PASSWORD)
+        keys.press("Enter")
+        expect_state(page, "completed")
+        check(page, lang)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+        slip = page.locator("a[href$='/slip'][data-next-action]")
+        expect(slip).to_be_focused()
+        if lang == "zh":
+            page.locator("details.hashes").first.evaluate("d => d.open = true")
+            screenshot(page, "case-completed.png")
+        keys.press("Enter")
+        page.wait_for_url("**/slip")
+        assert keys.count <= 15, f"{keys.count} keys that are not data"
+    finally:
+        context.close()
+
+
+def test_agent_case_the_supervisors_decision_reaches_the_open_page(
+    browser: Browser, server: Server
+) -> None:
+    teller = counter_context(browser)
+    supervisor = counter_context(browser)
+    page = teller.new_page()
+    review = supervisor.new_page()
+    try:
+        keyboard_login(page, server, "teller1", PASSWORD)
+        keys = Keys(page)
+        reference = open_case_by_keys(page, keys)
+        identity_by_keys(page, keys, AGENT_IDENTITY)
+        expect_state(page, "supervisor_review")
+        check(page)
+        # Waiting for a supervisor, the focus is on the waiting note, never on the cancel reason.
+        expect(page.locator("#pending-title")).to_be_focused()
+        expect(page.locator("details.danger-zone")).not_to_have_attribute("open", "")
+        page.evaluate("window.stillTheSamePage = true")
+
+        keyboard_login(review, server, "supervisor1", PASSWORD)
+        review.goto(f"{server.url}/approvals")
+        check(review)
+        row = review.locator(f"tr[data-kind=approval] a:text('{reference}')")
+        expect(row).to_be_visible()
+        row.click()
+        review.wait_for_url("**/approvals/*")
+        check(review)
+        screenshot(review, "approval-page.png")
+        review.locator("#approve-button").click()
+        review.wait_for_url("**/approvals?decided=*")
+        check(review)
+
+        # No reload: the page polls, sees the journal move and takes the new content in.
+        expect(page.locator("#case-state")).to_have_attribute(
+            "data-state", "info_check", timeout=20_000
+        )
+        assert page.evaluate("window.stillTheSamePage === true")
+        check(page)
+        expect(page.locator("#submit_binding-merchant_no")).to_be_focused()
+    finally:
+        teller.close()
+        supervisor.close()
+
+
+def test_refused_steps_explain_themselves(browser: Browser, server: Server) -> None:
+    context = counter_context(browser)
+    page = context.new_page()
+    try:
+        keyboard_login(page, server, "teller1", PASSWORD)
+        keys = Keys(page)
+        open_case_by_keys(page, keys)
+        identity_by_keys(page, keys, {**CLEAN_IDENTITY, "id_number": "110105198001010017"})
+        expect_state(page, "identity_check")
+        alert = page.locator("#step-alert")
+        expect(alert).to_contain_text("证件号码")
+        check(page)
+        # The summary links to the field; the focus is on it.
+        expect(page.locator("#submit_identity-id_number")).to_be_focused()
+        page.locator("#submit_identity-id_number").fill(CLEAN_IDENTITY["id_number"])
+        page.locator("#submit_identity-id_expiry-long").check()
+        page.keyboard.press("Enter")
+        expect_state(page, "info_check")
+        binding_by_keys(page, keys, CLEAN_BINDING)
+        expect_state(page, "code_check")
+
+        for left in (2, 1):
+            page.locator("#confirm_code-code").fill("000000")
+            page.keyboard.press("Enter")
+            expect_state(page, "code_check")
+            message = page.locator("[role=alert]")
+            expect(message).to_contain_text(f"还可输入 {left} 次")
+            check(page)
+        expect(page.locator("#code-panel")).to_contain_text("最后一次机会")
+        expect(page.locator("[data-countdown]")).to_have_text(re.compile(r"\(\d:\d\d\)"))
+        page.locator("#confirm_code-code").fill("000000")
+        page.keyboard.press("Enter")
+        expect_state(page, "supervisor_review")
+        expect(page.locator("#pending-title")).to_be_visible()
+        expect(page.locator(".note-card")).to_contain_text("验证码连续输错 3 次")
+        check(page)
+        page.locator("details.diagram summary").click()
+        image = page.locator("details.diagram img")
+        expect(image).to_be_visible()
+        page.wait_for_function("() => document.querySelector('details.diagram img').complete")
+        check(page)
+    finally:
+        context.close()
