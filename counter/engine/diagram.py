@@ -165,6 +165,11 @@ def people_diagram(
         'edge [color="#57606a", fontname="Noto Sans CJK SC,WenQuanYi Micro Hei,sans-serif", '
         "fontsize=10];",
     ]
+    # Nodes are named by their title too: the SVG's <title> of each shape is what people read.
+    node: dict[str, str] = {}
+    for name in definition.states:
+        title_text = definition.state_title(name).pick(lang)
+        node[name] = title_text if title_text not in node.values() else f"{title_text} ({name})"
     for name, state in definition.states.items():
         label = definition.state_title(name).pick(lang)
         if state.approval:
@@ -176,7 +181,7 @@ def people_diagram(
             attributes += ["peripheries=2"]
         if state.approval and name != highlight:
             attributes.append('fillcolor="#fff8c5"')
-        lines.append(f"{_quoted(name)} [{', '.join(a for a in attributes if a)}];")
+        lines.append(f"{_quoted(node[name])} [{', '.join(attributes)}];")
     labels: dict[tuple[str, str, bool], list[str]] = {}
     for edge in definition.edges():
         if edge.trigger in (APPROVE,):
@@ -191,7 +196,8 @@ def people_diagram(
     for (source, dest, branch), joined in labels.items():
         style = ', style=dashed, color="#9a6700"' if branch else ""
         lines.append(
-            f"{_quoted(source)} -> {_quoted(dest)} [label={_quoted(' / '.join(joined))}{style}];"
+            f"{_quoted(node[source])} -> {_quoted(node[dest])} "
+            f"[label={_quoted(' / '.join(joined))}{style}];"
         )
     lines.append("}")
     drawn: bytes = graphviz.Source("\n".join(lines)).pipe(format="svg")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
@@ -210,3 +211,110 @@ def test_new_case_lists_only_the_services_the_role_opens(client: TestClient) -> 
     page = client.get("/cases/new").text
     assert re.findall(r'name="workflow" value="([a-z_]+)"', page) == []
     assert "您的角色不能开立任何业务" in page
+
+
+def completed_through_the_console(client: TestClient, web: WebContext) -> str:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    identity = {**CLEAN_IDENTITY, "id_expiry": "", "id_expiry__long_term": "1"}
+    assert step(client, reference, "submit_identity", identity)[0] == 303
+    assert step(client, reference, "submit_binding", CLEAN_BINDING)[0] == 303
+    code = sent_code(web, "13800138000")
+    assert step(client, reference, "confirm_code", {"code": code})[0] == 303
+    assert step(client, reference, "sign_off", {"password": PASSWORD})[0] == 303
+    return reference
+
+
+def test_the_journal_reads_in_words_with_its_hashes_whole(
+    client: TestClient, web: WebContext
+) -> None:
+    reference = completed_through_the_console(client, web)
+    page = client.get(f"/cases/{reference}").text
+    entries = web.desk.journal(reference=reference)
+    slip = next(e for e in entries if e.kind == "slip")
+    assert slip.data_digest and f'<code class="hash">{slip.data_digest}</code>' in page
+    assert f'<code class="hash">{entries[-1].hash}</code>' in page
+    assert "回单已生成" in page and "原件" in page and "回单模板版本" in page
+    assert '"copy_number"' not in page and "{&#34;" not in page  # no raw JSON
+    # Branch time, labelled; stored in UTC.
+    local = slip.at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    assert f"{local} 北京时间 (UTC+8)" in page
+    # The acquirer's outcome in words, its reference whole.
+    assert "<dd>已完成</dd>" in page and ">done<" not in page
+
+
+def test_progress_row_marks_the_current_step(client: TestClient) -> None:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    page = client.get(f"/cases/{reference}").text
+    row = page.split('class="progress"')[1].split("</ol>")[0]
+    steps = re.findall(r'<li class="(\w+)[^"]*"( aria-current="step")?>', row)
+    assert [s[0] for s in steps] == ["current", "todo", "todo", "todo", "todo", "todo"]
+    assert steps[0][1]
+
+
+def test_changes_are_polled_cheaply_and_in_the_background(client: TestClient) -> None:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    background = {"X-Counter-Background": "1"}
+    seen = client.get(f"/cases/{reference}/changed?seen=0", headers=background).json()
+    assert seen == {"seq": 1, "changed": True}
+    assert client.get(f"/cases/{reference}/changed?seen=1", headers=background).json() == {
+        "seq": 1,
+        "changed": False,
+    }
+    identity = {**CLEAN_IDENTITY, "id_expiry": "", "id_expiry__long_term": "1"}
+    step(client, reference, "submit_identity", identity)
+    assert client.get(f"/cases/{reference}/changed?seen=1", headers=background).json()["changed"]
+    branch = client.get("/changes?seen=0", headers=background).json()
+    assert branch["seq"] >= 2 and branch["changed"]
+    assert f'data-live-url="/cases/{reference}/changed"' in client.get(f"/cases/{reference}").text
+
+
+def test_the_diagram_is_drawn_by_title_and_cached(client: TestClient) -> None:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    first = client.get(f"/cases/{reference}/diagram.svg")
+    assert first.headers["content-type"].startswith("image/svg+xml")
+    assert "身份核验" in first.text and "提交身份信息" in first.text
+    assert ">identity_check<" not in first.text and ">submit_identity<" not in first.text
+    assert first.text.count("需主管审批") <= 6  # one dashed edge per state that can raise one
+    assert client.get(f"/cases/{reference}/diagram.svg").text == first.text
+
+
+def test_error_pages_are_titled_and_worded_for_people(client: TestClient) -> None:
+    console_login(client, "teller1")
+    missing = client.get("/cases/NO-SUCH-CASE")
+    assert missing.status_code == 404
+    title = re.search(r"<title>(.*?)</title>", missing.text)
+    assert title and "404" not in title.group(1) and "无法完成" in title.group(1)
+    reference = open_case(client)
+    page = client.get(f"/cases/{reference}").text
+    answer = client.post(
+        f"/cases/{reference}/steps/retry_unbind",
+        data={"csrf_token": csrf_from(page), "version": "1"},
+    )
+    assert answer.status_code == 409
+    alert = answer.text.split('id="step-alert"')[1].split("</div>")[0]
+    assert "retry_unbind" not in alert and "重新提交解绑" in alert
+
+
+def test_counter_favicon_and_post_redirect_get(client: TestClient) -> None:
+    assert client.get("/favicon.ico").status_code == 200
+    console_login(client, "teller1")
+    page = client.get("/counter").text
+    closed = client.post(
+        "/counter/close", data={"csrf_token": csrf_from(page)}, follow_redirects=False
+    )
+    assert closed.status_code == 303 and closed.headers["location"] == "/counter?done=closed_ok"
+    page = client.get("/counter").text
+    assert 'autofocus' in page
+    opened = client.post(
+        "/counter/open",
+        data={"csrf_token": csrf_from(page), "window": "1"},
+        follow_redirects=False,
+    )
+    assert opened.status_code == 303 and opened.headers["location"] == "/counter?done=opened"
+    assert "柜台已开启" in client.get(opened.headers["location"]).text
+    home = client.get("/").text
+    assert re.search(r'placeholder="B001-\d{8}-\d{6}"', home)
