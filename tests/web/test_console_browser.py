@@ -14,6 +14,8 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from counter.web.i18n import catalog
+
 from .browser import (
     Server,
     check_accessible,
@@ -157,62 +159,83 @@ def test_a_clean_case_by_keyboard_in_at_most_15_keys(
         context.close()
 
 
+def sign_in(page: Page, server: Server, username: str, lang: str) -> None:
+    """Sign in (the login page checked too); in English, switch once signed in (remembered)."""
+    page.goto(f"{server.url}/login")
+    check(page)
+    keyboard_login(page, server, username, PASSWORD)
+    if lang == "en":
+        use_english(page)
+        page.goto(f"{server.url}/")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
 def test_agent_case_the_supervisors_decision_reaches_the_open_page(
-    browser: Browser, server: Server
+    browser: Browser, server: Server, lang: str
 ) -> None:
     teller = counter_context(browser)
     supervisor = counter_context(browser)
     page = teller.new_page()
     review = supervisor.new_page()
     try:
-        keyboard_login(page, server, "teller1", PASSWORD)
+        sign_in(page, server, "teller1", lang)
         keys = Keys(page)
         reference = open_case_by_keys(page, keys)
         identity_by_keys(page, keys, AGENT_IDENTITY)
         expect_state(page, "supervisor_review")
-        check(page)
+        check(page, lang)
         # Waiting for a supervisor, the focus is on the waiting note, never on the cancel reason.
         expect(page.locator("#pending-title")).to_be_focused()
         expect(page.locator("details.danger-zone")).not_to_have_attribute("open", "")
         page.evaluate("window.stillTheSamePage = true")
 
-        keyboard_login(review, server, "supervisor1", PASSWORD)
+        sign_in(review, server, "supervisor1", lang)
         review.goto(f"{server.url}/approvals")
-        check(review)
+        check(review, lang)
         row = review.locator(f"tr[data-kind=approval] a:text('{reference}')")
         expect(row).to_be_visible()
         row.click()
         review.wait_for_url("**/approvals/*")
-        check(review)
-        screenshot(review, "approval-page.png")
+        check(review, lang)
+        if lang == "zh":
+            screenshot(review, "approval-page.png")
+        review.goto(f"{server.url}/dashboard")
+        check(review, lang)
+        review.go_back()
         review.locator("#approve-button").click()
         review.wait_for_url("**/approvals?decided=*")
-        check(review)
+        check(review, lang)
+        if lang == "zh":
+            screenshot(review, "supervisor-queue.png")
 
         # No reload: the page polls, sees the journal move and takes the new content in.
         expect(page.locator("#case-state")).to_have_attribute(
             "data-state", "info_check", timeout=20_000
         )
         assert page.evaluate("window.stillTheSamePage === true")
-        check(page)
+        check(page, lang)
         expect(page.locator("#submit_binding-merchant_no")).to_be_focused()
     finally:
         teller.close()
         supervisor.close()
 
 
-def test_refused_steps_explain_themselves(browser: Browser, server: Server) -> None:
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_refused_steps_explain_themselves(browser: Browser, server: Server, lang: str) -> None:
     context = counter_context(browser)
     page = context.new_page()
+    words = catalog()
     try:
-        keyboard_login(page, server, "teller1", PASSWORD)
+        sign_in(page, server, "teller1", lang)
         keys = Keys(page)
         open_case_by_keys(page, keys)
         identity_by_keys(page, keys, {**CLEAN_IDENTITY, "id_number": "110105198001010017"})
         expect_state(page, "identity_check")
-        alert = page.locator("#step-alert")
-        expect(alert).to_contain_text("证件号码")
-        check(page)
+        # The summary names the field and links to it; the field says what is wrong.
+        link = page.locator("#step-alert a[href='#submit_identity-id_number']")
+        expect(link).to_be_visible()
+        expect(page.locator("#submit_identity-id_number-error")).not_to_be_empty()
+        check(page, lang)
         # The summary links to the field; the focus is on it.
         expect(page.locator("#submit_identity-id_number")).to_be_focused()
         page.locator("#submit_identity-id_number").fill(CLEAN_IDENTITY["id_number"])
@@ -227,20 +250,24 @@ def test_refused_steps_explain_themselves(browser: Browser, server: Server) -> N
             page.keyboard.press("Enter")
             expect_state(page, "code_check")
             message = page.locator("[role=alert]")
-            expect(message).to_contain_text(f"还可输入 {left} 次")
-            check(page)
-        expect(page.locator("#code-panel")).to_contain_text("最后一次机会")
+            expect(message).to_contain_text(words.get("code.attempts_left", lang, n=left))
+            check(page, lang)
+            if lang == "zh" and left == 1:
+                screenshot(page, "wrong-code.png")
+        expect(page.locator("#code-panel")).to_contain_text(words.get("code.last_try", lang))
         expect(page.locator("[data-countdown]")).to_have_text(re.compile(r"\(\d:\d\d\)"))
         page.locator("#confirm_code-code").fill("000000")
         page.keyboard.press("Enter")
         expect_state(page, "supervisor_review")
         expect(page.locator("#pending-title")).to_be_visible()
-        expect(page.locator(".note-card")).to_contain_text("验证码连续输错 3 次")
-        check(page)
+        expect(page.locator(".note-card")).to_contain_text(
+            words.get("finding_code.unbind_code_attempts_exhausted", lang)
+        )
+        check(page, lang)
         page.locator("details.diagram summary").click()
         image = page.locator("details.diagram img")
         expect(image).to_be_visible()
         page.wait_for_function("() => document.querySelector('details.diagram img').complete")
-        check(page)
+        check(page, lang)
     finally:
         context.close()

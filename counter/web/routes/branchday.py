@@ -238,8 +238,14 @@ def _dashboard(request: Request, web: WebContext, principal: Principal) -> dict[
         describe=web.desk.workflow_of,
         now=web.desk.services.now(),
         lang=getattr(request.state, "lang", "zh"),
+        workflow_titles=_workflow_titles(web),
     )
-    return {"board": board, "duration": eod_report.duration}
+    return {"board": board, "duration": eod_report.duration, "titles": _workflow_titles(web)}
+
+
+def _workflow_titles(web: WebContext) -> dict[str, Text]:
+    catalog_ = web.desk.runtime.catalog
+    return {name: catalog_.current(name).definition.title for name in catalog_.names()}
 
 
 @router.get("/dashboard")
