@@ -16,8 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from counter.cases.views import CaseSummary
 from counter.engine.definition import FormDefinition
-from counter.engine.loader import Workflow
+from counter.engine.loader import Catalog, Workflow
 from counter.errors import CounterError, InvalidTrigger, PermissionDenied
 from counter.text import Text
 from counter.web.i18n import catalog
@@ -32,6 +33,7 @@ __all__ = [
     "evidence_label",
     "finding_shown",
     "finding_title",
+    "listed_titles",
     "page_message",
     "shown_findings",
     "state_words",
@@ -252,3 +254,28 @@ def shown_findings(
     findings: Sequence[FindingOut], workflow: Workflow | None
 ) -> list[FindingShown]:
     return [finding_shown(f, workflow) for f in findings]
+
+
+def listed_titles(
+    catalog_: Catalog, cases: Sequence[CaseSummary]
+) -> tuple[dict[str, Text], dict[str, Text]]:
+    """For a list of cases: each one's service and step by title, by reference.
+
+    Lists carry no definition version, so the current definition names them;
+    a workflow or state it no longer has reads as its identifier (never blank).
+    """
+    names = set(catalog_.names())
+    services: dict[str, Text] = {}
+    steps: dict[str, Text] = {}
+    for case in cases:
+        definition = catalog_.current(case.workflow).definition if case.workflow in names else None
+        services[case.reference] = (
+            definition.title if definition else Text(zh=case.workflow, en=case.workflow)
+        )
+        known = definition is not None and case.state in definition.states
+        steps[case.reference] = (
+            definition.state_title(case.state)
+            if definition is not None and known
+            else Text(zh=case.state, en=case.state)
+        )
+    return services, steps

@@ -36,6 +36,7 @@ from counter.web.present import case_journal_out, case_out, finding_out, masked_
 from counter.web.templating import clock_for, render, translator_for
 from counter.web.wording import (
     entry_shown,
+    listed_titles,
     page_message,
     shown_findings,
     state_words,
@@ -227,19 +228,7 @@ def home(request: Request, web: WebDep, principal: ConsoleUser) -> Response:
         for c in web.desk.list_cases(actor=principal.actor)
         if c.closed_at is None and c.opened_by == principal.username
     ]
-    catalog_ = web.desk.runtime.catalog
-    current = {name: catalog_.current(name).definition for name in catalog_.names()}
-    titles: dict[str, Text] = {}
-    states: dict[str, Text] = {}
-    for c in cases:
-        definition = current.get(c.workflow)
-        titles[c.reference] = definition.title if definition else Text(zh=c.workflow, en=c.workflow)
-        known = definition is not None and c.state in definition.states
-        states[c.reference] = (
-            definition.state_title(c.state)
-            if definition and known
-            else Text(zh=c.state, en=c.state)
-        )
+    titles, states = listed_titles(web.desk.runtime.catalog, cases)
     return render(
         request,
         "home.html",
