@@ -202,7 +202,14 @@ def _detail_facts(kind: str, note: str | None) -> tuple[list[Fact], list[Fact]]:
 
 
 def entry_title(workflow: Workflow | None, entry: JournalEntryOut) -> Text:
-    """What a journal entry records, in words: its trigger's, or its kind's."""
+    """What a journal entry records, in words: its trigger's, or its kind's.
+
+    A ``refused`` entry (a step the desk refused and journaled: a wrong code, a
+    blocking finding) reads "<step>: refused", its findings listed by name below.
+    """
+    if entry.kind == "refused" and entry.trigger and workflow is not None:
+        action = trigger_words(workflow, entry.trigger)
+        return catalog().text("journal.refused_step", action_zh=action.zh, action_en=action.en)
     if entry.kind not in ("trigger", "approval"):
         words = catalog().find(f"journal.{entry.kind}")
         if words is not None:

@@ -216,7 +216,8 @@ def screenshot(page: Page, name: str) -> None:
     if not README_IMAGES:
         return
     page.wait_for_function(
-        "() => Array.from(document.images).every(image => image.complete && image.naturalWidth > 0)"
+        "() => Array.from(document.images).filter(image => image.getAttribute('src'))"
+        ".every(image => image.complete && image.naturalWidth > 0)"
     )
     IMAGES.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(IMAGES / name), full_page=True)

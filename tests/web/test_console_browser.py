@@ -154,6 +154,7 @@ def test_a_clean_case_by_keyboard_in_at_most_15_keys(
             screenshot(page, "case-completed.png")
         keys.press("Enter")
         page.wait_for_url("**/slip")
+        check(page, lang)
         assert keys.count <= 15, f"{keys.count} keys that are not data"
     finally:
         context.close()
@@ -229,6 +230,16 @@ def test_refused_steps_explain_themselves(browser: Browser, server: Server, lang
         sign_in(page, server, "teller1", lang)
         keys = Keys(page)
         open_case_by_keys(page, keys)
+        # A radio group in error takes the focus too (on its first radio).
+        page.evaluate(
+            "document.querySelectorAll('[name=acting_as]').forEach(r => { r.checked = false; })"
+        )
+        page.locator("form[data-step-form] button[type=submit]").click()
+        expect_state(page, "identity_check")
+        expect(page.locator("#submit_identity-acting_as-1")).to_be_focused()
+        expect(page.locator("#step-alert a[href='#submit_identity-acting_as-1']")).to_be_visible()
+        check(page, lang)
+        page.locator("#submit_identity-id_number").focus()
         identity_by_keys(page, keys, {**CLEAN_IDENTITY, "id_number": "110105198001010017"})
         expect_state(page, "identity_check")
         # The summary names the field and links to it; the field says what is wrong.
@@ -268,6 +279,16 @@ def test_refused_steps_explain_themselves(browser: Browser, server: Server, lang
         image = page.locator("details.diagram img")
         expect(image).to_be_visible()
         page.wait_for_function("() => document.querySelector('details.diagram img').complete")
+        check(page, lang)
+        # Cancelling says what it does and asks first: dismissed, nothing happens.
+        page.locator("details.danger-zone summary").click()
+        page.locator("#cancel-reason").fill("客户改日再来")
+        page.once("dialog", lambda dialog: dialog.dismiss())
+        page.locator("details.danger-zone button.danger").click()
+        expect_state(page, "supervisor_review")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.locator("details.danger-zone button.danger").click()
+        expect_state(page, "cancelled")
         check(page, lang)
     finally:
         context.close()

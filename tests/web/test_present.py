@@ -47,3 +47,31 @@ def test_a_field_class_decides_over_the_declared_table() -> None:
     assert masked_value({"contact": "13800138000"}, None, POLICY, fields) == {
         "contact": "138****8000"
     }
+
+
+def test_a_refused_entry_reads_as_its_step_refused() -> None:
+    """The shape the refusals slice journals (kind ``refused``), read without guessing."""
+    from datetime import UTC, datetime
+
+    from counter.config import Settings
+    from counter.engine.loader import Catalog
+    from counter.engine.registry import default_registry
+    from counter.web.schemas import FindingOut, JournalEntryOut
+    from counter.web.wording import entry_shown
+
+    settings = Settings()
+    workflow = Catalog.load(settings.workflows_dir, settings.forms_dir, default_registry).current(
+        "pos_unbind"
+    )
+    entry = JournalEntryOut(
+        seq=5, at=datetime(2026, 12, 2, 6, 40, tzinfo=UTC), actor="teller1", kind="refused",
+        trigger="confirm_code", from_state="code_check", to_state=None,
+        findings=[FindingOut(code="unbind_code_wrong", severity="block",
+                             message={"zh": "验证码错误", "en": "Wrong code"}, field="code",
+                             evidence={"attempts_left": 1})],
+        note=None, data_digest=None, prev_hash="0" * 64, hash="a" * 64,
+    )
+    shown = entry_shown(entry, workflow)
+    assert shown.title.zh == "核对验证码:未通过" and shown.title.en == "Code entered: refused"
+    assert [t.zh for t in shown.findings] == ["验证码错误"]
+    assert shown.hashes[0].value == "a" * 64

@@ -89,8 +89,8 @@ def switch_language(
 
 
 @router.get("/password")
-def password_page(request: Request, principal: ConsoleUser) -> Response:
-    return render(request, "password.html", {"errors": {}, "summary": None, "done": False})
+def password_page(request: Request, principal: ConsoleUser, done: bool = False) -> Response:
+    return render(request, "password.html", {"errors": {}, "summary": None, "done": done})
 
 
 @router.post("/password")
@@ -130,4 +130,4 @@ def change_password(
             status_code=422,
         )
     sessions.end_user_sessions(web.db, username=principal.username, keep=principal.session_id)
-    return render(request, "password.html", {"errors": {}, "summary": None, "done": True})
+    return RedirectResponse("/password?done=true", status_code=303)  # a reload changes nothing
