@@ -193,6 +193,8 @@ def test_agent_case_the_supervisors_decision_reaches_the_open_page(
         sign_in(review, server, "supervisor1", lang)
         review.goto(f"{server.url}/approvals")
         check(review, lang)
+        if lang == "zh":
+            screenshot(review, "supervisor-queue.png")
         row = review.locator(f"tr[data-kind=approval] a:text('{reference}')")
         expect(row).to_be_visible()
         row.click()
@@ -206,8 +208,6 @@ def test_agent_case_the_supervisors_decision_reaches_the_open_page(
         review.locator("#approve-button").click()
         review.wait_for_url("**/approvals?decided=*")
         check(review, lang)
-        if lang == "zh":
-            screenshot(review, "supervisor-queue.png")
 
         # No reload: the page polls, sees the journal move and takes the new content in.
         expect(page.locator("#case-state")).to_have_attribute(
@@ -231,6 +231,9 @@ def test_refused_steps_explain_themselves(browser: Browser, server: Server, lang
         keys = Keys(page)
         open_case_by_keys(page, keys)
         # A radio group in error takes the focus too (on its first radio).
+        page.locator("#submit_identity-id_number").fill(CLEAN_IDENTITY["id_number"])
+        page.locator("#submit_identity-name").fill(CLEAN_IDENTITY["name"])
+        page.locator("#submit_identity-id_expiry-long").check()
         page.evaluate(
             "document.querySelectorAll('[name=acting_as]').forEach(r => { r.checked = false; })"
         )
@@ -239,6 +242,10 @@ def test_refused_steps_explain_themselves(browser: Browser, server: Server, lang
         expect(page.locator("#submit_identity-acting_as-1")).to_be_focused()
         expect(page.locator("#step-alert a[href='#submit_identity-acting_as-1']")).to_be_visible()
         check(page, lang)
+        page.locator("#submit_identity-acting_as-1").check()
+        page.locator("#submit_identity-id_number").fill("")
+        page.locator("#submit_identity-name").fill("")
+        page.locator("#submit_identity-id_expiry-long").uncheck()
         page.locator("#submit_identity-id_number").focus()
         identity_by_keys(page, keys, {**CLEAN_IDENTITY, "id_number": "110105198001010017"})
         expect_state(page, "identity_check")
