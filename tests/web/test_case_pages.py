@@ -318,3 +318,23 @@ def test_counter_favicon_and_post_redirect_get(client: TestClient) -> None:
     assert "柜台已开启" in client.get(opened.headers["location"]).text
     home = client.get("/").text
     assert re.search(r'placeholder="B001-\d{8}-\d{6}"', home)
+
+
+def test_the_code_step_says_where_the_code_went_and_a_resend_is_confirmed(
+    client: TestClient,
+) -> None:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    identity = {**CLEAN_IDENTITY, "id_expiry": "", "id_expiry__long_term": "1"}
+    step(client, reference, "submit_identity", identity)
+    step(client, reference, "submit_binding", CLEAN_BINDING)
+    page = client.get(f"/cases/{reference}").text
+    panel = page.split('id="code-panel"')[1].split("</div>")[0]
+    assert "138****8000" in panel and "还可输入 3 次" in panel and "data-countdown=" in panel
+    assert 'data-confirm="重新发送后' in page  # a resend voids the code out: asked first
+    resent = client.get(f"/cases/{reference}?done=resend_code").text
+    assert 'role="status"' in resent and "新的验证码已发送至 138****8000" in resent
+    assert step(client, reference, "confirm_code", {"code": "000000"})[0] == 303
+    wrong = client.get(f"/cases/{reference}?done=confirm_code").text
+    alert = wrong.split('id="step-alert"')[1].split("</div>")[0]
+    assert 'role="alert"' in wrong and "验证码不正确,还可输入 2 次" in alert
