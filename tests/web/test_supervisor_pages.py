@@ -141,3 +141,18 @@ def test_teller_cannot_approve(client: TestClient) -> None:
         f"/approvals/{approval_id}/approve", data={"csrf_token": csrf_from(page), "version": "2"}
     )
     assert answer.status_code == 403
+
+
+def test_a_refusal_page_names_the_action_in_words(client: TestClient) -> None:
+    _, approval_id = raise_agent_case(client, "teller2")
+    console_login(client, "teller1")
+    page = client.get("/cases/new").text
+    answer = client.post(
+        f"/approvals/{approval_id}/approve",
+        data={"csrf_token": csrf_from(page), "version": "2"},
+    )
+    assert answer.status_code in (403, 404)
+    alert = answer.text.split('role="alert"')[1].split("</p>")[0]
+    assert "'approve'" not in alert and "approve" not in alert
+    title = answer.text.split("<title>")[1].split("</title>")[0]
+    assert str(answer.status_code) not in title
