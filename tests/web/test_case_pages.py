@@ -9,7 +9,15 @@ from fastapi.testclient import TestClient
 
 from counter.web.context import WebContext
 
-from .conftest import CLEAN_BINDING, CLEAN_IDENTITY, PASSWORD, console_login, csrf_from, sent_code
+from .conftest import (
+    AGENT_IDENTITY,
+    CLEAN_BINDING,
+    CLEAN_IDENTITY,
+    PASSWORD,
+    console_login,
+    csrf_from,
+    sent_code,
+)
 
 
 def open_case(client: TestClient) -> str:
@@ -338,3 +346,18 @@ def test_the_code_step_says_where_the_code_went_and_a_resend_is_confirmed(
     wrong = client.get(f"/cases/{reference}?done=confirm_code").text
     alert = wrong.split('id="step-alert"')[1].split("</div>")[0]
     assert 'role="alert"' in wrong and "验证码不正确,还可输入 2 次" in alert
+
+
+def test_progress_row_shows_the_review_where_the_case_took_it(client: TestClient) -> None:
+    console_login(client, "teller1")
+    reference = open_case(client)
+    agent = {**AGENT_IDENTITY, "id_expiry__long_term": ""}
+    assert step(client, reference, "submit_identity", agent)[0] == 303
+    page = client.get(f"/cases/{reference}").text
+    row = page.split('class="progress"')[1].split("</ol>")[0]
+    items = re.findall(r'<li class="([\w ]+)"[^>]*>.*?<span class="label">(.*?)</span>', row, re.S)
+    assert items[:3] == [
+        ("done", "身份核验"),
+        ("current branch", "主管审批"),
+        ("todo", "商户信息核对"),
+    ]
