@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from counter.audit._masking import CaseMasker, evidence_kind
 from counter.banking.evidence import KnownValues
 from counter.config import MaskingPolicy
@@ -68,3 +71,15 @@ def test_evidence_kinds_are_declared_not_guessed_from_the_key() -> None:
     assert evidence_kind("merchant_name") is None
     assert evidence_kind("verification") is None
     assert evidence_kind("contact", {"contact": "phone"}) == "phone"
+
+
+@given(st.text(alphabet="0123456789abcdef", min_size=1, max_size=80))
+def test_a_slips_details_are_exported_as_written_whatever_their_digits(digest: str) -> None:
+    note = '{"copy_number":0,"sha256":"' + digest + '"}'
+    assert CaseMasker(POLICY).note("slip", note) == note
+
+
+@given(st.from_regex(r"1[3-9]\d{9}", fullmatch=True))
+def test_a_number_typed_into_a_reason_is_masked_by_the_reasons_class(phone: str) -> None:
+    masked = CaseMasker(POLICY).note("trigger", f"客户改日再来,电话 {phone}")
+    assert phone not in masked and masked.startswith("客户改日再来,电话 ")

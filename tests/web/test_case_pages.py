@@ -361,3 +361,6 @@ def test_progress_row_shows_the_review_where_the_case_took_it(client: TestClient
         ("current branch", "主管审批"),
         ("todo", "商户信息核对"),
     ]
+    # Masked by class: the mandate number is shown whole, as the slip prints it.
+    assert page.count("WT-2026-0001") >= 2  # the evidence and what was entered
+    assert "330106197812300095" not in page
