@@ -76,7 +76,11 @@ def test_one_queue_holds_approvals_acquirer_failures_and_cases_about_to_expire(
     # The teller's page says who handles it instead of "nothing to do".
     client.cookies.clear()
     console_login(client, "teller1")
-    assert 'id="supervisor-only"' in client.get(f"/cases/{failed}").text
+    teller_page = client.get(f"/cases/{failed}").text
+    assert 'id="supervisor-only"' in teller_page
+    # The acquirer's refusal: its outcome in words, its own (English) words folded away.
+    assert "<dd>被拒绝</dd>" in teller_page
+    assert "<details><summary>查看对方系统原文</summary>" in teller_page
 
 
 def test_approval_page_shows_masked_evidence_and_who_raised_it(client: TestClient) -> None:

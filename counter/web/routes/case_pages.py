@@ -23,6 +23,7 @@ from counter.branchday.sessions import current_session
 from counter.engine.definition import BUILTIN_TRIGGERS, FormDefinition
 from counter.engine.diagram import people_diagram
 from counter.engine.forms import LONG_TERM
+from counter.engine.loader import Workflow
 from counter.errors import BlockedByFindings, InvalidInput, InvalidTrigger, NotFound, StaleVersion
 from counter.store.db import utcnow
 from counter.text import Text
@@ -104,12 +105,30 @@ def step_forms(
     return sorted(ordered, key=lambda s: not s.primary)
 
 
+# An outside system's own technical words (the acquirer's error, often in English) are shown
+# folded under their label: the outcome above them says what happened in the reader's words.
+_OWN_WORDS = frozenset({"error"})
+
+
+def _system_forms(workflow: Workflow) -> set[str]:
+    """Forms that only the system fills in: outside systems' answers."""
+    definition = workflow.definition
+    found = set()
+    for transition in definition.transitions:
+        sources = definition.expand_sources(transition)
+        form = definition.form_of(transition, sources[0]) if sources else transition.form
+        if form and set(transition.roles) == {"system"}:
+            found.add(form)
+    return found
+
+
 def accepted_sections(
     web: WebContext, definition_hash: str, data: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """What earlier steps accepted, masked, with labels: for the case page and the approval page."""
     workflow = web.workflow_of(definition_hash)
     shown = masked_data(workflow, data, web.settings.masking)
+    answers = _system_forms(workflow)
     sections = []
     for name, form in workflow.forms.items():
         values = shown.get(name)
@@ -129,7 +148,12 @@ def accepted_sections(
                 spec.validators
             )
             rows.append(
-                {"label": spec.label, "value": label if label is not None else value, "mono": mono}
+                {
+                    "label": spec.label,
+                    "value": label if label is not None else value,
+                    "mono": mono,
+                    "folded": name in answers and spec.name in _OWN_WORDS,
+                }
             )
         sections.append({"title": form.title, "rows": rows})
     return sections
