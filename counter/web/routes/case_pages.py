@@ -40,9 +40,7 @@ from counter.web.wording import (
     listed_titles,
     page_message,
     shown_findings,
-    state_words,
     trigger_words,
-    value_words,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -214,8 +212,6 @@ def render_case(
             "pending_findings": pending_findings,
             # Shown once: what the last step found, unless the review card shows it already.
             "findings": [] if case.pending or blocked else shown_findings(case.findings, workflow),
-            "state_words": lambda state: state_words(workflow, state),
-            "value_words": lambda key, value: value_words(key, value, workflow),
             "errors": errors,
             "summary": error_summary(steps, active, errors),
             "values": dict(values or {}),
