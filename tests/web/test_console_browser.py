@@ -189,6 +189,13 @@ def test_agent_case_the_supervisors_decision_reaches_the_open_page(
         expect(page.locator("#pending-title")).to_be_focused()
         expect(page.locator("details.danger-zone")).not_to_have_attribute("open", "")
         page.evaluate("window.stillTheSamePage = true")
+        background: list[str | None] = []
+        page.on(
+            "request",
+            lambda request: background.append(request.headers.get("x-counter-background"))
+            if request.resource_type == "fetch"
+            else None,
+        )
 
         sign_in(review, server, "supervisor1", lang)
         review.goto(f"{server.url}/approvals")
@@ -214,6 +221,8 @@ def test_agent_case_the_supervisors_decision_reaches_the_open_page(
             "data-state", "info_check", timeout=20_000
         )
         assert page.evaluate("window.stillTheSamePage === true")
+        # Every request the page made by itself said so (the session's idle time stays put).
+        assert background and set(background) == {"1"}, background
         check(page, lang)
         expect(page.locator("#submit_binding-merchant_no")).to_be_focused()
     finally:
