@@ -19,12 +19,31 @@ from typing import Any
 from counter.adapters.codes import CODE_MAX_ATTEMPTS, CODE_TTL
 from counter.banking.rules.code import CODE_VAR
 from counter.cases.views import CaseView
+from counter.engine.definition import WorkflowDefinition
 from counter.engine.diagram import main_path
 from counter.engine.loader import Workflow
 from counter.text import Text
 from counter.web.schemas import ApprovalOut, JournalEntryOut
 
-__all__ = ["CodePanel", "ProgressStep", "code_panel", "progress_steps"]
+__all__ = ["CodePanel", "ProgressStep", "code_panel", "progress_steps", "supervisor_steps"]
+
+SUPERVISOR_ROLES = frozenset({"supervisor"})
+
+
+def supervisor_steps(definition: WorkflowDefinition) -> frozenset[str]:
+    """Open states that only a supervisor can move on (no teller step, no outside answer)."""
+    found = set()
+    for name, state in definition.states.items():
+        if state.final or state.approval:
+            continue
+        roles = [
+            set(t.roles)
+            for t in definition.transitions
+            if name in definition.expand_sources(t) and "system" not in t.roles
+        ]
+        if roles and all(r <= SUPERVISOR_ROLES for r in roles):
+            found.add(name)
+    return frozenset(found)
 
 
 @dataclass(frozen=True)

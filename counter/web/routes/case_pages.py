@@ -28,7 +28,7 @@ from counter.errors import BlockedByFindings, InvalidInput, InvalidTrigger, NotF
 from counter.store.db import utcnow
 from counter.text import Text
 from counter.web.auth import MERCHANT_ROLE, PORTAL, Principal, check_csrf, console_principal
-from counter.web.case_view import code_panel, progress_steps
+from counter.web.case_view import code_panel, progress_steps, supervisor_steps
 from counter.web.context import WebContext
 from counter.web.deps import ConsoleUser, CsrfChecked, WebDep
 from counter.web.errors import fields_of
@@ -229,6 +229,7 @@ def render_case(
             "idempotency_key": secrets.token_urlsafe(16),
             "has_slip": bool(definition.slip) and view.state == "completed",
             "supervisor_only": not steps and not case.final and not case.pending,
+            "with_supervisor": view.state in supervisor_steps(definition),
         },
         status_code=status_code,
     )

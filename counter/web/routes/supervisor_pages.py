@@ -18,11 +18,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from counter.cases.sweeper import expirable_states
-from counter.engine.definition import WorkflowDefinition
 from counter.errors import InvalidInput
 from counter.store.db import utcnow
 from counter.text import Text
 from counter.web.auth import Principal
+from counter.web.case_view import supervisor_steps
 from counter.web.context import WebContext
 from counter.web.deps import ConsoleUser, CsrfChecked, WebDep
 from counter.web.errors import fields_of
@@ -34,7 +34,6 @@ from counter.web.wording import finding_title, shown_findings
 
 router = APIRouter(include_in_schema=False)
 
-SUPERVISOR_ROLES = frozenset({"supervisor"})
 EXPIRY_WARNING = timedelta(hours=1)
 """How long before the sweeper would expire an idle case the queue starts showing it."""
 
@@ -55,22 +54,6 @@ class QueueItem:
     @property
     def waiting_minutes(self) -> int:
         return max(0, int((utcnow() - self.since).total_seconds() // 60))
-
-
-def supervisor_steps(definition: WorkflowDefinition) -> frozenset[str]:
-    """Open states that only a supervisor can move on (no teller step, no outside answer)."""
-    found = set()
-    for name, state in definition.states.items():
-        if state.final or state.approval:
-            continue
-        roles = [
-            set(t.roles)
-            for t in definition.transitions
-            if name in definition.expand_sources(t) and "system" not in t.roles
-        ]
-        if roles and all(r <= SUPERVISOR_ROLES for r in roles):
-            found.add(name)
-    return frozenset(found)
 
 
 def queue_items(web: WebContext, principal: Principal) -> list[QueueItem]:
