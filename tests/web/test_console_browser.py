@@ -238,7 +238,14 @@ def test_refused_steps_explain_themselves(browser: Browser, server: Server, lang
     try:
         sign_in(page, server, "teller1", lang)
         keys = Keys(page)
-        open_case_by_keys(page, keys)
+        # The shortcut listed at the foot of the page: Alt+N, a new case.
+        expect(page.locator("footer.shortcuts")).to_contain_text("Alt")
+        page.locator("#reference").focus()
+        keys.press("Alt+KeyN")
+        page.wait_for_url("**/cases/new")
+        expect(page.locator("form[action='/cases'] button").first).to_be_focused()
+        keys.press("Enter")
+        page.wait_for_url(re.compile(r".*/cases/[A-Z0-9-]+$"))
         # A radio group in error takes the focus too (on its first radio).
         page.locator("#submit_identity-id_number").fill(CLEAN_IDENTITY["id_number"])
         page.locator("#submit_identity-name").fill(CLEAN_IDENTITY["name"])

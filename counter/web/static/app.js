@@ -125,8 +125,10 @@
         return;
       }
       // Alt + a letter: the links and buttons that declare it (listed at the foot of the page).
-      if (event.altKey && !event.ctrlKey && !event.metaKey && event.key.length === 1) {
-        const shortcut = document.querySelector(`[data-shortcut="${CSS.escape(event.key.toLowerCase())}"]`);
+      // By the key's place (event.code), since Alt+letter types another character on some keyboards.
+      if (event.altKey && !event.ctrlKey && !event.metaKey && /^Key[A-Z]$/.test(event.code)) {
+        const letter = event.code.slice(3).toLowerCase();
+        const shortcut = document.querySelector(`[data-shortcut="${letter}"]`);
         if (shortcut) { event.preventDefault(); shortcut.click(); }
       }
     });
