@@ -82,6 +82,7 @@ bench-engine: $(STAMP)
 bench-slip: system-deps $(STAMP)
 	$(BIN)/python -m bench.slip
 
+# The README's screenshots: the browser tests write them only when asked to (never in `make test`).
 readme-images: system-deps-test $(STAMP)
 	$(BIN)/python -m counter.cli slip-sample --out var/sample-slip.pdf
 	pdftoppm -png -r 80 -f 1 -l 1 -singlefile var/sample-slip.pdf docs/images/slip-page1
@@ -89,6 +90,9 @@ readme-images: system-deps-test $(STAMP)
 	    --merchant "𠮷祥五金店·𰻞𰻞面馆(䶮记)𪚥" --customer "𠮷田·阿依古丽"
 	pdftoppm -png -r 110 -f 1 -l 1 -x 0 -y 0 -W 640 -H 560 -singlefile var/rare-slip.pdf \
 	    docs/images/slip-rare-characters
+	COUNTER_README_IMAGES=1 $(BIN)/pytest -q -m browser \
+	    tests/web/test_console_browser.py tests/web/test_browser.py \
+	    tests/web/test_portal_browser.py tests/branchday/test_browser.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

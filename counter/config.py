@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = 120.0
     # When set, /metrics wants "Authorization: Bearer <token>".
     metrics_token: str = ""
+    # The branch's time zone (IANA name): every time shown to staff is in it, labelled;
+    # stored times stay UTC.
+    branch_zone: str = "Asia/Shanghai"
     case_idle_hours: int = 8
     # Idempotency keys (reference and version only) are kept this long, then the sweeper
     # deletes them: a repeat after that is a new request (refused as stale, never applied twice).

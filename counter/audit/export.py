@@ -194,7 +194,7 @@ class _Exporter:
         findings = stream.masker.findings(findings_before)
         note = row.note
         if note is not None and row.kind not in MACHINE_NOTE_KINDS:
-            note = stream.masker.text(note)  # a hash in a machine-written note is no number
+            note = stream.masker.note(row.kind, note)  # machine-written notes hold no PII
         masked = [
             name
             for name, before, after in (

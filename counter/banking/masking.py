@@ -41,7 +41,8 @@ __all__ = [
     "mask_text",
 ]
 
-PiiKind = Literal["card", "account", "id", "phone", "name", "none"]
+# ``text``: free text a person writes (a reason, a comment); any long number in it is masked.
+PiiKind = Literal["card", "account", "id", "phone", "name", "text", "none"]
 PII_KINDS: tuple[str, ...] = get_args(PiiKind)
 
 # Digits, possibly in groups joined by one space or hyphen, and an ID number's final X.
@@ -117,9 +118,15 @@ def mask_name(value: str, policy: MaskingPolicy | None = None) -> str:
 
 
 def mask(value: str, kind: str, policy: MaskingPolicy | None = None) -> str:
-    """``value`` masked as a ``kind`` (see ``PII_KINDS``); ``none`` shows it as it is."""
+    """``value`` masked as a ``kind`` (see ``PII_KINDS``); ``none`` shows it as it is.
+
+    ``text`` is the one class that looks inside the string: a person may type
+    a number into a reason, and only there is it masked wherever it stands.
+    """
     if kind == "none":
         return value
+    if kind == "text":
+        return mask_text(value, policy)
     maskers = {
         "card": mask_card,
         "account": mask_account,

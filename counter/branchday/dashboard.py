@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -184,8 +185,13 @@ def dashboard(
     describe: Describe,
     now: datetime,
     lang: str = "zh",
+    workflow_titles: Mapping[str, Text] | None = None,
 ) -> Dashboard:
-    """The branch now; ``approvals`` are the desk's open approvals in the supervisor's reach."""
+    """The branch now; ``approvals`` are the desk's open approvals in the supervisor's reach.
+
+    ``workflow_titles`` names the services in the charts (their identifiers otherwise).
+    """
+    titles = workflow_titles or {}
     open_states = _open_states(db, branch, describe)
     today, usual, days = _per_hour(db, branch, now)
     refused, reasons = refusals_today(db, branch=branch, now=now)
@@ -209,7 +215,13 @@ def dashboard(
         hourly=hourly_chart(today, usual, words["hourly"], legend=(words["today"], words["usual"])),
         slowest=strip_chart(
             [
-                Strip(f"{s.workflow} · {s.title.pick(lang)}", s.samples, s.median, s.p90)
+                Strip(
+                    f"{titles[s.workflow].pick(lang) if s.workflow in titles else s.workflow}"
+                    f" · {s.title.pick(lang)}",
+                    s.samples,
+                    s.median,
+                    s.p90,
+                )
                 for s in slowest
             ],
             words["slowest"],

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
 from counter.banking._clean import normalize_name
 from counter.cases import records
@@ -319,6 +319,27 @@ class CaseReader:
         row = self._row(reference)
         self._check_read(row.branch, reference, actor, row.opened_by)
         return self._snapshot(row)
+
+    def journal_head(self, *, reference: str, actor: Actor) -> int:
+        """The seq of the case's newest journal entry: it moves on every entry, slips included.
+
+        One indexed read of the case row, for pages that poll for changes.
+        """
+        row = self._row(reference)
+        self._check_read(row.branch, reference, actor, row.opened_by)
+        return row.journal_seq
+
+    def branch_head(self, *, actor: Actor) -> int:
+        """A number that moves whenever any journal entry is written for a case of the actor's
+        branch (the sum of their journal heads): what lists and queues poll for."""
+        if actor.branch is None or not actor.roles & CASE_ROLES:
+            return 0
+        cases = records.cases
+        query = select(func.coalesce(func.sum(cases.c.journal_seq), 0)).where(
+            cases.c.branch == actor.branch
+        )
+        with self.db.read() as conn:
+            return int(conn.execute(query).scalar_one())
 
     def journal(self, *, reference: str, actor: Actor | None = None) -> list[JournalEntryView]:
         """The case's journal, oldest first (``actor`` None: no access check, internal use)."""

@@ -48,7 +48,7 @@ Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length
 FieldType = Literal[
     "text", "choice", "date", "date_or_long_term", "integer", "money_cents", "password", "code"
 ]
-PiiClass = Literal["id", "card", "account", "phone", "name", "none"]
+PiiClass = Literal["id", "card", "account", "phone", "name", "text", "none"]
 Channel = Literal["counter", "online", "phone"]
 """Where a customer is served: at a branch counter, online, or on the phone."""
 Scalar = str | int | bool
@@ -101,6 +101,9 @@ class FieldDefinition(_Frozen):
     type: FieldType = "text"
     required: bool = False
     required_if: dict[str, Scalar | list[Scalar]] | None = None
+    # Shown (and filled in) only when another field has this value; ``required_if``
+    # implies it. Pages hide the field otherwise; the form's checks still decide.
+    shown_if: dict[str, Scalar | list[Scalar]] | None = None
     max_length: int | None = Field(default=None, gt=0, le=10_000)
     choices: tuple[Choice, ...] = ()
     validators: tuple[str, ...] = ()

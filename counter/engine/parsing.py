@@ -185,15 +185,16 @@ def parse_form(text: str, file: str, registry: Registry | None = None) -> FormDe
                 f"只有 choice 类型的字段可以有 choices('{spec.name}')",
                 f"only choice fields have choices ('{spec.name}' is {spec.type})",
             )
-        for other in spec.required_if or {}:
-            if other not in names:
-                hint = did_you_mean(other, names)
-                raise fail(
-                    file,
-                    form.line("fields", index, "required_if"),
-                    f"required_if 引用了未知字段 '{other}'{hint}",
-                    f"required_if names unknown field '{other}'{hint}",
-                )
+        for key in ("required_if", "shown_if"):
+            for other in getattr(spec, key) or {}:
+                if other not in names:
+                    hint = did_you_mean(other, names)
+                    raise fail(
+                        file,
+                        form.line("fields", index, key),
+                        f"{key} 引用了未知字段 '{other}'{hint}",
+                        f"{key} names unknown field '{other}'{hint}",
+                    )
         if registry is not None:
             for v_index, name in enumerate(spec.validators):
                 if not registry.has("validator", name):

@@ -442,13 +442,19 @@ def _check_may_reprint(desk: CaseReader, reference: str, actor: Actor) -> None:
 
 
 def reprint_slip(
-    desk: CaseReader, *, reference: str, actor: Actor, fmt: SlipFormat | None = None
+    desk: CaseReader,
+    *,
+    reference: str,
+    actor: Actor,
+    fmt: SlipFormat | None = None,
+    reason: str | None = None,
 ) -> StoredSlip:
     """Print the case's slip again, marked 重打 / REPRINT with its number and time.
 
     Rendered from the original's template version and context, in the
     original's format unless ``fmt`` says otherwise; stored as the next copy
-    number and journaled (kind ``reprint``) with ``actor`` as who asked.
+    number and journaled (kind ``reprint``) with ``actor`` as who asked and
+    ``reason`` (why the customer needs another copy; the caller masks it).
     The original and its hash stay as they are.
     """
     _check_may_reprint(desk, reference, actor)
@@ -483,7 +489,8 @@ def reprint_slip(
         try:
             with desk.db.transaction() as conn:
                 insert_slip(conn, slip, ignore_existing=False)
-                _journal(conn, slip, "reprint", original_sha256=original.sha256)
+                extra = {"reason": reason} if reason else {}
+                _journal(conn, slip, "reprint", original_sha256=original.sha256, **extra)
         except (IntegrityError, StaleVersion):
             continue  # another reprint took this number meanwhile: render the next one
         log.info("slip of %s reprinted (no. %s) for %s", reference, number, actor.username)

@@ -266,7 +266,9 @@ def install_error_handlers(app: FastAPI) -> None:
                 status_code=status,
                 headers=headers,
             )
-        return _page_error(request, status, message)
+        from counter.web.wording import page_message
+
+        return _page_error(request, status, page_message(exc) if status != 500 else message)
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

@@ -23,6 +23,8 @@ __all__ = ["DEFAULT_LANG", "LANGS", "MessageCatalog", "Translator", "catalog"]
 DEFAULT_LANG = "zh"
 LANGS = ("zh", "en")
 CATALOG_FILE = Path(__file__).with_name("messages.yaml")
+# The words for the workflows' identifiers (finding codes, evidence keys, triggers).
+VOCABULARY_FILE = Path(__file__).with_name("vocabulary.yaml")
 
 
 class MessageCatalog:
@@ -32,11 +34,22 @@ class MessageCatalog:
         self._messages = dict(messages)
 
     @classmethod
-    def load(cls, path: Path = CATALOG_FILE) -> MessageCatalog:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if not isinstance(raw, dict):
-            raise ValueError(f"{path}: expected a mapping of message keys")
-        return cls({str(key): Text(**value) for key, value in raw.items()})
+    def load(cls, *paths: Path) -> MessageCatalog:
+        """The messages of ``paths`` (by default the console's two files); a key only once."""
+        messages: dict[str, Text] = {}
+        for path in paths or (CATALOG_FILE, VOCABULARY_FILE):
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            if not isinstance(raw, dict):
+                raise ValueError(f"{path}: expected a mapping of message keys")
+            for key, value in raw.items():
+                if str(key) in messages:
+                    raise ValueError(f"{path}: message {key!r} is defined twice")
+                messages[str(key)] = Text(**value)
+        return cls(messages)
+
+    def find(self, key: str, **values: Any) -> Text | None:
+        """The message ``key`` if the catalog has it, else ``None``."""
+        return self.text(key, **values) if key in self._messages else None
 
     def __contains__(self, key: object) -> bool:
         return key in self._messages

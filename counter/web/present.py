@@ -1,10 +1,12 @@
 """From the desk's views to what a person or an API client is shown: masked, never whole.
 
-Every value a form marks as personal (``pii: id | card | account | phone |
-name``) is masked by the bank's policy; secret fields never leave; any other
-text still passes through ``mask_text`` so that a number typed into a free
-field is not shown whole either. Only the form a teller is filling in right
-now shows back what they typed.
+Masking is decided by a value's declared class, never by what the string
+looks like: a form field's ``pii`` class (``id | card | account | phone |
+name``), or, for values the banking rules keep outside forms (evidence, case
+variables), the class ``counter.banking.evidence`` declares for their key.
+Anything else (hashes, references, merchant numbers, free text) is shown as
+it is; secret fields and machine-only variables never leave. Only the form a
+teller is filling in right now shows back what they typed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from counter.banking.masking import mask, mask_text
+from counter.banking.evidence import KnownValues, declared_class, note_class
+from counter.banking.masking import mask
 from counter.cases.views import (
     ApprovalView,
     CaseSummary,
@@ -42,6 +45,7 @@ from counter.web.schemas import (
 
 __all__ = [
     "approval_out",
+    "case_journal_out",
     "case_out",
     "case_summary_out",
     "field_out",
@@ -49,6 +53,7 @@ __all__ = [
     "journal_out",
     "masked_data",
     "masked_value",
+    "pii_fields",
     "workflow_out",
     "workflow_summary_out",
 ]
@@ -62,66 +67,53 @@ def _hidden(name: str) -> bool:
     return any(word in lowered for word in _HIDDEN)
 
 
-# Keys of values outside any form (workflow variables, outside systems' answers), by the
-# masking class their name says; anything else still has its long numbers masked.
-_KEY_CLASSES = (
-    (("id_number",), "id"),
-    (("phone", "mobile"), "phone"),
-    (("account_number", "card_number"), "card"),
-    (("holder", "legal_rep_name", "person_name", "customer_name"), "name"),
-    (("reference",), "none"),  # a case's or an outside system's reference, never a person's
-)
+def pii_fields(workflow: Workflow | None) -> dict[str, str]:
+    """The declared class of every personal field of ``workflow``'s forms, by field name."""
+    fields: dict[str, str] = {}
+    for form in workflow.forms.values() if workflow is not None else ():
+        for spec in form.fields:
+            if spec.pii != "none":
+                fields.setdefault(spec.name, spec.pii)
+    return fields
 
 
-def kind_of_key(key: str) -> str | None:
-    lowered = key.lower()
-    for words, kind in _KEY_CLASSES:
-        if any(word in lowered for word in words):
-            return kind
-    if lowered == "name" or (lowered.endswith("_name") and "merchant" not in lowered):
-        return "name"
-    return None
+def masked_value(
+    value: Any,
+    kind: str | None,
+    policy: MaskingPolicy,
+    fields: Mapping[str, str] | None = None,
+) -> Any:
+    """``value`` as it may be shown: masked as ``kind`` if it has a class, else as it is.
 
-
-def masked_value(value: Any, kind: str | None, policy: MaskingPolicy) -> Any:
-    """``value`` as it may be shown: masked as ``kind``, or with any long number in it masked.
-
-    Mappings are walked with each key's own class (``kind_of_key``); secret-looking
-    keys (hashes, nonces, tokens) are left out.
+    Mappings are walked with each key's declared class (``fields``, then
+    ``counter.banking.evidence``); machine-only keys (hashes, nonces, tokens)
+    are left out.
     """
     if value is None or isinstance(value, bool | int | float):
         return value
     if isinstance(value, Mapping):
         return {
-            str(k): masked_value(v, kind_of_key(str(k)), policy)
+            str(k): masked_value(v, declared_class(str(k), fields), policy, fields)
             for k, v in value.items()
             if not _hidden(str(k))
         }
     if isinstance(value, list | tuple):
-        return [masked_value(v, kind, policy) for v in value]
-    text = str(value)
-    if kind == "none":  # a reference by its key's name: shown as it is
-        return text
-    if kind:
-        return mask(text, kind, policy)
-    return mask_text(text, policy)
-
-
-def _field_value(spec: FieldDefinition, value: Any, policy: MaskingPolicy) -> Any:
-    """A form field's value by the form's own policy: its ``pii`` class decides.
-
-    Identifiers with a declared format (merchant number, credit code) are shown as
-    they are; free text still has any long number in it masked.
-    """
-    if spec.pii != "none":
-        return masked_value(value, spec.pii, policy)
-    if spec.type == "text" and not spec.validators:
-        return masked_value(value, None, policy)
+        return [masked_value(v, kind, policy, fields) for v in value]
+    if kind and kind != "none":
+        return mask(str(value), kind, policy)
     return value
 
 
+def _field_value(spec: FieldDefinition, value: Any, policy: MaskingPolicy) -> Any:
+    """A form field's value by its own declared class (``pii``)."""
+    return masked_value(value, spec.pii, policy)
+
+
 def _masked_section(
-    form: FormDefinition | None, values: Mapping[str, Any], policy: MaskingPolicy
+    form: FormDefinition | None,
+    values: Mapping[str, Any],
+    policy: MaskingPolicy,
+    fields: Mapping[str, str],
 ) -> dict[str, Any]:
     shown: dict[str, Any] = {}
     for name, value in values.items():
@@ -130,7 +122,7 @@ def _masked_section(
             if not spec.secret:
                 shown[name] = _field_value(spec, value, policy)
         elif not _hidden(name):
-            shown[name] = masked_value(value, kind_of_key(name), policy)
+            shown[name] = masked_value(value, declared_class(name, fields), policy, fields)
     return shown
 
 
@@ -139,16 +131,22 @@ def masked_data(
 ) -> dict[str, Any]:
     """A case's data by form, every personal value masked by its field's class."""
     shown: dict[str, Any] = {}
+    fields = pii_fields(workflow)
     for section, values in data.items():
         if isinstance(values, Mapping):
-            shown[section] = _masked_section(workflow.forms.get(section), values, policy)
+            shown[section] = _masked_section(workflow.forms.get(section), values, policy, fields)
         else:
-            shown[section] = masked_value(values, None, policy)
+            shown[section] = masked_value(values, None, policy, fields)
     return shown
 
 
-def finding_out(finding: FindingView | Any, policy: MaskingPolicy) -> FindingOut:
-    """A finding as journaled (``FindingView``) or as just raised (the engine's ``Finding``)."""
+def finding_out(
+    finding: FindingView | Any, policy: MaskingPolicy, fields: Mapping[str, str] | None = None
+) -> FindingOut:
+    """A finding as journaled (``FindingView``) or as just raised (the engine's ``Finding``).
+
+    Evidence is masked by each key's class: ``fields`` (the case's forms), else declared.
+    """
     if not isinstance(finding, FindingView):
         finding = FindingView.model_validate(finding.as_dict())
     return FindingOut(
@@ -157,7 +155,7 @@ def finding_out(finding: FindingView | Any, policy: MaskingPolicy) -> FindingOut
         message=finding.message,
         field=finding.field,
         evidence={
-            k: masked_value(v, kind_of_key(k), policy)
+            k: masked_value(v, declared_class(k, fields), policy, fields)
             for k, v in finding.evidence.items()
             if not _hidden(k)
         },
@@ -182,7 +180,7 @@ def approval_out(approval: ApprovalView, policy: MaskingPolicy) -> ApprovalOut:
         decided_by=approval.decided_by,
         decided_at=approval.decided_at,
         decision=approval.decision,
-        reason=mask_text(approval.reason, policy) if approval.reason else None,
+        reason=mask(approval.reason, "text", policy) if approval.reason else None,
         level=approval.level,
         escalated_to=approval.escalated_to,
         escalated_at=approval.escalated_at,
@@ -238,9 +236,17 @@ def _readable_note(kind: str, note: str) -> str:
 
 
 def journal_out(
-    entries: Iterable[JournalEntryView], policy: MaskingPolicy, *, readable: bool = False
+    entries: Iterable[JournalEntryView],
+    policy: MaskingPolicy,
+    known: KnownValues | None = None,
+    fields: Mapping[str, str] | None = None,
+    *,
+    readable: bool = False,
 ) -> list[JournalEntryOut]:
-    """The journal as the API gives it; ``readable``: structured notes as one line (pages)."""
+    """The journal as shown: notes masked by their class (``note_class``) and the case's
+    ``known`` personal values, evidence by its keys' classes; ``readable``: structured
+    notes as one line (pages)."""
+    known = known or KnownValues()
     return [
         JournalEntryOut(
             seq=e.seq,
@@ -250,9 +256,13 @@ def journal_out(
             trigger=e.trigger,
             from_state=e.from_state,
             to_state=e.to_state,
-            findings=[finding_out(f, policy) for f in e.findings],
+            findings=[finding_out(f, policy, fields) for f in e.findings],
             note=(
-                mask_text(_readable_note(e.kind, e.note) if readable else e.note, policy)
+                mask(
+                    known.text(_readable_note(e.kind, e.note) if readable else e.note),
+                    note_class(e.kind),
+                    policy,
+                )
                 if e.note
                 else None
             ),
@@ -262,6 +272,19 @@ def journal_out(
         )
         for e in entries
     ]
+
+
+def case_journal_out(
+    entries: Iterable[JournalEntryView],
+    workflow: Workflow,
+    data: Mapping[str, Any],
+    policy: MaskingPolicy,
+    *,
+    readable: bool = False,
+) -> list[JournalEntryOut]:
+    """A case's journal, its personal values masked by their forms' classes wherever typed."""
+    known = KnownValues.of_case(policy, workflow, data)
+    return journal_out(entries, policy, known, pii_fields(workflow), readable=readable)
 
 
 def field_out(spec: FieldDefinition) -> FieldOut:

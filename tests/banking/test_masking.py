@@ -85,7 +85,7 @@ def test_mask_by_kind() -> None:
     assert mask(ID, "id", DEFAULT) == mask_id(ID, DEFAULT)
     assert mask("张三丰", "name", DEFAULT) == "张**"
     assert mask("商户A", "none", DEFAULT) == "商户A"
-    assert set(PII_KINDS) == {"card", "account", "id", "phone", "name", "none"}
+    assert set(PII_KINDS) == {"card", "account", "id", "phone", "name", "text", "none"}
     with pytest.raises(ValueError, match="unknown masking kind"):
         mask(CARD, "secret", DEFAULT)
 

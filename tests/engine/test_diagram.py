@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from counter.engine.diagram import diagram
+from counter.engine.diagram import diagram, main_path, people_diagram
 from counter.engine.loader import Workflow, load_workflow
 from counter.errors import DefinitionError
+from counter.text import Text
 
 from .parcel import FORMS, WORKFLOWS
 
@@ -43,3 +44,26 @@ def test_an_unknown_state_or_format_is_refused() -> None:
         diagram(PARCEL, "mermaid", highlight="limbo")
     with pytest.raises(ValueError, match="png"):
         diagram(PARCEL, "png")  # type: ignore[arg-type]
+
+
+def test_the_main_path_runs_from_the_initial_state_to_the_first_final() -> None:
+    assert main_path(PARCEL) == ["identify", "verify_code", "hand_over", "delivered"]
+
+
+def test_the_people_diagram_names_states_and_triggers_by_title_and_is_cached() -> None:
+    def words(trigger: str) -> Text:
+        return Text(zh=f"做{trigger}", en=f"do {trigger}")
+
+    svg = people_diagram(PARCEL, "en", highlight="verify_code", trigger_title=words)
+    assert "Verify the pickup code" in svg and "do submit_code" in svg
+    assert "<title>verify_code</title>" not in svg
+    # One approval branch per state that raises it, none back from the review to each step.
+    raising = {e.source for e in PARCEL.definition.edges() if "needs_approval" in e.conditions}
+    assert svg.count("needs approval") == len(raising)
+    assert "do approve" not in svg
+    again = people_diagram(PARCEL, "en", highlight="verify_code", trigger_title=words)
+    assert again is svg  # per definition version, state and language
+    assert people_diagram(PARCEL, "zh", highlight="verify_code", trigger_title=words) != svg
+    assert people_diagram(PARCEL, "en", highlight="hand_over", trigger_title=words) != svg
+    with pytest.raises(DefinitionError):
+        people_diagram(PARCEL, "en", highlight="nowhere")

@@ -9,6 +9,7 @@ start, the tests are skipped, except under ``CI=true``, where they fail.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Error, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Error, Page, expect, sync_playwright
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 CHROMIUM_ARGS = [
@@ -33,6 +34,9 @@ CHROMIUM_ARGS = [
 ]
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "docs" / "images"
+AXE = ROOT / ".node" / "node_modules" / "axe-core" / "axe.min.js"
+README_IMAGES = os.environ.get("COUNTER_README_IMAGES") == "1"
+"""Screenshots for the README are written only by ``make readme-images``, never by a test run."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,46 @@ def page(browser: Browser) -> Iterator[Page]:
         context.close()
 
 
+def counter_context(browser: Browser, *, width: int = 1366, height: int = 768) -> BrowserContext:
+    """A teller's or a supervisor's screen (1366x768 by default) with axe-core loaded in each page.
+
+    axe is added as an init script (the console's CSP admits no inline script);
+    a missing axe fails under ``CI=true`` and skips elsewhere, like Chromium.
+    """
+    if not AXE.is_file():
+        _cannot_start(f"axe-core is not installed at {AXE}: run scripts/system-deps.sh test")
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": height})
+    context.set_default_timeout(20_000)
+    context.add_init_script(path=str(AXE))
+    return context
+
+
+# Rules left out: none. Every violation fails the test, with its rule, impact and nodes.
+def check_accessible(page: Page) -> None:
+    """Run axe-core on the page as it is now; fail on any violation."""
+    result = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))"
+        ".slice(0, 5)}))"
+    )
+    assert result == [], f"axe on {page.url}: {result}"
+
+
+# A workflow identifier is written in snake_case: a page that shows one shows a raw name.
+_IDENTIFIER = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+# On Chinese pages a bare lowercase English word is an untranslated value (done, refused...).
+_LATIN_WORD = re.compile(r"(?<![A-Za-z0-9@./:-])[a-z]{3,}(?![A-Za-z0-9@./:-])")
+
+
+def check_plain_language(page: Page, lang: str = "zh") -> None:
+    """Fail if the rendered text shows a raw identifier (or, in Chinese, an English value)."""
+    text = page.locator("body").inner_text()
+    found = set(_IDENTIFIER.findall(text))
+    if lang == "zh":
+        found |= set(_LATIN_WORD.findall(text))
+    assert not found, f"raw identifiers on {page.url}: {sorted(found)}"
+
+
 def tab_to(page: Page, selector: str, *, limit: int = 80) -> None:
     """Press Tab until ``selector`` has the focus: proves it is reachable by keyboard."""
     target = page.locator(selector)
@@ -168,9 +212,12 @@ def keyboard_login(page: Page, server: Server, username: str, password: str) -> 
 
 
 def screenshot(page: Page, name: str) -> None:
-    """A full-page screenshot for the README, once every image on the page has loaded."""
+    """A full-page screenshot for the README (``make readme-images`` only), images loaded."""
+    if not README_IMAGES:
+        return
     page.wait_for_function(
-        "() => Array.from(document.images).every(image => image.complete && image.naturalWidth > 0)"
+        "() => Array.from(document.images).filter(image => image.getAttribute('src'))"
+        ".every(image => image.complete && image.naturalWidth > 0)"
     )
     IMAGES.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(IMAGES / name), full_page=True)

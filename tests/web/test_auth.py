@@ -160,7 +160,8 @@ def test_password_change(client: TestClient) -> None:
             "confirm_password": "new-password-1",
         },
     )
-    assert done.status_code == 200
+    assert done.status_code == 200 and "密码已修改" in done.text
+    assert done.history[0].status_code == 303  # post/redirect/get: a reload changes nothing
     # Other sessions end; the new password works, the old one no longer does.
     assert (
         client.delete("/api/session", headers={"Authorization": f"Bearer {other}"}).status_code

@@ -260,7 +260,8 @@ def test_a_wrong_code_and_a_wrong_account_are_shown_by_their_fields(
     status, page = step(
         merchant, reference, "submit_application", code=sent_code(channel_web, PHONE)
     )
-    assert status == 422 and "account_mismatch" in page
+    assert status == 422 and "结算账号不符" in page  # the finding by name, not its code
+    assert "account_mismatch" not in page
     assert "6222021234567890136" not in page.split('id="step-alert"')[1].split("</div>")[0]
     status, page = step(merchant, reference, "edit_application")
     assert (status, state_of(page)) == (200, "application")

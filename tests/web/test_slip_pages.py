@@ -47,9 +47,15 @@ def test_preview_and_reprint_in_the_console(client: TestClient, web: WebContext)
     assert pdf.headers["content-type"] == "application/pdf"
     assert "frame-ancestors 'self'" in pdf.headers["content-security-policy"]
     assert pdf.headers["x-frame-options"] == "SAMEORIGIN"
+    unexplained = client.post(
+        f"/cases/{reference}/slip/reprint",
+        data={"csrf_token": csrf_from(preview.text), "reason": " "},
+        follow_redirects=False,
+    )
+    assert unexplained.status_code == 422 and "重打原因" in unexplained.text
     reprinted = client.post(
         f"/cases/{reference}/slip/reprint",
-        data={"csrf_token": csrf_from(preview.text)},
+        data={"csrf_token": csrf_from(preview.text), "reason": "客户遗失回单"},
         follow_redirects=False,
     )
     assert reprinted.status_code == 303
@@ -60,6 +66,7 @@ def test_preview_and_reprint_in_the_console(client: TestClient, web: WebContext)
         f"/api/cases/{reference}/journal", headers=bearer(client, "teller1")
     ).json()
     assert [e["kind"] for e in journal][-2:] == ["slip", "reprint"]
+    assert '"reason":"客户遗失回单"' in journal[-1]["note"]
 
 
 def test_reprint_needs_csrf_and_a_teller(client: TestClient, web: WebContext) -> None:
@@ -70,6 +77,7 @@ def test_reprint_needs_csrf_and_a_teller(client: TestClient, web: WebContext) ->
     console_login(client, "auditor1")
     page = client.get(f"/cases/{reference}/slip")
     answer = client.post(
-        f"/cases/{reference}/slip/reprint", data={"csrf_token": csrf_from(page.text)}
+        f"/cases/{reference}/slip/reprint",
+        data={"csrf_token": csrf_from(page.text), "reason": "客户遗失回单"},
     )
     assert answer.status_code == 403

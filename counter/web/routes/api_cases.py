@@ -14,7 +14,7 @@ from counter.cases.views import CaseView
 from counter.slips.issue import get_slip
 from counter.web.context import WebContext
 from counter.web.deps import ApiUser, WebDep
-from counter.web.present import case_out, case_summary_out, journal_out
+from counter.web.present import case_journal_out, case_out, case_summary_out
 from counter.web.routes.slip_pages import pdf_response
 from counter.web.schemas import CaseCreateIn, CaseOut, CaseSummaryOut, JournalEntryOut, TriggerIn
 
@@ -119,7 +119,9 @@ def fire_trigger(
 @router.get("/{reference}/journal", response_model=list[JournalEntryOut])
 def case_journal(reference: Reference, principal: ApiUser, web: WebDep) -> list[JournalEntryOut]:
     entries = web.desk.journal(reference=reference, actor=principal.actor)
-    return journal_out(entries, web.settings.masking)
+    case = web.desk.get(reference=reference, actor=principal.actor)
+    workflow = web.workflow_of(case.definition_hash)
+    return case_journal_out(entries, workflow, case.data, web.settings.masking)
 
 
 @router.get(

@@ -100,8 +100,8 @@ def switch_language(
 
 
 @router.get("/password")
-def password_page(request: Request, principal: ConsoleUser) -> Response:
-    return render(request, "password.html", {"errors": {}, "summary": None, "done": False})
+def password_page(request: Request, principal: ConsoleUser, done: bool = False) -> Response:
+    return render(request, "password.html", {"errors": {}, "summary": None, "done": done})
 
 
 @router.post("/password")
@@ -158,4 +158,4 @@ def change_password(
             },
             status_code=422,
         )
-    return render(request, "password.html", {"errors": {}, "summary": None, "done": True})
+    return RedirectResponse("/password?done=true", status_code=303)  # a reload changes nothing

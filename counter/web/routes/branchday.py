@@ -21,8 +21,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -103,20 +104,38 @@ def _counter_page(
     )
 
 
+_DONE = frozenset({"opened", "closed_ok", "done"})
+"""What a counter action that succeeded says, by its key in ``?done=`` (post/redirect/get)."""
+
+
 @router.get("/counter")
-def counter_page(request: Request, web: WebDep, principal: ConsoleUser) -> Response:
-    return _counter_page(request, web, principal)
+def counter_page(
+    request: Request,
+    web: WebDep,
+    principal: ConsoleUser,
+    done: Annotated[str, Query(max_length=16)] = "",
+    reference: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    said = words().text(f"bd.counter.{done}", reference=reference) if done in _DONE else None
+    return _counter_page(request, web, principal, done=said)
 
 
 def _counter_action(
-    request: Request, web: WebContext, principal: Principal, action: Any, done: Text
+    request: Request,
+    web: WebContext,
+    principal: Principal,
+    action: Any,
+    done: str,
+    reference: str = "",
 ) -> Response:
+    """Do ``action``: refused, the page again (422); done, a redirect (a reload never redoes it)."""
     _branch_of(principal, "teller")
     try:
         action()
     except InvalidInput as refused:
         return _counter_page(request, web, principal, alert=refused.message, status_code=422)
-    return _counter_page(request, web, principal, done=done)
+    query = urlencode({"done": done, **({"reference": reference} if reference else {})})
+    return RedirectResponse(f"/counter?{query}", status_code=303)
 
 
 @router.post("/counter/open")
@@ -134,7 +153,7 @@ def open_counter(
         lambda: sessions.open_counter(
             web.db, actor=principal.actor, window=window, now=web.desk.services.now()
         ),
-        words().text("bd.counter.opened"),
+        "opened",
     )
 
 
@@ -147,7 +166,7 @@ def close_counter(
         web,
         principal,
         lambda: sessions.close_counter(web.db, actor=principal.actor, now=web.desk.services.now()),
-        words().text("bd.counter.closed_ok"),
+        "closed_ok",
     )
 
 
@@ -173,7 +192,8 @@ def offer_handover(
             note=note.strip() or None,
             now=web.desk.services.now(),
         ),
-        words().text("bd.counter.done", reference=reference),
+        "done",
+        reference,
     )
 
 
@@ -201,7 +221,8 @@ def answer_handover(
         lambda: decide(
             web.db, reference=reference, actor=principal.actor, now=web.desk.services.now()
         ),
-        words().text("bd.counter.done", reference=reference),
+        "done",
+        reference,
     )
 
 
@@ -217,8 +238,14 @@ def _dashboard(request: Request, web: WebContext, principal: Principal) -> dict[
         describe=web.desk.workflow_of,
         now=web.desk.services.now(),
         lang=getattr(request.state, "lang", "zh"),
+        workflow_titles=_workflow_titles(web),
     )
-    return {"board": board, "duration": eod_report.duration}
+    return {"board": board, "duration": eod_report.duration, "titles": _workflow_titles(web)}
+
+
+def _workflow_titles(web: WebContext) -> dict[str, Text]:
+    catalog_ = web.desk.runtime.catalog
+    return {name: catalog_.current(name).definition.title for name in catalog_.names()}
 
 
 @router.get("/dashboard")

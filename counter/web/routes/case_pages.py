@@ -12,17 +12,19 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from counter.branchday.sessions import current_session
 from counter.cases.views import CaseSummary
 from counter.engine.definition import BUILTIN_TRIGGERS, FormDefinition
-from counter.engine.diagram import diagram
+from counter.engine.diagram import people_diagram
 from counter.engine.forms import LONG_TERM
+from counter.engine.loader import Workflow
 from counter.errors import (
     BlockedByFindings,
     InvalidInput,
@@ -31,17 +33,42 @@ from counter.errors import (
     PeerUnavailable,
     StaleVersion,
 )
+from counter.store.db import utcnow
 from counter.text import Text
 from counter.web.auth import MERCHANT_ROLE, PORTAL, Principal, check_csrf, console_principal
+from counter.web.case_view import code_panel, progress_steps, supervisor_steps
 from counter.web.context import WebContext
 from counter.web.deliveries import deliveries_out, sms_not_sent
 from counter.web.deps import ConsoleUser, CsrfChecked, WebDep
-from counter.web.errors import fields_of, message_for
+from counter.web.errors import fields_of
 from counter.web.i18n import catalog
-from counter.web.present import case_out, finding_out, journal_out, masked_data
-from counter.web.templating import render
+from counter.web.present import case_journal_out, case_out, finding_out, masked_data, pii_fields
+from counter.web.templating import clock_for, render, translator_for
+from counter.web.wording import (
+    entry_shown,
+    listed_titles,
+    page_message,
+    shown_findings,
+    trigger_words,
+)
 
 router = APIRouter(include_in_schema=False)
+
+FAVICON = Path(__file__).resolve().parents[1] / "static" / "favicon.svg"
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """The console's icon (an SVG: every browser the bank runs reads it)."""
+    return Response(
+        FAVICON.read_bytes(),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
+# Steps that end a case for good: labelled as what they do, behind a confirmation.
+DESTRUCTIVE = frozenset({"cancel", "reject", "withdraw"})
 
 
 @dataclass(frozen=True)
@@ -53,40 +80,16 @@ class StepForm:
     form: FormDefinition | None
     primary: bool
 
+    @property
+    def destructive(self) -> bool:
+        return self.trigger in DESTRUCTIVE
+
 
 def trigger_title(
-    web: WebContext, definition_hash: str, trigger: str, form: FormDefinition | None
+    web: WebContext, definition_hash: str, trigger: str, form: FormDefinition | None = None
 ) -> Text:
-    """A trigger's name for people: the workflow's title for it, the catalog's, or its form's."""
-    workflow = web.workflow_of(definition_hash).definition
-    for transition in workflow.transitions:
-        if transition.trigger == trigger and transition.title is not None:
-            return transition.title
-    key = f"trigger.{trigger}"
-    if key in catalog():
-        return catalog().text(key)
-    if form is None:
-        wf = web.workflow_of(definition_hash)
-        declared = next((t for t in workflow.transitions if t.trigger == trigger), None)
-        sources = workflow.expand_sources(declared) if declared is not None else []
-        name = workflow.form_of(declared, sources[0]) if declared and sources else None
-        form = wf.forms.get(name) if name else None
-    if form is not None:
-        return form.title
-    return Text(zh=trigger, en=trigger)
-
-
-def entry_title(web: WebContext, definition_hash: str, kind: str, trigger: str | None) -> Text:
-    """A journal entry's name for people: its trigger's, or its kind's (open, slip, reprint)."""
-    key = f"journal.{kind}"
-    if kind == "refused" and trigger:  # which step was refused: its reasons follow
-        refused, step = catalog().text(key), trigger_title(web, definition_hash, trigger, None)
-        return Text(zh=f"{refused.zh}:{step.zh}", en=f"{refused.en}: {step.en}")
-    if kind not in ("trigger", "approval") and key in catalog():
-        return catalog().text(key)
-    if trigger:
-        return trigger_title(web, definition_hash, trigger, None)
-    return Text(zh=kind, en=kind)
+    """A trigger's name for people (``counter.web.wording.trigger_words``)."""
+    return trigger_words(web.workflow_of(definition_hash), trigger)
 
 
 def step_forms(
@@ -109,12 +112,30 @@ def step_forms(
     return sorted(ordered, key=lambda s: not s.primary)
 
 
+# An outside system's own technical words (the acquirer's error, often in English) are shown
+# folded under their label: the outcome above them says what happened in the reader's words.
+_OWN_WORDS = frozenset({"error"})
+
+
+def _system_forms(workflow: Workflow) -> set[str]:
+    """Forms that only the system fills in: outside systems' answers."""
+    definition = workflow.definition
+    found = set()
+    for transition in definition.transitions:
+        sources = definition.expand_sources(transition)
+        form = definition.form_of(transition, sources[0]) if sources else transition.form
+        if form and set(transition.roles) == {"system"}:
+            found.add(form)
+    return found
+
+
 def accepted_sections(
     web: WebContext, definition_hash: str, data: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """What earlier steps accepted, masked, with labels: for the case page and the approval page."""
     workflow = web.workflow_of(definition_hash)
     shown = masked_data(workflow, data, web.settings.masking)
+    answers = _system_forms(workflow)
     sections = []
     for name, form in workflow.forms.items():
         values = shown.get(name)
@@ -128,9 +149,38 @@ def accepted_sections(
             label = next((c.label for c in spec.choices if c.value == value), None)
             if spec.type == "date_or_long_term" and value == LONG_TERM:
                 label = catalog().text("form.long_term")
-            rows.append({"label": spec.label, "value": label if label is not None else value})
+            if label is None:
+                label = catalog().find(f"value.{spec.name}.{value}")
+            mono = spec.type == "text" and not spec.choices and spec.pii == "none" and bool(
+                spec.validators
+            )
+            rows.append(
+                {
+                    "label": spec.label,
+                    "value": label if label is not None else value,
+                    "mono": mono,
+                    "folded": name in answers and spec.name in _OWN_WORDS,
+                }
+            )
         sections.append({"title": form.title, "rows": rows})
     return sections
+
+
+def error_summary(
+    steps: list[StepForm], active: str | None, errors: Mapping[str, Text]
+) -> list[dict[str, Any]]:
+    """Links from the summary above the forms to each field in error, in the form's order."""
+    step = next((s for s in steps if s.trigger == active), None)
+    if step is None or step.form is None:
+        return []
+    links = []
+    for spec in step.form.fields:
+        if spec.name in errors:
+            anchor = f"{step.trigger}-{spec.name}"
+            if spec.type == "choice" and len(spec.choices) <= 4:
+                anchor += "-1"  # the group's first radio: the link then moves the focus there
+            links.append({"href": f"#{anchor}", "label": spec.label, "message": errors[spec.name]})
+    return links
 
 
 def render_case(
@@ -150,32 +200,48 @@ def render_case(
     workflow = web.workflow_of(view.definition_hash)
     policy = web.settings.masking
     case = case_out(view, workflow, policy)
-    entries = journal_out(
-        web.desk.journal(reference=reference, actor=principal.actor), policy, readable=True
-    )
+    journal = web.desk.journal(reference=reference, actor=principal.actor)
+    entries = case_journal_out(journal, workflow, view.data, policy, readable=True)
     definition = workflow.definition
+    steps = step_forms(web, principal, reference, view.available_triggers)
+    errors = dict(errors or {})
+    pending_findings = shown_findings(case.pending.findings, workflow) if case.pending else []
     deliveries = deliveries_out(web.db, reference)
     return render(
         request,
         "case.html",
         {
             "case": case,
-            "steps": step_forms(web, principal, reference, view.available_triggers),
+            "steps": steps,
+            "primary": next((s for s in steps if s.primary and not s.destructive), None),
             "sections": accepted_sections(web, view.definition_hash, view.data),
-            "journal": entries,
-            "entry_title": lambda e: entry_title(web, view.definition_hash, e.kind, e.trigger),
-            "state_title": lambda state: (
-                definition.state_title(state) if state in definition.states else None
-            ),
-            "errors": dict(errors or {}),
+            "journal": [entry_shown(e, workflow) for e in reversed(entries)],
+            "journal_seq": entries[-1].seq if entries else 0,
+            "progress": progress_steps(workflow, view.state, entries, case.pending),
+            "code": code_panel(view, workflow),
+            "pending_findings": pending_findings,
+            # Shown once: what the last step found, unless the review card shows it already.
+            "findings": [] if case.pending or blocked else shown_findings(case.findings, workflow),
+            "errors": errors,
+            "summary": error_summary(steps, active, errors),
             "values": dict(values or {}),
             "active": active,
             "alert": alert,
-            "blocked": [finding_out(f, policy) for f in blocked or []],
+            # A finding about a field is said next to it (and in the summary): not a third time.
+            "blocked": shown_findings(
+                [
+                    finding_out(f, policy, pii_fields(workflow))
+                    for f in blocked or []
+                    if not (getattr(f, "field", None) and f.field in errors)
+                ],
+                workflow,
+            ),
             "idempotency_key": secrets.token_urlsafe(16),
             "has_slip": bool(definition.slip) and view.state == "completed",
             "deliveries": deliveries,
             "sms_not_sent": sms_not_sent(view.state, deliveries),
+            "supervisor_only": not steps and not case.final and not case.pending,
+            "with_supervisor": view.state in supervisor_steps(definition),
         },
         status_code=status_code,
     )
@@ -208,19 +274,7 @@ def _case_list(
     searched: str | None = None,
 ) -> Response:
     """The home page over ``cases`` (its open cases, or the cases a search found)."""
-    catalog_ = web.desk.runtime.catalog
-    current = {name: catalog_.current(name).definition for name in catalog_.names()}
-    titles: dict[str, Text] = {}
-    states: dict[str, Text] = {}
-    for c in cases:
-        definition = current.get(c.workflow)
-        titles[c.reference] = definition.title if definition else Text(zh=c.workflow, en=c.workflow)
-        known = definition is not None and c.state in definition.states
-        states[c.reference] = (
-            definition.state_title(c.state)
-            if definition and known
-            else Text(zh=c.state, en=c.state)
-        )
+    titles, states = listed_titles(web.desk.runtime.catalog, cases)
     return render(
         request,
         "home.html",
@@ -231,9 +285,17 @@ def _case_list(
             "not_found": not_found,
             "searched": searched,
             "counter_closed": _counter_closed(web, principal),
+            "example_reference": _example_reference(web, principal),
+            "branch_seq": web.desk.branch_head(actor=principal.actor),
         },
         status_code=404 if not_found else 200,
     )
+
+
+def _example_reference(web: WebContext, principal: Principal) -> str:
+    """What a reference of this branch looks like today (``BJ001-20261202-000123``)."""
+    today = clock_for(web.settings.branch_zone).local(utcnow()).strftime("%Y%m%d")
+    return f"{principal.branch or 'BJ001'}-{today}-000123"
 
 
 def _counter_closed(web: WebContext, principal: Principal) -> bool:
@@ -297,11 +359,44 @@ def case_page(request: Request, reference: str, web: WebDep, principal: ConsoleU
 
 
 @router.get("/cases/{reference}/diagram.svg")
-def case_diagram(reference: str, web: WebDep, principal: ConsoleUser) -> Response:
-    """The workflow drawn with the case's current state highlighted."""
+def case_diagram(
+    request: Request, reference: str, web: WebDep, principal: ConsoleUser
+) -> Response:
+    """The workflow drawn by title with the case's current state highlighted (cached)."""
     view = web.desk.get(reference=reference, actor=principal.actor)
-    svg = diagram(web.workflow_of(view.definition_hash), "svg", highlight=view.state)
-    return Response(svg, media_type="image/svg+xml")
+    workflow = web.workflow_of(view.definition_hash)
+    svg = people_diagram(
+        workflow,
+        translator_for(request).lang,
+        highlight=view.state,
+        trigger_title=lambda trigger: trigger_words(workflow, trigger),
+    )
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private"})
+
+
+@router.get("/cases/{reference}/changed")
+def case_changed(
+    reference: str,
+    web: WebDep,
+    principal: ConsoleUser,
+    seen: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """Whether the case's journal moved past ``seen``: what an open case page polls.
+
+    Pages send it with ``X-Counter-Background: 1`` so that polling does not keep
+    an idle session alive.
+    """
+    head = web.desk.journal_head(reference=reference, actor=principal.actor)
+    return JSONResponse({"seq": head, "changed": head != seen})
+
+
+@router.get("/changes")
+def branch_changed(
+    web: WebDep, principal: ConsoleUser, seen: Annotated[int, Query(ge=0)] = 0
+) -> Response:
+    """Whether anything was journaled in the reader's branch since ``seen``: for lists."""
+    head = web.desk.branch_head(actor=principal.actor)
+    return JSONResponse({"seq": head, "changed": head != seen})
 
 
 def submitted_values(form: FormDefinition | None, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -341,12 +436,12 @@ def _fire_step(
         form = web.desk.runtime.form_for(snapshot, trigger)
     except InvalidTrigger as refused:
         return render_case(
-            request, web, principal, reference, alert=message_for(refused), status_code=409
+            request, web, principal, reference, alert=page_message(refused), status_code=409
         )
     values = submitted_values(form, raw)
     return fire_form_step(
         request, web, principal, reference, trigger, raw, form, values,
-        render=render_case, done=f"/cases/{reference}",
+        render=render_case, done=f"/cases/{reference}?done={trigger}",
     )
 
 
@@ -402,9 +497,9 @@ def fire_form_step(
             idempotency_key=raw.get("idempotency_key") or None,
         )
     except (StaleVersion, InvalidTrigger) as conflict:
-        return render(
-            request, web, principal, reference, alert=message_for(conflict), status_code=409
-        )
+        snapshot = web.desk.snapshot(reference=reference, actor=principal.actor)
+        alert = page_message(conflict, web.workflow_of(snapshot.definition_hash))
+        return render(request, web, principal, reference, alert=alert, status_code=409)
     except (InvalidInput, PeerUnavailable) as refused:
         # PeerUnavailable: an outside system did not answer a check; nothing changed and the
         # teller sends the same step again, with what they typed still in the form.
