@@ -115,8 +115,12 @@ class CodePanel:
         return self.attempts_left == 1
 
 
-def code_panel(view: CaseView, workflow: Workflow) -> CodePanel | None:
-    """The code step's facts, when the case is at a step that collects a code."""
+def code_panel(view: CaseView, workflow: Workflow, wrong_codes: int = 0) -> CodePanel | None:
+    """The code step's facts, when the case is at a step that collects a code.
+
+    ``wrong_codes``: the wrong codes refused since the case's last step (they are
+    counted in the journal, not in the case's data).
+    """
     state = workflow.definition.states.get(view.state)
     form = workflow.forms.get(state.form) if state is not None and state.form else None
     if form is None or not any(spec.type == "code" for spec in form.fields):
@@ -128,7 +132,7 @@ def code_panel(view: CaseView, workflow: Workflow) -> CodePanel | None:
     return CodePanel(
         sent_to=str(kept.get("sent_to") or ""),
         expires_at=_expiry(kept),
-        attempts_left=_attempts_left(kept),
+        attempts_left=max(0, _attempts_left(kept) - wrong_codes),
         sends=int(kept.get("sends") or 0),
     )
 

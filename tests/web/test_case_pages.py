@@ -342,10 +342,12 @@ def test_the_code_step_says_where_the_code_went_and_a_resend_is_confirmed(
     assert 'data-confirm="重新发送后' in page  # a resend voids the code out: asked first
     resent = client.get(f"/cases/{reference}?done=resend_code").text
     assert 'role="status"' in resent and "新的验证码已发送至 138****8000" in resent
-    assert step(client, reference, "confirm_code", {"code": "000000"})[0] == 303
-    wrong = client.get(f"/cases/{reference}?done=confirm_code").text
+    status, wrong = step(client, reference, "confirm_code", {"code": "000000"})
+    assert status == 422  # refused on the code field, counted and journaled
     alert = wrong.split('id="step-alert"')[1].split("</div>")[0]
-    assert 'role="alert"' in wrong and "验证码不正确,还可输入 2 次" in alert
+    assert 'role="alert"' in wrong and "验证码错误,还可再输入 2 次" in alert
+    panel = wrong.split('id="code-panel"')[1].split("</div>")[0]
+    assert "还可输入 2 次" in panel
 
 
 def test_progress_row_shows_the_review_where_the_case_took_it(client: TestClient) -> None:
@@ -384,13 +386,14 @@ def test_a_refused_step_shows_in_the_journal_with_its_reason(client: TestClient)
     assert status == 422
     page = client.get(f"/cases/{reference}").text
     timeline = page[page.index('id="journal-title"'):]
-    assert "操作被拒绝:" in timeline and "证件号码校验位错误" in timeline
+    assert "提交身份信息:未通过" in timeline and "证件号码校验位错误" in timeline
     assert "shape" not in timeline  # the entry's note is for machines
     console_login(client, "auditor1")
     audit = client.get(f"/audit/cases/{reference}")
     assert audit.status_code == 200, audit.text
-    assert "refused · submit_identity" in audit.text
-    assert "id_number_check_character" in audit.text
+    row = audit.text.split("提交身份信息:未通过")[1].split("</tr>")[0]
+    assert "证件号码校验位错误" in row
+    assert "→" not in row  # refused: the case stayed where it was
 
 
 def test_a_wrong_code_is_shown_at_the_code_field_with_the_tries_left(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -107,7 +108,9 @@ def test_the_console_shows_the_rule_next_to_the_field(client: TestClient) -> Non
         {**CLEAN_IDENTITY, "name": "张三\u202egnp", "id_expiry": "", "id_expiry__long_term": "1"},
     )
     assert status == 422
-    assert 'id="submit_identity-name-error" role="alert"' in page
+    # the rule next to its field, which names it (the step's summary is the alert)
+    assert 'class="field-error" id="submit_identity-name-error"' in page
+    assert re.search(r'aria-describedby="[^"]*submit_identity-name-error', page)
     assert "双向文本控制符 U+202E" in page
 
 
@@ -132,4 +135,4 @@ def test_bytes_that_are_no_utf8_in_a_console_form_are_not_a_server_error(
         follow_redirects=False,
     )
     assert answer.status_code == 422, answer.text[:300]
-    assert 'id="submit_identity-name-error" role="alert"' in answer.text
+    assert 'class="field-error" id="submit_identity-name-error"' in answer.text
