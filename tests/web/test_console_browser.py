@@ -283,8 +283,12 @@ def test_refused_steps_explain_themselves(browser: Browser, server: Server, lang
             page.locator("#confirm_code-code").fill("000000")
             page.keyboard.press("Enter")
             expect_state(page, "code_check")
-            message = page.locator("[role=alert]")
-            expect(message).to_contain_text(words.get("code.attempts_left", lang, n=left))
+            # refused on the code field (422, journaled); the panel counts the tries left
+            message = page.locator("#step-alert[role=alert]")
+            expect(message).to_contain_text(words.get("finding_code.unbind_code_wrong", lang))
+            expect(page.locator("#confirm_code-code-error")).to_contain_text(str(left))
+            panel = page.locator("#code-panel")
+            expect(panel).to_contain_text(words.get("code.attempts_left", lang, n=left))
             check(page, lang)
             if lang == "zh" and left == 1:
                 screenshot(page, "wrong-code.png")
