@@ -11,7 +11,7 @@ code form's countdown and tries left.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -115,11 +115,13 @@ class CodePanel:
         return self.attempts_left == 1
 
 
-def code_panel(view: CaseView, workflow: Workflow, wrong_codes: int = 0) -> CodePanel | None:
+def code_panel(
+    view: CaseView, workflow: Workflow, wrong_codes: Callable[[], int] = lambda: 0
+) -> CodePanel | None:
     """The code step's facts, when the case is at a step that collects a code.
 
     ``wrong_codes``: the wrong codes refused since the case's last step (they are
-    counted in the journal, not in the case's data).
+    counted in the journal, not in the case's data); read only at a code step.
     """
     state = workflow.definition.states.get(view.state)
     form = workflow.forms.get(state.form) if state is not None and state.form else None
@@ -132,7 +134,7 @@ def code_panel(view: CaseView, workflow: Workflow, wrong_codes: int = 0) -> Code
     return CodePanel(
         sent_to=str(kept.get("sent_to") or ""),
         expires_at=_expiry(kept),
-        attempts_left=max(0, _attempts_left(kept) - wrong_codes),
+        attempts_left=max(0, _attempts_left(kept) - wrong_codes()),
         sends=int(kept.get("sends") or 0),
     )
 

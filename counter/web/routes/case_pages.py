@@ -219,7 +219,7 @@ def render_case(
             "journal_seq": entries[-1].seq if entries else 0,
             "progress": progress_steps(workflow, view.state, entries, case.pending),
             "code": code_panel(
-                view, workflow, web.desk.refusals_since_step(reference, "unbind_code_wrong")
+                view, workflow, lambda: web.desk.refusals_since_step(reference, "unbind_code_wrong")
             ),
             "pending_findings": pending_findings,
             # Shown once: what the last step found, unless the review card shows it already.
