@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, select
 
 from counter.branchday import _tables as t
+from counter.cases.post_review import open_issues, review_backlog
 from counter.engine.loader import Workflow
 from counter.store import journal
 from counter.store.db import Database
@@ -36,6 +37,7 @@ __all__ = [
     "ChainCheck",
     "DayFigures",
     "FindingTally",
+    "ReviewBacklog",
     "StepTime",
     "TellerTally",
     "WorkflowTally",
@@ -129,6 +131,24 @@ class ChainCheck(_Figure):
         return not self.broken
 
 
+class ReviewIssue(_Figure):
+    """An issue the back office raised on a case that the branch has yet to answer."""
+
+    review: int
+    reference: str
+    day: str
+    reviewer: str | None
+    issue: str | None
+
+
+class ReviewBacklog(_Figure):
+    """The branch's post-transaction review backlog when the report was drawn."""
+
+    to_review: int = 0  # drawn cases the back office has yet to review
+    to_answer: int = 0  # issues raised that the branch's supervisor has yet to answer
+    issues: list[ReviewIssue] = []
+
+
 class DayFigures(_Figure):
     """Everything the end-of-day report shows; stored as JSON with the closed day."""
 
@@ -147,6 +167,7 @@ class DayFigures(_Figure):
     expiries: list[CaseEnd]
     step_times: list[StepTime]
     chain: ChainCheck
+    reviews: ReviewBacklog = ReviewBacklog()  # days closed before it was shown: none
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -311,6 +332,21 @@ def day_figures(
         expiries=tally.expiries,
         step_times=step_times(streams, describe),
         chain=verify_streams(db, [*sorted(streams), f"branch:{branch}"], on_progress),
+        reviews=backlog_of(db, branch),
+    )
+
+
+def backlog_of(db: Database, branch: str) -> ReviewBacklog:
+    """The branch's review backlog now, with the issues it must answer."""
+    counts = review_backlog(db, branch=branch)
+    return ReviewBacklog(
+        to_review=counts["open"],
+        to_answer=counts["issue"],
+        issues=[
+            ReviewIssue(review=r.id, reference=r.case_reference, day=r.day,
+                        reviewer=r.reviewer, issue=r.issue)
+            for r in open_issues(db, branch=branch)
+        ],
     )
 
 

@@ -42,7 +42,6 @@ from counter.engine.types import Actor, CaseSnapshot, Decision, evolve
 from counter.errors import (
     BlockedByFindings,
     CounterError,
-    FourEyesViolation,
     InvalidInput,
     NotFound,
     PermissionDenied,
@@ -535,18 +534,7 @@ class Desk(CaseReader):
         self, row: CaseRow, trigger: str, actor: Actor, refused: CounterError
     ) -> bool:
         """Journal ``refused`` after the head ``row`` saw; False when another entry came first."""
-        if isinstance(refused, FourEyesViolation):
-            cause = "four_eyes"
-        elif isinstance(refused, PermissionDenied):
-            cause = "forbidden"
-        else:
-            cause = "findings"
-        findings = [
-            {"code": f.code, "severity": str(f.severity), "field": f.field,
-             "message": {"zh": f.message.zh, "en": f.message.en}}
-            for f in getattr(refused, "findings", ())
-        ] or [{"code": refused.code, "severity": "block", "field": None,
-               "message": {"zh": refused.message.zh, "en": refused.message.en}}]
+        findings, note = records.refusal_record(refused)
         with self.db.transaction() as conn:
             entry = journal.append_after(
                 conn,
@@ -560,11 +548,12 @@ class Desk(CaseReader):
                 to_state=None,
                 findings=findings,
                 data_digest=None,
-                note=journal.canonical_json({"cause": cause, "shape": journal.REFUSED_SHAPE}),
+                note=note,
             )
         if entry is None:
             return False
-        log.info("case %s: %s refused for %s (%s)", row.reference, trigger, actor.username, cause)
+        log.info("case %s: %s refused for %s (%s)", row.reference, trigger, actor.username,
+                 refused.code)
         self._remember(evolve(row, journal_seq=entry.seq, journal_hash=entry.hash))
         return True
 

@@ -117,6 +117,15 @@ class MigrationPlanner:
                 Text(zh=f"没有迁移计划 {migration_id}", en=f"No migration plan {migration_id}"),
                 migration=migration_id,
             )
+        return self._stored(row)
+
+    def recent(self, *, limit: int = 30) -> list[MigrationView]:
+        """The stored plans, newest first: those waiting for confirmation, and what was done."""
+        with self.db.read() as conn:
+            rows = conn.execute(select(_plans).order_by(_plans.c.id.desc()).limit(limit)).all()
+        return [self._stored(row) for row in rows]
+
+    def _stored(self, row: Any) -> MigrationView:
         cases = [PlannedCase.model_validate(c) for c in row.plan]
         view = self._view_of(
             row.id, row.workflow, row.kind, row.to_hash, row.reverts, row.status,

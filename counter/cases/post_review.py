@@ -17,8 +17,10 @@ approved. The sample is reproducible: cases are ranked by the SHA-256 of
 on another copy of the database) gives the same cases, and a drawn case
 is never drawn twice.
 
-A reviewer holds the ``post_reviewer`` role and is never the case's maker
-or checker (anyone who took a step on it or decided its approval). A
+A reviewer holds the ``post_reviewer`` role (it reads every branch's cases
+and changes none) and is never the case's maker or checker (anyone who took
+a step on it or decided its approval); a refused decision is journaled on
+the case as a ``refused`` entry, like a refused step. A
 raised issue needs a reason, and a supervisor of the case's branch must
 answer it. Each decision is a compare-and-set on the review's status and a
 ``post_review`` entry in the case's journal (note: canonical JSON, shape 1,
@@ -41,6 +43,7 @@ from counter.cases import records
 from counter.cases.desk import Desk
 from counter.engine.types import Actor
 from counter.errors import (
+    CounterError,
     FieldError,
     FourEyesViolation,
     InvalidInput,
@@ -58,6 +61,8 @@ __all__ = [
     "REVIEW_ROLE",
     "PostReviews",
     "ReviewView",
+    "no_review",
+    "open_issues",
     "review_backlog",
     "sample",
 ]
@@ -106,6 +111,25 @@ def review_backlog(db: Database, *, branch: str) -> dict[str, int]:
         ).all()
     found = {str(status): int(count) for status, count in rows}
     return {status: found.get(status, 0) for status in ("open", "issue")}
+
+
+def open_issues(db: Database, *, branch: str) -> list[ReviewView]:
+    """The issues reviewers raised on the branch's cases that its supervisor has yet to answer."""
+    with db.read() as conn:
+        rows = conn.execute(
+            select(_reviews)
+            .where(_reviews.c.branch == branch, _reviews.c.status == "issue")
+            .order_by(_reviews.c.id)
+        ).all()
+    return [ReviewView.model_validate(row, from_attributes=True) for row in rows]
+
+
+def no_review(review_id: int) -> NotFound:
+    """What a review out of reach answers: the same as one that does not exist."""
+    return NotFound(
+        Text(zh=f"没有事后监督记录 {review_id}", en=f"No post review {review_id}"),
+        review=review_id,
+    )
 
 
 def _day_window(day: date) -> tuple[datetime, datetime]:
@@ -186,10 +210,7 @@ class PostReviews:
     def get(self, *, review_id: int) -> ReviewView:
         found = self._select(_reviews.c.id == review_id)
         if not found:
-            raise NotFound(
-                Text(zh=f"没有事后监督记录 {review_id}", en=f"No post review {review_id}"),
-                review=review_id,
-            )
+            raise no_review(review_id)
         return found[0]
 
     # --- decisions ----------------------------------------------------------
@@ -204,13 +225,13 @@ class PostReviews:
         """The branch's supervisor answers an issue the reviewer raised."""
         review = self.get(review_id=review_id)
         if "supervisor" not in actor.roles or actor.branch != review.branch:
-            raise PermissionDenied(
+            raise self._refused(review, actor, PermissionDenied(
                 Text(
                     zh=f"只有网点 {review.branch} 的主管可以答复此问题",
                     en=f"only a supervisor of branch {review.branch} answers this issue",
                 ),
                 actor=actor.username,
-            )
+            ))
         text = _required(answer, "answer")
         return self._write(review, actor, "issue", "answered",
                            {"answered_by": actor.username, "answer": text}, text)
@@ -219,28 +240,60 @@ class PostReviews:
         self, review_id: int, actor: Actor, outcome: str, reason: str | None
     ) -> ReviewView:
         if REVIEW_ROLE not in actor.roles:
-            raise PermissionDenied(
+            refused = PermissionDenied(
                 Text(
-                    zh=f"{actor.username} 不是事后监督员",
-                    en=f"{actor.username} is not a post reviewer",
+                    zh=f"{actor.username} 不是事后监督员,不能监督案件",
+                    en=f"{actor.username} is not a post reviewer and cannot review cases",
                 ),
                 actor=actor.username,
             )
+            try:
+                review = self.get(review_id=review_id)
+            except NotFound:
+                raise refused from None  # the role decides first: no word of what exists
+            raise self._refused(review, actor, refused)
         review = self.get(review_id=review_id)
-        if actor.username in self._makers_and_checkers(review.case_reference):
-            raise FourEyesViolation(
+        if actor.username in self.makers_and_checkers(review.case_reference):
+            raise self._refused(review, actor, FourEyesViolation(
                 Text(
-                    zh=f"{actor.username} 经办或审批过案件 {review.case_reference},不能监督它",
+                    zh=f"{actor.username} 经办或审批过案件 {review.case_reference},"
+                    "不能监督它;请由另一位监督员办理",
                     en=f"{actor.username} took part in case {review.case_reference} "
-                    "and cannot review it",
+                    "and cannot review it; another reviewer must",
                 ),
                 case=review.case_reference,
                 actor=actor.username,
-            )
+            ))
         values = {"reviewer": actor.username, "issue": reason}
         return self._write(review, actor, "open", outcome, values, reason)
 
-    def _makers_and_checkers(self, reference: str) -> set[str]:
+    def _refused(self, review: ReviewView, actor: Actor, refused: CounterError) -> CounterError:
+        """Journal ``refused`` on the case (who tried which review, and why not); return it."""
+        findings, note = records.refusal_record(refused)
+        with self.db.transaction() as conn:
+            state = conn.execute(
+                select(records.cases.c.state).where(
+                    records.cases.c.reference == review.case_reference
+                )
+            ).scalar()
+            journal.append(
+                conn,
+                stream=review.case_reference,
+                actor=actor.username,
+                kind=journal.REFUSED,
+                at=self.desk.services.now(),
+                trigger=None,
+                from_state=state,
+                to_state=None,
+                findings=findings,
+                data_digest=None,
+                note=note,
+            )
+        self.desk._forget(review.case_reference)
+        return refused
+
+    def makers_and_checkers(self, reference: str) -> set[str]:
+        """Who took a step on the case or decided its approval: never its reviewer."""
         with self.db.read() as conn:
             steps = journal.entries(conn, reference)
             deciders = conn.execute(

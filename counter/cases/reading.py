@@ -1,7 +1,8 @@
 """Reading cases: access rules, loading (with a small cache of recent rows), views.
 
 Who sees what: tellers and supervisors see and act on the cases of their own
-branch only; auditors (and admins) read every case and change none; the
+branch only; auditors, admins and the back office's post reviewers read
+every case and change none; the
 ``system`` actor (dispatcher) acts on any.
 """
 
@@ -61,7 +62,9 @@ REMOTE_ROLES = frozenset({"authorizer"})
 """The remote authorization centre: reads and decides approvals of every branch (the
 workflow's ``authority.remote`` says which approvals; no other trigger names the role)."""
 OWN_CASE_ROLES = frozenset({"merchant"})  # may open cases; reads and acts on its own only
-READ_ALL_ROLES = frozenset({"auditor", "admin", "system"})  # may read any branch's cases
+READ_ALL_ROLES = frozenset(
+    {"auditor", "admin", "system", "post_reviewer"}
+)  # may read any branch's cases (the back office's post reviewers too), change none
 SYSTEM = "system"
 RECENT_ROWS = 1024  # cases kept in memory between two steps of the same caller
 

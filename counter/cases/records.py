@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from counter.errors import StaleVersion
+from counter.errors import CounterError, FourEyesViolation, PermissionDenied, StaleVersion
 from counter.store import journal
 from counter.store.prepared import JSONText, Prepared
 from counter.store.tables import (
@@ -39,6 +39,7 @@ __all__ = [
     "compare_and_set",
     "insert_ignore",
     "next_reference",
+    "refusal_record",
 ]
 
 # Case numbers run per branch and per local business day; branches are in China.
@@ -51,6 +52,26 @@ idempotency: Table = IdempotencyKey.__table__  # type: ignore[attr-defined]
 sequences: Table = CaseSequence.__table__  # type: ignore[attr-defined]
 definitions: Table = WorkflowDefinition.__table__  # type: ignore[attr-defined]
 
+
+def refusal_record(refused: CounterError) -> tuple[list[dict[str, Any]], str]:
+    """The findings and note of the ``refused`` journal entry that records ``refused``.
+
+    The note's ``cause``: ``four_eyes``, ``forbidden`` (roles), or ``findings``
+    (what a step's checks found); each finding names its field and its words.
+    """
+    if isinstance(refused, FourEyesViolation):
+        cause = "four_eyes"
+    elif isinstance(refused, PermissionDenied):
+        cause = "forbidden"
+    else:
+        cause = "findings"
+    findings = [
+        {"code": f.code, "severity": str(f.severity), "field": f.field,
+         "message": {"zh": f.message.zh, "en": f.message.en}}
+        for f in getattr(refused, "findings", ())
+    ] or [{"code": refused.code, "severity": "block", "field": None,
+           "message": {"zh": refused.message.zh, "en": refused.message.en}}]
+    return findings, journal.canonical_json({"cause": cause, "shape": journal.REFUSED_SHAPE})
 
 
 @dataclass(frozen=True)

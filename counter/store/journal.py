@@ -74,7 +74,8 @@ ENTRY_KINDS: dict[str, str] = {
     "trigger": "a step: trigger, from_state, to_state, findings raised, data_digest after it, "
     "note the reason or comment typed",
     "approval": "a supervisor's approve or reject, shaped as a trigger entry",
-    REFUSED: "a step refused (shape 1): trigger, from_state (the case's state, unchanged), "
+    REFUSED: "a step refused (shape 1): trigger (null: a post-transaction review decision "
+    "refused), from_state (the case's state, unchanged), "
     "to_state null, data_digest null, findings the reasons (code, severity, field, message; "
     "never evidence nor form values), note canonical JSON {\"cause\": \"findings\" | "
     "\"forbidden\" | \"four_eyes\", \"shape\": 1}. The case's state, data and version "

@@ -166,9 +166,48 @@ def state_words(workflow: Workflow | None, state: str | None) -> Text | None:
     return workflow.definition.state_title(state)
 
 
+STRUCTURED_NOTES = frozenset({"slip", "reprint", "migrated", "escalated", "post_review"})
+"""Entry kinds whose note is JSON of a documented shape: shown as facts, never as JSON."""
+
+
+def _level_words(level: object) -> Text | str:
+    return catalog().find(f"authority.{level}") or str(level)
+
+
+def _system_facts(kind: str, details: Mapping[str, Any]) -> tuple[list[Fact], list[Fact]]:
+    """A migration's, an escalation's or a post review's note as words (and hashes)."""
+    said = catalog().text
+    if kind == "post_review":
+        outcome = str(details.get("outcome"))
+        shown = catalog().find(f"review.status.{outcome}") or outcome
+        facts = [Fact(said("review.outcome"), shown)]
+        if details.get("text"):
+            facts.append(Fact(said("review.text"), str(details["text"])))
+        return facts, []
+    if kind == "escalated":
+        return [
+            Fact(said("journal.escalated_from"), _level_words(details.get("from_level"))),
+            Fact(said("journal.escalated_to"), _level_words(details.get("to_level"))),
+            Fact(said("journal.escalated_after"),
+                 said("approvals.minutes", n=details.get("after_minutes"))),
+        ], []
+    kind_words = catalog().find(f"migration.kind.{details.get('kind')}")
+    facts = [
+        Fact(said("migration.plan"), f"#{details.get('migration')}"),
+        *([Fact(said("migration.kind"), kind_words)] if kind_words else []),
+        Fact(said("migration.prepared_by"), str(details.get("prepared_by"))),
+        Fact(said("migration.confirmed_by"), str(details.get("confirmed_by"))),
+    ]
+    hashes = [
+        Fact(said("migration.from_hash"), str(details.get("from_hash")), mono=True),
+        Fact(said("migration.to_hash"), str(details.get("to_hash")), mono=True),
+    ]
+    return facts, hashes
+
+
 def _detail_facts(kind: str, note: str | None) -> tuple[list[Fact], list[Fact]]:
-    """A slip entry's details (JSON written by the slip integration) as words and hashes."""
-    if kind not in ("slip", "reprint") or not note:
+    """A structured note's details (``STRUCTURED_NOTES``) as words and hashes."""
+    if kind not in STRUCTURED_NOTES or not note:
         return [], []
     try:
         details = json.loads(note)
@@ -176,6 +215,8 @@ def _detail_facts(kind: str, note: str | None) -> tuple[list[Fact], list[Fact]]:
         return [], []
     if not isinstance(details, Mapping):
         return [], []
+    if kind not in ("slip", "reprint"):
+        return _system_facts(kind, details)
     facts: list[Fact] = []
     hashes: list[Fact] = []
     copy = details.get("copy_number")
@@ -221,7 +262,7 @@ def entry_title(workflow: Workflow | None, entry: JournalEntryOut) -> Text:
 
 def entry_shown(entry: JournalEntryOut, workflow: Workflow | None) -> JournalShown:
     facts, hashes = _detail_facts(entry.kind, entry.note)
-    note = None if entry.kind in ("open", "slip", "reprint", "refused") else entry.note
+    note = None if entry.kind in STRUCTURED_NOTES | {"open", "refused"} else entry.note
     hashes += [Fact(catalog().text("journal.entry_hash"), entry.hash, mono=True)]
     if entry.prev_hash:
         hashes.append(Fact(catalog().text("journal.prev_hash"), entry.prev_hash, mono=True))

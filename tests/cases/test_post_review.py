@@ -96,8 +96,12 @@ def test_a_raised_issue_is_answered_by_the_branch_supervisor(
     assert (done.status, done.answered_by, done.answer) == ("answered", "sam",
                                                             "copy scanned today")
     assert reviews.queue(actor=SUPERVISOR) == []
-    kinds = [(e.kind, e.actor) for e in desk.journal(reference=case.reference)[-2:]]
-    assert kinds == [("post_review", "rita"), ("post_review", "sam")]
+    kinds = [(e.kind, e.actor) for e in desk.journal(reference=case.reference)
+             if e.kind in ("post_review", journal.REFUSED)]
+    assert kinds == [  # every refused decision journaled on the case, in its turn
+        (journal.REFUSED, "tina"), (journal.REFUSED, "sam"), (journal.REFUSED, SUPERVISOR.username),
+        ("post_review", "rita"), (journal.REFUSED, "sue"), ("post_review", "sam"),
+    ]
     assert journal.verify(db).ok
 
 

@@ -21,8 +21,8 @@ from .conftest import (
 )
 
 
-def completed_case(client: TestClient, web: WebContext) -> str:
-    headers = bearer(client, "teller1")
+def completed_case(client: TestClient, web: WebContext, teller: str = "teller1") -> str:
+    headers = bearer(client, teller)
     case = case_to_code_step(client, headers, CLEAN_IDENTITY, CLEAN_BINDING)
     case = fire(client, headers, case, "confirm_code", {"code": sent_code(web, "13800138000")})
     case = fire(client, headers, case, "sign_off", {"password": PASSWORD})

@@ -65,9 +65,10 @@ NAV = re.compile(r'<nav aria-label="[^"]*">(.*?)</nav>', re.S)
     ("username", "page", "links"),
     [
         ("teller1", "/", ["/", "/cases/new", "/counter"]),
-        ("supervisor1", "/approvals", ["/approvals", "/dashboard", "/branch-day"]),
+        ("supervisor1", "/approvals", ["/approvals", "/dashboard", "/branch-day", "/reviews"]),
         ("auditor1", "/audit", ["/audit"]),
-        ("lead1", "/", ["/", "/cases/new", "/counter", "/approvals", "/dashboard", "/branch-day"]),
+        ("lead1", "/", ["/", "/cases/new", "/counter", "/approvals", "/dashboard", "/branch-day",
+                        "/reviews"]),
     ],
 )
 def test_the_navigation_leads_each_role_to_its_branch_day_pages(

@@ -19,7 +19,9 @@ from counter.web.routes import (
     floor,
     fonts,
     metrics,
+    migration_pages,
     portal,
+    review_pages,
     slip_pages,
     status_pages,
     supervisor_pages,
@@ -42,6 +44,8 @@ page_router.include_router(case_pages.router)
 page_router.include_router(slip_pages.router)
 page_router.include_router(supervisor_pages.router)
 page_router.include_router(audit_pages.router)
+page_router.include_router(review_pages.router)
+page_router.include_router(migration_pages.router)
 page_router.include_router(status_pages.router)
 page_router.include_router(branchday.router)
 page_router.include_router(portal.router)

@@ -258,6 +258,10 @@ def home(request: Request, web: WebDep, principal: ConsoleUser) -> Response:
             return RedirectResponse("/approvals", status_code=303)
         if principal.has("auditor"):
             return RedirectResponse("/audit", status_code=303)
+        if principal.has("post_reviewer"):
+            return RedirectResponse("/reviews", status_code=303)
+        if principal.has("operations"):
+            return RedirectResponse("/migrations", status_code=303)
     cases = [
         c
         for c in web.desk.list_cases(actor=principal.actor)
