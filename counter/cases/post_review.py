@@ -146,6 +146,9 @@ class PostReviews:
 
     def draw(self, *, branch: str, day: date) -> list[ReviewView]:
         """Put the day's sample and approved cases in the queue; returns all drawn that day."""
+        if day > self.desk.services.now().astimezone(records.REFERENCE_ZONE).date():
+            message = Text(zh=f"{day} 尚未到来,不能抽取", en=f"{day} has not come yet")
+            raise InvalidInput(message, fields=[FieldError("day", "future", message)])
         start, end = _day_window(day)
         c, a = records.cases, records.approvals
         with self.db.read() as conn:

@@ -7,7 +7,7 @@ by ``counter.web.present`` before it gets here.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -228,3 +228,25 @@ class RejectIn(_In):
 
     reason: str = Field(min_length=1, max_length=500)
     version: Version | None = None
+
+
+# --- post-transaction review -------------------------------------------------
+
+
+class ReviewDrawIn(_In):
+    """Which branch's business day to draw into the review queue."""
+
+    branch: str = Field(min_length=1, max_length=20, examples=["BJ001"])
+    day: date = Field(examples=["2026-11-25"])
+
+
+class ReviewIssueIn(_In):
+    """The issue a reviewer raises, and why (required; journaled on the case)."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReviewAnswerIn(_In):
+    """The branch supervisor's answer to a raised issue (required; journaled)."""
+
+    answer: str = Field(min_length=1, max_length=500)

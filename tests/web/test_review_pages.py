@@ -13,7 +13,7 @@ from counter.engine.types import Actor
 from counter.store import users
 from counter.web.context import WebContext
 
-from .conftest import PASSWORD, console_login, csrf_from
+from .conftest import PASSWORD, bearer, console_login, csrf_from
 from .test_audit_and_status import completed_case
 
 
@@ -120,3 +120,42 @@ def test_a_bad_day_is_refused_on_its_field(client: TestClient, web: WebContext) 
     text = answer.text
     assert 'id="draw-branch-error"' in text and 'id="draw-day-error"' in text
     assert "2026-11-25" in text
+
+
+def test_the_review_api_draws_raises_and_answers(client: TestClient, web: WebContext) -> None:
+    reference = completed_case(client, web)
+    _reviewer(web)
+    reviewer = bearer(client, "backoffice1")
+    today = local_day(datetime.now(UTC)).isoformat()
+    assert client.post("/api/reviews/draw", json={"branch": "B001", "day": "2999-01-01"},
+                       headers=reviewer).json()["error"]["fields"][0]["field"] == "day"
+    [drawn] = client.post("/api/reviews/draw", json={"branch": "b001", "day": today},
+                          headers=reviewer).json()
+    assert (drawn["case_reference"], drawn["status"]) == (reference, "open")
+    assert [r["id"] for r in client.get("/api/reviews", headers=reviewer).json()] == [drawn["id"]]
+    empty = client.post(f"/api/reviews/{drawn['id']}/issue", json={"reason": ""},
+                        headers=reviewer)
+    assert empty.status_code == 422 and empty.json()["error"]["fields"][0]["field"] == "reason"
+    raised = client.post(f"/api/reviews/{drawn['id']}/issue", json={"reason": "签名缺失"},
+                         headers=reviewer)
+    assert raised.status_code == 200 and raised.json()["status"] == "issue"
+
+    teller = bearer(client, "teller1")
+    assert client.get("/api/reviews", headers=teller).status_code == 403
+    elsewhere = bearer(client, "supervisor9")
+    assert client.post(f"/api/reviews/{drawn['id']}/answer", json={"answer": "x"},
+                       headers=elsewhere).status_code == 404
+    assert client.post("/api/reviews/999/answer", json={"answer": "x"},
+                       headers=elsewhere).status_code == 404
+    supervisor = bearer(client, "supervisor1")
+    assert [r["issue"] for r in client.get("/api/reviews", headers=supervisor).json()] == [
+        "签名缺失"
+    ]
+    answered = client.post(f"/api/reviews/{drawn['id']}/answer", json={"answer": "已补签"},
+                           headers=supervisor)
+    assert answered.status_code == 200, answered.text
+    assert (answered.json()["status"], answered.json()["answered_by"]) == ("answered",
+                                                                           "supervisor1")
+    again = client.post(f"/api/reviews/{drawn['id']}/answer", json={"answer": "again"},
+                        headers=supervisor)
+    assert again.status_code == 409  # decided once

@@ -9,6 +9,7 @@ from counter.web.openapi import BEARER_AUTH
 from counter.web.routes import (
     api_approvals,
     api_cases,
+    api_reviews,
     api_session,
     api_status,
     api_workflows,
@@ -34,6 +35,7 @@ api_router.include_router(api_session.router)  # DELETE declares the token itsel
 api_router.include_router(api_workflows.router, dependencies=[BEARER_AUTH])
 api_router.include_router(api_cases.router, dependencies=[BEARER_AUTH])
 api_router.include_router(api_approvals.router, dependencies=[BEARER_AUTH])
+api_router.include_router(api_reviews.router, dependencies=[BEARER_AUTH])
 api_router.include_router(api_status.router)
 api_router.include_router(branchday.api_router, dependencies=[BEARER_AUTH])
 api_router.include_router(floor.router)  # no route unless COUNTER_BENCH_FLOOR=1

@@ -100,12 +100,13 @@ def draw(
         when = date.fromisoformat(day.strip())
     except ValueError:
         errors["day"] = catalog().text("review.bad_day")
-    else:
-        if when > local_day(utcnow()):
-            errors["day"] = catalog().text("review.future_day")
     if errors:
         return _queue(request, web, principal, errors=errors, status_code=422)
-    drawn = _reviews(web).draw(branch=code, day=when)
+    try:
+        drawn = _reviews(web).draw(branch=code, day=when)
+    except InvalidInput as refused:
+        errors = {f.field: f.message for f in fields_of(refused) if f.field}
+        return _queue(request, web, principal, errors=errors, status_code=422)
     return RedirectResponse(
         f"/reviews?drawn={len(drawn)}&branch={code}&day={when.isoformat()}", status_code=303
     )
