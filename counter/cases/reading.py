@@ -8,7 +8,6 @@ every case and change none; the
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 from collections import OrderedDict
@@ -351,13 +350,8 @@ class CaseReader:
             self._check_read(row.branch, reference, actor, row.opened_by)
         with self.db.read() as conn:
             entries = journal.entries(conn, reference)
-        return [
-            JournalEntryView(
-                **{
-                    **dataclasses.asdict(e),
-                    "findings": finding_views(e.findings),
-                }
-            )
+        return [  # a shallow copy of each entry: asdict would deep-copy every finding first
+            JournalEntryView(**{**vars(e), "findings": finding_views(e.findings)})
             for e in entries
         ]
 

@@ -313,12 +313,14 @@ def _row_entry(row: Any) -> JournalEntry:
     )
 
 
+_stream_entries = (
+    select(_events).where(_events.c.stream == bindparam("stream")).order_by(_events.c.seq)
+)
+
+
 def entries(conn: Connection, stream: str) -> list[JournalEntry]:
-    """Every entry of ``stream``, oldest first."""
-    rows = conn.execute(
-        select(_events).where(_events.c.stream == stream).order_by(_events.c.seq)
-    )
-    return [_row_entry(row) for row in rows]
+    """Every entry of ``stream``, oldest first (one statement, built once)."""
+    return [_row_entry(row) for row in conn.execute(_stream_entries, {"stream": stream})]
 
 
 _last_step_seq = (

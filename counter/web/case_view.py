@@ -11,10 +11,11 @@ code form's countdown and tries left.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from counter.adapters.codes import CODE_MAX_ATTEMPTS, CODE_TTL
 from counter.banking.rules.code import CODE_VAR
@@ -30,8 +31,40 @@ __all__ = ["CodePanel", "ProgressStep", "code_panel", "progress_steps", "supervi
 SUPERVISOR_ROLES = frozenset({"supervisor"})
 
 
+_Derived = TypeVar("_Derived")
+
+
+def per_definition(
+    derive: Callable[[WorkflowDefinition], _Derived],
+) -> Callable[[WorkflowDefinition], _Derived]:
+    """``derive`` worked out once per definition version, not on every page.
+
+    Definitions are immutable once loaded; each entry keeps its definition
+    alive, so the id it is filed under is never reused for another one."""
+    kept: dict[int, tuple[WorkflowDefinition, _Derived]] = {}
+
+    @functools.wraps(derive)
+    def derived(definition: WorkflowDefinition) -> _Derived:
+        found = kept.get(id(definition))
+        if found is None or found[0] is not definition:
+            found = kept[id(definition)] = (definition, derive(definition))
+        return found[1]
+
+    return derived
+
+
+@per_definition
+def _main_path(definition: WorkflowDefinition) -> tuple[str, ...]:
+    return tuple(main_path(definition))
+
+
+@per_definition
 def supervisor_steps(definition: WorkflowDefinition) -> frozenset[str]:
     """Open states that only a supervisor can move on (no teller step, no outside answer)."""
+    return _supervisor_steps(definition)
+
+
+def _supervisor_steps(definition: WorkflowDefinition) -> frozenset[str]:
     found = set()
     for name, state in definition.states.items():
         if state.final or state.approval:
@@ -69,7 +102,7 @@ def progress_steps(
     pending: ApprovalOut | None = None,
 ) -> list[ProgressStep]:
     definition = workflow.definition
-    path = main_path(workflow)
+    path = list(_main_path(definition))
     branches: set[str] = set()
     visited = {e.to_state for e in entries if e.to_state}
     # The reviews the case went through, each after the step that raised it.

@@ -65,7 +65,9 @@ class MessageCatalog:
         return Text(zh=message.zh.format(**values), en=message.en.format(**values))
 
     def get(self, key: str, lang: str, **values: Any) -> str:
-        return self.text(key, **values).pick(lang)
+        """The message in ``lang`` only, placeholders filled (pages call this for every word)."""
+        chosen = self._messages[key].pick(lang)
+        return chosen.format(**values) if values else chosen
 
 
 class Translator:

@@ -89,6 +89,7 @@ def _environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates are compiled once per process, not stat'ed per render
     )
     env.filters["when"] = _when
     env.globals["minutes_since"] = _waited
