@@ -606,10 +606,10 @@ class Desk(CaseReader):
             "findings": plain({"f": [f.as_dict() for f in pending.findings]})["f"],
             "level": level,
         }
-        key = conn.execute(records.insert_approval, values).inserted_primary_key
-        assert key is not None
+        approval_id = records.insert_approval.execute(conn, values).lastrowid
+        assert approval_id is not None
         return ApprovalView(
-            id=int(key[0]),
+            id=approval_id,
             channel=channel,
             **{**values, "findings": finding_views(values["findings"])},
         )
