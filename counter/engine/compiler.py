@@ -24,7 +24,7 @@ from typing import Any
 from transitions import EventData, Machine, State
 
 from counter.engine.definition import APPROVE, REJECT, FormDefinition, TransitionDefinition
-from counter.engine.forms import REJECT_FORM
+from counter.engine.forms import REJECT_FORM, CompiledForm
 from counter.engine.loader import Workflow
 from counter.engine.registry import ActionFn, CheckFn, ConditionFn, Registry
 from counter.engine.rekey import approve_form
@@ -59,6 +59,8 @@ class Route:
     form: FormDefinition | None
     index: int | None = None  # position in the definition's transitions; None for built-ins
     title: Text | None = None
+    fields: CompiledForm | None = field(default=None, compare=False, repr=False)
+    """``form`` compiled (the runtime validates with it); set by ``CompiledWorkflow``."""
 
 
 @dataclass(eq=False)  # identity: transitions finds models in its list with ==
@@ -124,6 +126,8 @@ class CompiledWorkflow:
         self.workflow = workflow
         definition = workflow.definition
         self.routes: dict[str, dict[str, list[Route]]] = {name: {} for name in definition.states}
+        self._registry = registry
+        self._compiled_forms: dict[int, tuple[FormDefinition | None, CompiledForm]] = {}
         self._after_by_pending: dict[tuple[str, str, str], list[ActionFn]] = {}
         self.machine = CaseMachine(
             model=None,
@@ -149,6 +153,15 @@ class CompiledWorkflow:
     def form(self, name: str | None) -> FormDefinition | None:
         return self.workflow.forms.get(name) if name is not None else None
 
+    def _route(self, **fields: Any) -> Route:
+        """A ``Route`` with its form compiled, once per form of the version."""
+        form: FormDefinition | None = fields["form"]
+        kept = self._compiled_forms.get(id(form))
+        if kept is None:  # the form is kept beside it, so that its id stays its own
+            kept = (form, CompiledForm(form, self._registry))
+            self._compiled_forms[id(form)] = kept
+        return Route(**fields, fields=kept[1])
+
     def _compile_transition(
         self, index: int, transition: TransitionDefinition, registry: Registry
     ) -> None:
@@ -162,7 +175,7 @@ class CompiledWorkflow:
         review = definition.review_of(transition)
         for source in definition.expand_sources(transition):
             self.routes[source].setdefault(transition.trigger, []).append(
-                Route(
+                self._route(
                     trigger=transition.trigger,
                     source=source,
                     dest=transition.dest,
@@ -205,7 +218,7 @@ class CompiledWorkflow:
 
     def _compile_approval(self, state: str, roles: frozenset[str], reject_to: str | None) -> None:
         self.routes[state][APPROVE].append(
-            Route(
+            self._route(
                 trigger=APPROVE,
                 source=state,
                 dest=None,
@@ -214,7 +227,8 @@ class CompiledWorkflow:
             )
         )
         self.routes[state][REJECT].append(
-            Route(trigger=REJECT, source=state, dest=reject_to, roles=roles, form=REJECT_FORM)
+            self._route(trigger=REJECT, source=state, dest=reject_to, roles=roles,
+                        form=REJECT_FORM)
         )
         definition = self.workflow.definition
         for dest in definition.approve_dests(state):

@@ -233,8 +233,13 @@ class Runtime:
                 raise PermissionDenied(
                     refused, case=snapshot.reference, trigger=trigger, actor=actor.username
                 )
-        form = candidates[0].form
-        validated = validate_form(form, form_data, self.registry)
+        route = candidates[0]
+        form = route.form
+        validated = (
+            route.fields.validate(form_data)
+            if route.fields is not None
+            else validate_form(form, form_data, self.registry)
+        )
         if builtin and trigger == APPROVE:
             self._check_rekey(compiled, snapshot, validated.values)
         new_data: dict[str, Any] = copy_data(dict(snapshot.data))
