@@ -1,11 +1,12 @@
 """Compile a definition version once into a ``transitions.Machine``.
 
 The machine is shared by every case on that version: ``counter.engine.runtime``
-attaches a short-lived ``CaseModel`` with ``add_model``, fires the trigger and
-removes it again. Named conditions become transition ``conditions``/``unless``,
-actions become state ``on_enter`` and transition ``after`` callbacks, exactly
-as ``transitions`` intends; the callbacks reach the case through
-``event.model`` (``send_event=True``).
+builds a short-lived ``CaseModel`` at the case's state and fires the trigger's
+event on it (``CaseMachine.fire``; the model is never attached). Named
+conditions become transition ``conditions``/``unless``, actions become state
+``on_enter`` and transition ``after`` callbacks, exactly as ``transitions``
+intends; the callbacks reach the case through ``event.model``
+(``send_event=True``).
 
 Each declared transition with checks compiles to two: first the transition
 itself, taken when the checks (run once, on demand) return nothing, then a
