@@ -43,7 +43,7 @@ from counter.store.migrate import import_table_modules
 
 ROOT = Path(__file__).resolve().parent.parent
 STEPS_PER_CASE = 4
-TARGET = 0.35  # issue #2: the engine reaches at least 0.35 of the floor
+TARGET = 0.5  # issue 20 (issue 2 asked 0.35): the engine reaches at least half the floor
 
 
 def _parcel() -> ModuleType:
@@ -144,9 +144,9 @@ def limits(engine_rate: float, cpu_rate: float, floor_rate: float, pages: float)
         f"the same Python running slower after each wait for the disk); a raw transaction "
         f"takes {floor:.0f} us in all",
         f"the target allows {budget:.0f} us per trigger; our commit writes {pages:.1f} pages "
-        "to the log where the floor's writes 2: the case (which holds its journal head) and "
-        "its (branch, state) index, the journal entry and its (stream, seq) index, outbox "
-        "rows and their three indexes",
+        "to the log where the floor's writes 2: the case (which holds its journal head), the "
+        "journal entry and its (stream, seq) index, outbox rows and their three indexes; an "
+        "opening also the case's reference and branch indexes and the day's case number",
         "the CPU work is Python: the runtime's decision through transitions (conditions, "
         "checks, callbacks), the journal's canonical JSON and SHA-256 chain, the compare-and-"
         "set, outbox rows and the CaseView returned; see the profile",

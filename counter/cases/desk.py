@@ -10,7 +10,6 @@ and the access rules are in ``counter.cases.reading``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -139,7 +138,8 @@ class Desk(CaseReader):
                 branch=branch,
                 channel=channel,
             )
-            data = plain(decision.data)
+            data_text = journal.canonical_json(decision.data)  # the column and the digest
+            data = json.loads(data_text)
             snapshot = evolve(snapshot, data=data, version=1, opened_at=now)
             entry = journal.chain(
                 stream=reference,
@@ -150,7 +150,7 @@ class Desk(CaseReader):
                 trigger=decision.trigger,
                 from_state=None,
                 to_state=decision.dest,
-                data_digest=journal.digest(data),
+                data_digest=journal.text_digest(data_text),
                 note=channel,
             )
             opened = CaseRow(
@@ -171,13 +171,15 @@ class Desk(CaseReader):
                 journal_seq=entry["seq"],
                 journal_hash=entry["hash"],
             )
-            case_id = records.insert_case.execute(conn, opened.values()).lastrowid
+            case_id = records.insert_case.execute(
+                conn, {**opened.values(), "data": JSONText(data_text)}
+            ).lastrowid
             assert case_id is not None
             journal.record(conn, entry)
             wrote_outbox = self._write_outbox(conn, reference, decision, 1, now)
             if within is not None:
                 within(conn, reference)
-        opened = evolve(opened, id=case_id, data=plain(data))
+        opened = evolve(opened, id=case_id, data=json.loads(data_text))
         self._stored_definitions.add(current.hash)
         self._remember(opened)
         if wrote_outbox:
@@ -420,7 +422,7 @@ class Desk(CaseReader):
             from_state=decision.source,
             to_state=decision.dest,
             findings=findings,
-            data_digest=hashlib.sha256(stored_text.encode("utf-8")).hexdigest(),
+            data_digest=journal.text_digest(stored_text),
             note=decision.note,
         )
         try:
@@ -457,7 +459,7 @@ class Desk(CaseReader):
                     after,
                     row,
                     actor=actor,
-                    findings=finding_views(plain({"f": findings})["f"]) if findings else [],
+                    findings=finding_views(entry["findings"]),  # as journaled: plain JSON
                     pending=pending,
                     updated_at=now,
                     closed_at=closed_at,
@@ -595,10 +597,10 @@ class Desk(CaseReader):
             "findings": plain({"f": [f.as_dict() for f in pending.findings]})["f"],
             "level": level,
         }
-        key = conn.execute(records.insert_approval, values).inserted_primary_key
-        assert key is not None
+        approval_id = records.insert_approval.execute(conn, values).lastrowid
+        assert approval_id is not None
         return ApprovalView(
-            id=int(key[0]),
+            id=approval_id,
             channel=channel,
             **{**values, "findings": finding_views(values["findings"])},
         )

@@ -134,7 +134,7 @@ _cas_migrate = Prepared(
 _case_heads = select(cases.c.version, cases.c.journal_seq, cases.c.journal_hash).where(
     cases.c.id == bindparam("b_id")
 )
-_close_approval = (
+_close_approval = Prepared(
     update(approvals)
     .where(
         approvals.c.case_reference == bindparam("b_reference"),
@@ -148,7 +148,7 @@ _close_approval = (
     )
 )
 insert_case = Prepared(insert(cases))
-insert_approval = insert(approvals)
+insert_approval = Prepared(insert(approvals))
 insert_idempotency = insert(idempotency)
 find_idempotency = select(idempotency.c.fingerprint, idempotency.c.response).where(
     idempotency.c.key == bindparam("key"), idempotency.c.actor == bindparam("actor")
@@ -265,8 +265,8 @@ def close_approval(
     decision: str,
     reason: str | None,
 ) -> None:
-    conn.execute(
-        _close_approval,
+    _close_approval.execute(
+        conn,
         {
             "b_reference": reference,
             "decided_by": decided_by,

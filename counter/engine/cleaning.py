@@ -21,6 +21,7 @@ turns it into a field error with the field's label (``message``).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -41,6 +42,13 @@ BIDI_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206
 """Embeddings, overrides and isolates: LRE RLE PDF LRO RLO, LRI RLI FSI PDI."""
 
 _MULTILINE_ALLOWED = frozenset("\n\t")
+_SUSPECT = re.compile(
+    "[\x00-\x1f\x7f-\x9f\ud800-\udfff"
+    + "".join(chr(point) for point in sorted(BIDI_CONTROLS))
+    + "]"
+)
+"""Every character some rule may refuse (category Cc is exactly U+0000–U+001F and
+U+007F–U+009F): text without one skips the character-by-character checks."""
 _VISIBLE_CLASSES = frozenset("LNPS")
 
 
@@ -126,20 +134,29 @@ def tidy_text(value: str, *, multiline: bool = False) -> str | None:
 
     Raises ``TextRefused`` for the first refused character.
     """
-    refuse_surrogates(value)
-    if multiline:
-        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if _SUSPECT.search(value) is None:  # what is typed, nearly always: nothing to refuse
+        start, end = _edges(value)
+    else:
+        refuse_surrogates(value)
+        if multiline:
+            value = value.replace("\r\n", "\n").replace("\r", "\n")
+        start, end = _edges(value)
+        for position, char in enumerate(value[start:end], start=start + 1):
+            code = is_refused_character(char, multiline=multiline)
+            if code is not None:
+                raise TextRefused(code, char, position)
+    text = unicodedata.normalize("NFC", value[start:end])
+    return text if has_visible(text) else None
+
+
+def _edges(value: str) -> tuple[int, int]:
+    """Where ``value`` starts and ends once its invisible edges are trimmed."""
     start, end = 0, len(value)
     while start < end and _invisible_edge(value[start]):
         start += 1
     while end > start and _invisible_edge(value[end - 1]):
         end -= 1
-    for position, char in enumerate(value[start:end], start=start + 1):
-        code = is_refused_character(char, multiline=multiline)
-        if code is not None:
-            raise TextRefused(code, char, position)
-    text = unicodedata.normalize("NFC", value[start:end])
-    return text if has_visible(text) else None
+    return start, end
 
 
 def clean_field(value: str, *, field: str, label: Text) -> str | None:

@@ -1,11 +1,12 @@
 """Compile a definition version once into a ``transitions.Machine``.
 
 The machine is shared by every case on that version: ``counter.engine.runtime``
-attaches a short-lived ``CaseModel`` with ``add_model``, fires the trigger and
-removes it again. Named conditions become transition ``conditions``/``unless``,
-actions become state ``on_enter`` and transition ``after`` callbacks, exactly
-as ``transitions`` intends; the callbacks reach the case through
-``event.model`` (``send_event=True``).
+builds a short-lived ``CaseModel`` at the case's state and fires the trigger's
+event on it (``CaseMachine.fire``; the model is never attached). Named
+conditions become transition ``conditions``/``unless``, actions become state
+``on_enter`` and transition ``after`` callbacks, exactly as ``transitions``
+intends; the callbacks reach the case through ``event.model``
+(``send_event=True``).
 
 Each declared transition with checks compiles to two: first the transition
 itself, taken when the checks (run once, on demand) return nothing, then a
@@ -24,7 +25,7 @@ from typing import Any
 from transitions import EventData, Machine, State
 
 from counter.engine.definition import APPROVE, REJECT, FormDefinition, TransitionDefinition
-from counter.engine.forms import REJECT_FORM
+from counter.engine.forms import REJECT_FORM, CompiledForm
 from counter.engine.loader import Workflow
 from counter.engine.registry import ActionFn, CheckFn, ConditionFn, Registry
 from counter.engine.rekey import approve_form
@@ -59,6 +60,8 @@ class Route:
     form: FormDefinition | None
     index: int | None = None  # position in the definition's transitions; None for built-ins
     title: Text | None = None
+    fields: CompiledForm | None = field(default=None, compare=False, repr=False)
+    """``form`` compiled (the runtime validates with it); set by ``CompiledWorkflow``."""
 
 
 @dataclass(eq=False)  # identity: transitions finds models in its list with ==
@@ -94,24 +97,35 @@ class CaseModel:
 
 
 class CaseMachine(Machine):
-    """A ``Machine`` whose models are attached for one trigger only.
+    """A ``Machine`` that holds no models: a case is one only while a trigger is decided.
 
-    ``add_model`` normally binds convenience methods onto each model
-    (``is_<state>``, one method per trigger, ``may_<trigger>``) and looks for
-    ``on_enter_<state>`` methods on it. The runtime fires events through
-    ``machine.events[trigger]`` and its model declares no callbacks, so those
-    would be built and thrown away on every trigger: about a third of the
-    cost of deciding one.
+    ``add_model`` would bind convenience methods onto each model (``is_<state>``,
+    one per trigger, ``may_<trigger>``), look for ``on_enter_<state>`` methods on
+    it and keep it in a list that ``remove_model`` scans again, for a model that
+    lives for one trigger and declares no callbacks. An event needs only the
+    model's ``state`` attribute, which ``CaseModel`` is built with, so ``fire``
+    hands the model to the event directly: the same transitions, conditions and
+    callbacks, and nothing shared is written while threads decide side by side.
+    Measured on the parcel workflow's first step: attaching and detaching cost
+    about 4 µs (with the overrides below; 120–180 µs without) beside 22 µs for
+    the trigger itself.
     """
 
+    def fire(self, trigger: str, model: CaseModel) -> bool:
+        """Fire ``trigger`` on ``model`` from its ``state``; whether a transition was taken."""
+        event = self.events.get(trigger)
+        if event is None or not event.transitions.get(model.state):
+            return False
+        return bool(event.trigger(model))
+
     def _add_model_to_state(self, state: State, model: object) -> None:
-        return None
+        return None  # nor when a model is attached after all: it keeps no methods
 
     def _add_trigger_to_model(self, trigger: str, model: object) -> None:
         return None
 
     def _checked_assignment(self, model: object, name: str, func: object) -> None:
-        return None  # nor ``model.trigger`` / ``model.may_trigger``: events are fired directly
+        return None
 
 
 _BLOCKED = Text(zh="检查未通过,不能继续", en="Checks found problems; the step cannot go on")
@@ -124,6 +138,8 @@ class CompiledWorkflow:
         self.workflow = workflow
         definition = workflow.definition
         self.routes: dict[str, dict[str, list[Route]]] = {name: {} for name in definition.states}
+        self._registry = registry
+        self._compiled_forms: dict[int, tuple[FormDefinition | None, CompiledForm]] = {}
         self._after_by_pending: dict[tuple[str, str, str], list[ActionFn]] = {}
         self.machine = CaseMachine(
             model=None,
@@ -149,6 +165,15 @@ class CompiledWorkflow:
     def form(self, name: str | None) -> FormDefinition | None:
         return self.workflow.forms.get(name) if name is not None else None
 
+    def _route(self, **fields: Any) -> Route:
+        """A ``Route`` with its form compiled, once per form of the version."""
+        form: FormDefinition | None = fields["form"]
+        kept = self._compiled_forms.get(id(form))
+        if kept is None:  # the form is kept beside it, so that its id stays its own
+            kept = (form, CompiledForm(form, self._registry))
+            self._compiled_forms[id(form)] = kept
+        return Route(**fields, fields=kept[1])
+
     def _compile_transition(
         self, index: int, transition: TransitionDefinition, registry: Registry
     ) -> None:
@@ -162,7 +187,7 @@ class CompiledWorkflow:
         review = definition.review_of(transition)
         for source in definition.expand_sources(transition):
             self.routes[source].setdefault(transition.trigger, []).append(
-                Route(
+                self._route(
                     trigger=transition.trigger,
                     source=source,
                     dest=transition.dest,
@@ -205,7 +230,7 @@ class CompiledWorkflow:
 
     def _compile_approval(self, state: str, roles: frozenset[str], reject_to: str | None) -> None:
         self.routes[state][APPROVE].append(
-            Route(
+            self._route(
                 trigger=APPROVE,
                 source=state,
                 dest=None,
@@ -214,7 +239,8 @@ class CompiledWorkflow:
             )
         )
         self.routes[state][REJECT].append(
-            Route(trigger=REJECT, source=state, dest=reject_to, roles=roles, form=REJECT_FORM)
+            self._route(trigger=REJECT, source=state, dest=reject_to, roles=roles,
+                        form=REJECT_FORM)
         )
         definition = self.workflow.definition
         for dest in definition.approve_dests(state):

@@ -23,7 +23,7 @@ from typing import Any
 
 from counter.engine.cleaning import TextRefused, refuse_surrogates, tidy_text
 from counter.engine.definition import FieldDefinition, FormDefinition
-from counter.engine.registry import Registry
+from counter.engine.registry import NormalizerFn, Registry, ValidatorFn
 from counter.errors import FieldError, InvalidInput
 from counter.text import Text
 
@@ -32,6 +32,7 @@ __all__ = [
     "DEFAULT_MAX_LENGTH",
     "LONG_TERM",
     "REJECT_FORM",
+    "CompiledForm",
     "ValidatedForm",
     "validate_form",
 ]
@@ -87,7 +88,7 @@ class _Refused(Exception):
 _TYPED_TEXT = frozenset({"date", "date_or_long_term", "integer", "money_cents", "code"})
 
 
-def _clean(spec: FieldDefinition, raw: Any, registry: Registry) -> Any:
+def _clean(spec: FieldDefinition, raw: Any, folds: tuple[NormalizerFn, ...]) -> Any:
     """The typed text tidied and folded (None when empty); raises ``TextRefused``."""
     if not isinstance(raw, str):
         return raw
@@ -99,7 +100,7 @@ def _clean(spec: FieldDefinition, raw: Any, registry: Registry) -> Any:
         return text
     if spec.type in _TYPED_TEXT:
         text = unicodedata.normalize("NFKC", text).strip()
-    for fold in registry.normalizers(spec.pii, spec.validators):
+    for fold in folds:
         text = fold(text)
     return text or None
 
@@ -208,69 +209,107 @@ def _required(spec: FieldDefinition, cleaned: Mapping[str, Any]) -> bool:
 def validate_form(
     form: FormDefinition | None, data: Mapping[str, Any], registry: Registry
 ) -> ValidatedForm:
-    """Clean and check ``data``; raise ``InvalidInput`` with one ``FieldError`` per bad field."""
-    errors: list[FieldError] = []
-    if not isinstance(data, Mapping):
-        raise InvalidInput(
-            Text(zh="表单数据必须是字段与值的映射", en="form data must map field names to values"),
-            form=form.name if form is not None else None,
-        )
-    fields = {f.name: f for f in form.fields} if form is not None else {}
-    for name in data:
-        if name not in fields:
-            shown = _safe_name(name)
-            errors.append(
-                FieldError(
-                    field=shown,
-                    code="unknown_field",
-                    message=Text(zh=f"未知字段 '{shown}'", en=f"unknown field '{shown}'"),
-                )
+    """Clean and check ``data``; raise ``InvalidInput`` with one ``FieldError`` per bad field.
+
+    Compiles the form each time: the runtime keeps a ``CompiledForm`` per form version.
+    """
+    return CompiledForm(form, registry).validate(data)
+
+
+@dataclass(frozen=True)
+class _CompiledField:
+    spec: FieldDefinition
+    folds: tuple[NormalizerFn, ...]
+    validators: tuple[tuple[str, ValidatorFn], ...]
+
+
+class CompiledForm:
+    """A form with its fields' normalizers and validators looked up once (``form`` None:
+    a step that takes no fields)."""
+
+    def __init__(self, form: FormDefinition | None, registry: Registry) -> None:
+        self.form = form
+        self._name = form.name if form is not None else None
+        self._fields = {
+            f.name: _CompiledField(
+                spec=f,
+                folds=tuple(registry.normalizers(f.pii, f.validators)),
+                validators=tuple((v, registry.get_validator(v)) for v in f.validators),
             )
-    raw: dict[str, Any] = {}
-    for name, spec in fields.items():
-        try:
-            raw[name] = _clean(spec, data.get(name), registry)
-        except TextRefused as refused:
-            raw[name] = None
-            errors.append(
-                FieldError(field=name, code=refused.code, message=refused.message(spec.label))
+            for f in (form.fields if form is not None else ())
+        }
+        self._secret = frozenset(f.name for f in form.fields if f.secret) if form else frozenset()
+
+    def validate(self, data: Mapping[str, Any]) -> ValidatedForm:
+        """``validate_form`` for this form."""
+        errors: list[FieldError] = []
+        if not isinstance(data, Mapping):
+            raise InvalidInput(
+                Text(
+                    zh="表单数据必须是字段与值的映射", en="form data must map field names to values"
+                ),
+                form=self._name,
             )
-    values: dict[str, Any] = {}
-    refused_text = {e.field for e in errors}
-    for name, spec in fields.items():
-        value = raw[name]
-        if name in refused_text:
-            continue
-        if value is None:
-            if _required(spec, raw):
+        fields = self._fields
+        for name in data:
+            if name not in fields:
+                shown = _safe_name(name)
                 errors.append(
                     FieldError(
-                        field=name,
-                        code="required",
-                        message=Text(
-                            zh=f"{spec.label.zh}为必填项", en=f"{spec.label.en} is required"
-                        ),
+                        field=shown,
+                        code="unknown_field",
+                        message=Text(zh=f"未知字段 '{shown}'", en=f"unknown field '{shown}'"),
                     )
                 )
-            continue
-        try:
-            values[name] = _convert(spec, value)
-        except _Refused as refused:
-            errors.append(FieldError(field=name, code=refused.code, message=refused.message))
-    failed = {e.field for e in errors}
-    for name, spec in fields.items():
-        if name not in values or name in failed:
-            continue
-        for validator_name in spec.validators:
-            message = registry.get_validator(validator_name)(values[name], values)
-            if message is not None:
-                errors.append(FieldError(field=name, code=validator_name, message=message))
-                break
-    if errors:
-        raise InvalidInput(
-            Text(zh="表单有误,请更正标出的字段", en="Some fields need correcting"),
-            fields=errors,
-            form=form.name if form is not None else None,
-        )
-    stored = {name: v for name, v in values.items() if not fields[name].secret}
-    return ValidatedForm(values=values, stored=stored)
+        raw: dict[str, Any] = {}
+        for name, field in fields.items():
+            try:
+                raw[name] = _clean(field.spec, data.get(name), field.folds)
+            except TextRefused as refused:
+                raw[name] = None
+                errors.append(
+                    FieldError(
+                        field=name, code=refused.code, message=refused.message(field.spec.label)
+                    )
+                )
+        values: dict[str, Any] = {}
+        refused_text = {e.field for e in errors}
+        for name, field in fields.items():
+            value = raw[name]
+            if name in refused_text:
+                continue
+            spec = field.spec
+            if value is None:
+                if _required(spec, raw):
+                    errors.append(
+                        FieldError(
+                            field=name,
+                            code="required",
+                            message=Text(
+                                zh=f"{spec.label.zh}为必填项", en=f"{spec.label.en} is required"
+                            ),
+                        )
+                    )
+                continue
+            try:
+                values[name] = _convert(spec, value)
+            except _Refused as refused:
+                errors.append(FieldError(field=name, code=refused.code, message=refused.message))
+        failed = {e.field for e in errors}
+        for name, field in fields.items():
+            if name not in values or name in failed:
+                continue
+            for validator_name, validator in field.validators:
+                message = validator(values[name], values)
+                if message is not None:
+                    errors.append(FieldError(field=name, code=validator_name, message=message))
+                    break
+        if errors:
+            raise InvalidInput(
+                Text(zh="表单有误,请更正标出的字段", en="Some fields need correcting"),
+                fields=errors,
+                form=self._name,
+            )
+        secret = self._secret
+        stored = {name: v for name, v in values.items() if name not in secret} if secret else values
+        return ValidatedForm(values=values, stored=stored)

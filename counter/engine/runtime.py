@@ -31,7 +31,6 @@ from counter.engine.types import (
     CaseSnapshot,
     Decision,
     StepContext,
-    copy_data,
     evolve,
 )
 from counter.errors import (
@@ -233,14 +232,22 @@ class Runtime:
                 raise PermissionDenied(
                     refused, case=snapshot.reference, trigger=trigger, actor=actor.username
                 )
-        form = candidates[0].form
-        validated = validate_form(form, form_data, self.registry)
+        route = candidates[0]
+        form = route.form
+        validated = (
+            route.fields.validate(form_data)
+            if route.fields is not None
+            else validate_form(form, form_data, self.registry)
+        )
         if builtin and trigger == APPROVE:
             self._check_rekey(compiled, snapshot, validated.values)
-        new_data: dict[str, Any] = copy_data(dict(snapshot.data))
+        # A new top level only: sections not replaced are shared with the snapshot, which
+        # checks and conditions read through ``Mapping`` and never write; the variables,
+        # which actions do write, are copied deeply for them (``CaseModel.begin``).
+        new_data: dict[str, Any] = dict(snapshot.data)
         if form is not None and not builtin:
             new_data[form.name] = dict(validated.stored)
-        new_data["vars"] = dict(new_data.get("vars") or {})
+        new_data["vars"] = new_data.get("vars") or {}
         step = StepContext(
             case=evolve(snapshot, data=new_data),
             trigger=trigger,
@@ -250,15 +257,7 @@ class Runtime:
             now=now,
         )
         model = CaseModel(state=snapshot.state, step=step, new_data=new_data)
-        machine = compiled.machine
-        event = machine.events.get(trigger)
-        moved = False
-        if event is not None and event.transitions.get(snapshot.state):
-            machine.add_model(model, initial=snapshot.state)
-            try:
-                moved = event.trigger(model)
-            finally:
-                machine.remove_model(model)
+        moved = compiled.machine.fire(trigger, model)
         if not moved:
             if any(not actor.roles & r.roles for r in candidates):
                 raise self._denied(snapshot, trigger, actor)

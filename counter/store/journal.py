@@ -53,6 +53,7 @@ __all__ = [
     "rechain",
     "record",
     "refusals_since_step",
+    "text_digest",
     "verify",
 ]
 
@@ -119,7 +120,13 @@ def canonical_json(value: Any) -> str:
 
 def digest(value: Any) -> str:
     """SHA-256 (hex) of the canonical JSON of ``value``."""
-    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+    return text_digest(canonical_json(value))
+
+
+def text_digest(text: str) -> str:
+    """``digest`` of a value whose canonical JSON is ``text`` (encoded once, for the
+    stored column and the journal alike)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _timestamp(at: datetime) -> str:

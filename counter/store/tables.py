@@ -110,9 +110,10 @@ class TellerCase(SQLModel, table=True):
     """
 
     __tablename__ = "teller_case"
-    # Lists by state are per branch (the auditor's all-branch list sorts by time
-    # anyway); a second index on state alone cost every step a page write.
-    __table_args__ = (Index("ix_teller_case_branch_state", "branch", "state"),)
+    # Lists are per branch (the auditor's all-branch list sorts by time anyway). No
+    # index holds the state: every step changes it, and an index on it (alone, or after
+    # the branch) cost every step a page written; a list by state reads the branch's.
+    __table_args__ = (Index("ix_teller_case_branch", "branch"),)
 
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=40, unique=True)
