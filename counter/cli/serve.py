@@ -192,6 +192,7 @@ def worker(
     from counter.cases.worker import OutboxWorker, warm_slip_renderer
     from counter.cli._common import database, settings
     from counter.cli.timers import stop_on_signals
+    from counter.heap import settle_after_startup
     from counter.store.tally import start_tally
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
@@ -212,6 +213,7 @@ def worker(
             typer.echo(f"外发消息 / outbox: {outbox_worker.run_until_idle()} finished")
             return
         warm_slip_renderer(wired)
+        settle_after_startup()
         stop = threading.Event()
         tally = start_tally(config.bench_tally_dir) if config.bench_tally_dir else None
         with stop_on_signals(stop):

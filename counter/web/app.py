@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 
 from counter.cases.sweeper import Sweeper, run_rounds
 from counter.config import Settings, get_settings
+from counter.heap import settle_after_startup
 from counter.store.tally import start_tally
 from counter.web.context import WebContext, build_context
 from counter.web.errors import CatchAll, install_error_handlers
@@ -100,6 +101,7 @@ async def _housekeeping(app: FastAPI) -> AsyncIterator[None]:
         )
         worker.start()
     tally = start_tally(web.settings.bench_tally_dir) if web.settings.bench_tally_dir else None
+    settle_after_startup()
     try:
         yield
     finally:
