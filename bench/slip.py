@@ -6,8 +6,8 @@ Renders the flagship slip (``pos_unbind`` sample: two A5 pages, customer and
 bank copies) warm N times with one long-lived ``SlipRenderer``, alternating
 with a bare one-line A5 page in the same font, through the same WeasyPrint
 options and font configuration (the floor), so that a noisy neighbour slows
-both alike. Prints the median of each and ``ratio: slip / floor`` (target:
-6 or less), the first render in a fresh process (imports and font discovery
+both alike. Prints the median of each and ``ratio: slip / floor`` (target,
+issue 20: 4 or less), the first render in a fresh process (imports and font discovery
 included), and the resident memory after 50 and after M renders (default
 500), which must not grow beyond noise when the font configuration is shared.
 """
@@ -32,6 +32,7 @@ FLOOR_CSS = (
     'html { font-family: "WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC", sans-serif; }'
 )
 MEMORY_CHECKPOINT = 50
+TARGET = 4.0  # slip / floor, at most (issue 20)
 
 _FRESH_PROCESS = """
 import time
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         f"floor (one line, same font and options):  "
         f"median {floor_ms:.1f} ms, min {min(floor_times) * 1000:.1f} ms"
     )
-    print(f"ratio: {ratio:.2f}  (target <= 6: {'met' if ratio <= 6 else 'MISSED'})")
+    print(f"ratio: {ratio:.2f}  (target <= {TARGET:g}: {'met' if ratio <= TARGET else 'MISSED'})")
 
     imports, setup, first, second = fresh_process()
     print(

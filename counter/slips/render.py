@@ -37,7 +37,6 @@ from jinja2 import (
     TemplateSyntaxError,
     UndefinedError,
 )
-from markupsafe import Markup
 
 from counter.errors import DefinitionError, NotFound
 from counter.slips.context import ReprintMark, SlipContext
@@ -56,6 +55,7 @@ from counter.text import Text
 __all__ = [
     "COPIES",
     "PDF_OPTIONS",
+    "QR_MODULE_PIXELS",
     "SlipCopy",
     "SlipRenderer",
     "default_renderer",
@@ -73,7 +73,7 @@ log = logging.getLogger(__name__)
 PDF_OPTIONS: Mapping[str, Any] = {
     "full_fonts": False,
     "hinting": False,
-    "optimize_images": False,  # a slip has no raster image
+    "optimize_images": False,  # the one raster image, the QR code, is already minimal
     "uncompressed_pdf": False,
 }
 
@@ -113,11 +113,43 @@ def _cell(value: Any) -> str:
 
 
 @lru_cache(maxsize=256)
-def _qr_svg(payload: str) -> Markup:
-    qr = segno.make(payload, error="m", micro=False)
-    # Segno writes only path data and fixed attributes (the payload is encoded
-    # as modules, never written as text): safe to insert as markup.
-    return Markup(qr.svg_inline(scale=1, border=0, omitsize=True, svgclass="qr"))  # noqa: S704
+def _qr(payload: str) -> segno.QRCode:
+    return segno.make(payload, error="m", micro=False)
+
+
+#: Pixels per QR module: at 24 mm, about 280 pixels per inch, so that a screen or a
+#: 80 dpi preview scales the image down (sharp) rather than up (blurred).
+QR_MODULE_PIXELS = 8
+
+
+@lru_cache(maxsize=256)
+def _qr_png(payload: str) -> str:
+    """The QR code as a ``data:`` URL of a black and white PNG, whole pixels per module.
+
+    Printed with ``image-rendering: pixelated`` (``/Interpolate false``), every
+    module is a sharp square at any printer resolution, as the vector path was;
+    the path cost WeasyPrint 5 to 7 ms a slip to parse and draw, the image
+    under 1 ms (docs/benchmarks.md).
+    """
+    return str(_qr(payload).png_data_uri(scale=QR_MODULE_PIXELS, border=0))
+
+
+class _QrSvg:
+    """The QR code as inline SVG markup, made only if a template prints it.
+
+    Slip templates stored with an older workflow definition print ``qr_svg``;
+    the current ones use ``qr_png``, so a reprint of an old case still works
+    and a new slip does not pay for the path.
+    """
+
+    def __init__(self, payload: str) -> None:
+        self._payload = payload
+
+    def __html__(self) -> str:
+        # Segno writes only path data and fixed attributes (the payload is encoded
+        # as modules, never written as text): safe to insert as markup.
+        qr = _qr(self._payload)
+        return str(qr.svg_inline(scale=1, border=0, omitsize=True, svgclass="qr"))
 
 
 # Pango and fontconfig objects are shared by every render in the process: one at a time.
@@ -328,7 +360,11 @@ class SlipRenderer:
             field_name: getattr(context, field_name) for field_name in SlipContext.model_fields
         }
         variables.update(
-            copies=COPIES, fmt=fmt, reprint=reprint, qr_svg=_qr_svg(context.status_url)
+            copies=COPIES,
+            fmt=fmt,
+            reprint=reprint,
+            qr_png=_qr_png(context.status_url),
+            qr_svg=_QrSvg(context.status_url),
         )
         try:
             template = template_set.environment.get_template(name)

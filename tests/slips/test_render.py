@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import segno
+from pypdf import PageObject
 
 from counter.errors import ConfigurationError, DefinitionError, NotFound
 from counter.slips import (
@@ -20,6 +22,7 @@ from counter.slips import (
     slip_sources,
 )
 from counter.slips.context import ApprovedFinding
+from counter.slips.render import QR_MODULE_PIXELS
 from counter.slips.sample import SAMPLE_SLIP, sample_context
 from counter.text import Text
 
@@ -74,6 +77,12 @@ PRINTED_CHINESE = [
     "客户签名",
     "经办柜员",
 ]
+
+
+def _content(page: PageObject) -> bytes:
+    contents = page.get_contents()
+    assert contents is not None
+    return contents.get_data()
 
 
 def _squeeze(text: str) -> str:
@@ -300,6 +309,44 @@ def test_an_old_template_version_renders_from_its_sources(renderer: SlipRenderer
     # The current files are untouched by the old version, and the other way round.
     current = renderer.render_from_sources(sources, SAMPLE_SLIP, slip_context())
     assert "商户名称" in all_text(current)
+
+
+def test_the_customer_copy_carries_the_qr_code_of_the_status_url(a5_pdf: bytes) -> None:
+    customer, bank = reader(a5_pdf).pages
+    (image,) = customer.images  # the pages share one resource dictionary: see what they draw
+    drawn = f"/{image.name.removesuffix('.png')} Do".encode()
+    assert drawn in _content(customer) and drawn not in _content(bank)
+    assert image.image is not None
+    expected = segno.make(slip_context().status_url, error="m", micro=False)
+    modules = [[bool(dark) for dark in row] for row in expected.matrix]
+    pixels = image.image.convert("L")
+    side = len(modules) * QR_MODULE_PIXELS
+    assert pixels.size == (side, side)  # whole pixels per module, no border
+    centre = QR_MODULE_PIXELS // 2
+    printed = [
+        [pixels.getpixel((x, y)) == 0 for x in range(centre, side, QR_MODULE_PIXELS)]
+        for y in range(centre, side, QR_MODULE_PIXELS)
+    ]
+    assert printed == modules
+    # Printed without smoothing, so that each module stays a sharp square.
+    assert image.indirect_reference is not None
+    assert image.indirect_reference.get_object()["/Interpolate"].value is False
+
+
+def test_a_stored_template_that_prints_the_svg_qr_code_still_renders(
+    renderer: SlipRenderer,
+) -> None:
+    sources = slip_sources(SAMPLE_SLIP)
+    old = dict(sources)
+    old["base.html.j2"] = old["base.html.j2"].replace(
+        '<img class="qr" src="{{ qr_png }}" alt="">', '<div class="qr">{{ qr_svg }}</div>'
+    )
+    assert old["base.html.j2"] != sources["base.html.j2"]
+    html = renderer.render_html(SAMPLE_SLIP, slip_context(), sources=old)
+    assert '<svg viewBox="0 0 33 33" class="qr">' in html
+    pdf = renderer.render_from_sources(old, SAMPLE_SLIP, slip_context())
+    assert len(reader(pdf).pages) == 2
+    assert b" Do" not in _content(reader(pdf).pages[0])  # a vector path, no image drawn
 
 
 def test_unknown_template_and_format_are_refused(renderer: SlipRenderer) -> None:
