@@ -1,4 +1,4 @@
-"""Simulated tellers and supervisors on the JSON API (asyncio and httpx), and what they saw.
+"""Simulated tellers and supervisors on the JSON API (asyncio and aiohttp), and what they saw.
 
 Each teller signs in once, opens their counter at a window of their own
 (``POST /api/counter``: a teller takes cases only at an open counter), then
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import math
 import random
 import re
@@ -30,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 from sqlalchemy import create_engine, text
 
 from bench._load_registry import PASSWORD, LoadMerchant
@@ -96,29 +97,62 @@ class CodeReader:
         self.engine.dispose()
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One HTTP answer as the tellers read it (status and body; the body decoded on demand)."""
+
+    status_code: int
+    body: bytes
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
 class Api:
-    """httpx clients for every server, taken in turn; records what each request answered."""
+    """aiohttp sessions for every server, taken in turn; records what each request answered.
+
+    aiohttp, not httpx: its parser is compiled, and with httpx the driver spent as much
+    CPU per case as the web processes, over a quarter of the machine, at saturation."""
 
     def __init__(self, urls: Sequence[str], stats: Stats, *, tolerate_outages: bool) -> None:
-        # Idle connections are dropped before uvicorn's 5 s keep-alive ends: reusing one
-        # the server is closing at that moment fails the request (ReadError) for nothing.
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200,
-                              keepalive_expiry=1.0)
-        self.clients = [httpx.AsyncClient(base_url=url, timeout=TIMEOUT, limits=limits)
-                        for url in urls]
-        self._turn = itertools.cycle(range(len(self.clients)))
+        self.urls = list(urls)
+        self.sessions: list[aiohttp.ClientSession] = []
+        self._turn = itertools.cycle(range(len(self.urls)))
         self.stats = stats
         self.tolerate_outages = tolerate_outages
 
+    def _session(self, index: int) -> aiohttp.ClientSession:
+        if not self.sessions:  # made inside the running loop, as aiohttp wants
+            # Idle connections are dropped before uvicorn's 5 s keep-alive ends: reusing one
+            # the server is closing at that moment fails the request for nothing.
+            self.sessions = [
+                aiohttp.ClientSession(
+                    base_url=url,
+                    timeout=aiohttp.ClientTimeout(total=TIMEOUT),
+                    connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=1.0),
+                )
+                for url in self.urls
+            ]
+        return self.sessions[index]
+
     async def call(self, label: str, method: str, path: str, *, token: str | None = None,
                    body: dict[str, Any] | None = None, expect: Sequence[int] = (200,),
-                   step: bool = False) -> httpx.Response:
+                   step: bool = False) -> Answer:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        client = self.clients[next(self._turn)]
+        session = self._session(next(self._turn))
         started = time.perf_counter()
         try:
-            answer = await client.request(method, path, json=body, headers=headers)
-        except httpx.TransportError as exc:
+            async with session.request(method, path, json=body, headers=headers) as reply:
+                answer = Answer(reply.status, await reply.read())
+        except (aiohttp.ClientError, TimeoutError) as exc:
             self.stats.statuses[(label, type(exc).__name__)] += 1
             if self.tolerate_outages:
                 self.stats.outages += 1
@@ -144,8 +178,8 @@ class Api:
         return token
 
     async def close(self) -> None:
-        for client in self.clients:
-            await client.aclose()
+        for session in self.sessions:
+            await session.close()
 
 
 @dataclass
