@@ -10,7 +10,9 @@
     migrations.withdraw(migration_id=plan.id, actor=ops1)     # drop a plan not yet confirmed
 
 Both users need the ``operations`` role; the confirmer is never the
-preparer (decided by a compare-and-set on the plan's ``status``). What the
+preparer (decided by a compare-and-set on the plan's ``status``); a refused
+confirmation (the preparer, a role without the right) is journaled on the
+plan's own stream ``migration:ID``. What the
 engine says happens to each case is in ``counter.engine.migration``. Each
 case then moves in its own transaction, by the same compare-and-set on its
 version as a step, and only if it is still at the version the preparer saw;
@@ -43,7 +45,14 @@ from counter.engine.migration import (
     applied_map,
 )
 from counter.engine.types import Actor, evolve
-from counter.errors import FourEyesViolation, InvalidInput, PermissionDenied, StaleVersion
+from counter.errors import (
+    CounterError,
+    FourEyesViolation,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    StaleVersion,
+)
 from counter.store import journal
 from counter.store.migration_tables import CaseMigration, CaseMigrationMove
 from counter.text import Text
@@ -52,12 +61,15 @@ __all__ = [
     "MIGRATED",
     "MIGRATION_ROLE",
     "NOTE_SHAPE",
+    "PLAN_STREAM",
     "CaseMigrations",
     "MigrationView",
     "PlannedCase",
 ]
 
 MIGRATION_ROLE = "operations"
+PLAN_STREAM = "migration:"
+"""The journal stream of a plan's refused confirmations: ``migration:ID``."""
 MIGRATED = "migrated"
 NOTE_SHAPE = 1
 """The version of a ``migrated`` entry's note (JSON); docs/journal-export.md describes it."""
@@ -121,7 +133,10 @@ class CaseMigrations(MigrationPlanner):
 
     def confirm(self, *, migration_id: int, actor: Actor) -> MigrationView:
         """A second user confirms: every case planned to move moves, each in its transaction."""
-        self._require_role(actor)
+        try:
+            self._require_role(actor)
+        except PermissionDenied as refused:
+            raise self._journaled(migration_id, actor, refused) from None
         now = self.desk.services.now()
         with self.db.transaction() as conn:
             taken = conn.execute(
@@ -174,7 +189,7 @@ class CaseMigrations(MigrationPlanner):
         """Why a plan cannot be taken: its own preparer confirming, or not prepared any more."""
         plan = self.get(migration_id=migration_id)  # NotFound if there is none
         if actor is not None and plan.prepared_by == actor.username:
-            raise FourEyesViolation(
+            raise self._journaled(migration_id, actor, FourEyesViolation(
                 Text(
                     zh=f"{actor.username} 准备了迁移计划 {migration_id},须由另一人确认",
                     en=f"{actor.username} prepared migration {migration_id}; "
@@ -182,7 +197,7 @@ class CaseMigrations(MigrationPlanner):
                 ),
                 migration=migration_id,
                 actor=actor.username,
-            )
+            ))
         raise StaleVersion(
             Text(
                 zh=f"迁移计划 {migration_id} 已不在待确认状态(状态 {plan.status})",
@@ -323,6 +338,31 @@ class CaseMigrations(MigrationPlanner):
             self.desk._forget(row.reference)
 
     # --- helpers --------------------------------------------------------------
+
+    def _journaled(self, migration_id: int, actor: Actor, refused: CounterError) -> CounterError:
+        """Journal a refused confirmation on the plan's stream ``migration:ID``; return it.
+
+        A plan that does not exist has no stream: the refusal is answered, not journaled."""
+        try:
+            plan = self.get(migration_id=migration_id)
+        except NotFound:
+            return refused
+        findings, note = records.refusal_record(refused)
+        with self.db.transaction() as conn:
+            journal.append(
+                conn,
+                stream=f"{PLAN_STREAM}{migration_id}",
+                actor=actor.username,
+                kind=journal.REFUSED,
+                at=self.desk.services.now(),
+                trigger="confirm",
+                from_state=plan.status,
+                to_state=None,
+                findings=findings,
+                data_digest=None,
+                note=note,
+            )
+        return refused
 
     @staticmethod
     def _require_role(actor: Actor) -> None:

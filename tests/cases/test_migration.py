@@ -17,7 +17,7 @@ from sqlalchemy import text
 from counter.audit import export_journal, verify_export
 from counter.banking.masking import mask_text
 from counter.cases.desk import Desk
-from counter.cases.migration import CaseMigrations, MigrationView
+from counter.cases.migration import PLAN_STREAM, CaseMigrations, MigrationView
 from counter.cases.records import REFERENCE_ZONE
 from counter.cases.services import Services
 from counter.engine.types import Actor
@@ -154,6 +154,13 @@ def test_the_preparer_alone_cannot_migrate(
         migrations.confirm(migration_id=plan.id or 0, actor=TELLER)
     assert _stored(db, desk) == before
     assert migrations.get(migration_id=plan.id or 0).status == "prepared"
+    with db.read() as conn:  # both refusals journaled on the plan's own stream
+        refused = journal.entries(conn, f"{PLAN_STREAM}{plan.id}")
+    assert [(e.kind, e.actor, e.findings[0]["code"]) for e in refused] == [
+        (journal.REFUSED, OPS1.username, "four_eyes"),
+        (journal.REFUSED, TELLER.username, "forbidden"),
+    ]
+    assert journal.verify(db).ok
     assert migrations.withdraw(migration_id=plan.id or 0, actor=OPS1).status == "withdrawn"
     with pytest.raises(StaleVersion):
         migrations.confirm(migration_id=plan.id or 0, actor=OPS2)
