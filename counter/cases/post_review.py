@@ -89,6 +89,8 @@ class ReviewView(BaseModel):
     issue: str | None = None
     answered_by: str | None = None
     answer: str | None = None
+    drawn_at: datetime | None = None
+    reviewed_at: datetime | None = None
 
 
 def _rank(branch: str, day: str, reference: str) -> str:

@@ -105,8 +105,11 @@ def test_a_review_is_drawn_raised_and_answered(
         context = counter_context(browser)  # the supervisor's own screen
         page = context.new_page()
         keyboard_login(page, server, "supervisor1", PASSWORD)
-        page.goto(f"{server.url}/reviews")
+        page.wait_for_url("**/approvals")  # the supervisor's queue holds the issue
         _language(page, lang)
+        expect(page.locator("tr[data-kind=review_issue]")).to_have_count(1)
+        check(page, lang)
+        page.goto(f"{server.url}/reviews")
         check(page, lang)
         page.locator(f"#review-queue a:has-text('{reference}')").click()
         check(page, lang)

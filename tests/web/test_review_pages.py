@@ -81,6 +81,9 @@ def test_an_issue_needs_a_reason_and_the_branch_supervisor_answers_it(
     console_login(client, "supervisor1")
     queue = client.get("/reviews").text
     assert reference in queue and "凭条客户签名缺失" in queue
+    waiting = client.get("/approvals").text  # the supervisor's one queue holds it too
+    assert f'href="{page_url}"' in waiting and 'data-kind="review_issue"' in waiting
+    assert "事后监督问题" in waiting and "凭条客户签名缺失" in waiting
     page = client.get(page_url).text
     assert 'id="answer-button"' in page and 'id="pass-button"' not in page
     answered = _post(client, page_url, f"{page_url}/answer", answer="已补签并留档")

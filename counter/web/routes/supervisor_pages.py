@@ -3,7 +3,8 @@
 The queue holds everything in the branch that waits for a supervisor, the
 longest waiting first: approvals; cases at a step only a supervisor can take
 (the acquirer refused the unbind: retry or cancel); open cases about to
-expire for want of a step. Four eyes is the desk's rule; the approval page
+expire for want of a step; issues the back office's post-transaction review
+raised on the branch's cases. Four eyes is the desk's rule; the approval page
 only hides the buttons from someone the desk would refuse (the case's own
 teller) and says why.
 """
@@ -18,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from counter.cases.post_review import open_issues
 from counter.cases.sweeper import expirable_states
 from counter.errors import InvalidInput
 from counter.store.db import utcnow
@@ -43,7 +45,7 @@ EXPIRY_WARNING = timedelta(hours=1)
 class QueueItem:
     """One thing waiting for a supervisor."""
 
-    kind: str  # approval | supervisor_step | expiring
+    kind: str  # approval | supervisor_step | expiring | review_issue
     reference: str
     href: str
     channel: str
@@ -97,7 +99,22 @@ def queue_items(web: WebContext, principal: Principal) -> list[QueueItem]:
                 QueueItem("expiring", case.reference, f"/cases/{case.reference}", case.channel,
                           case.opened_by, case.updated_at, [title], case.updated_at + idle)
             )
+    if principal.has("supervisor") and principal.branch:
+        items += _review_issues(web, principal)
     return sorted(items, key=lambda item: item.since)
+
+
+def _review_issues(web: WebContext, principal: Principal) -> list[QueueItem]:
+    """Issues the back office raised on the branch's cases, for its supervisor to answer."""
+    found = []
+    for review in open_issues(web.db, branch=str(principal.branch)):
+        case = web.desk.get(reference=review.case_reference, actor=principal.actor)
+        found.append(QueueItem(
+            "review_issue", review.case_reference, f"/reviews/{review.id}", case.channel,
+            review.reviewer or "", review.reviewed_at or review.drawn_at or case.updated_at,
+            [Text(zh=review.issue or "", en=review.issue or "")],
+        ))
+    return found
 
 
 @router.get("/approvals")
