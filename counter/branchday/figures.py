@@ -338,15 +338,15 @@ def day_figures(
 
 def backlog_of(db: Database, branch: str) -> ReviewBacklog:
     """The branch's review backlog now, with the issues it must answer."""
-    counts = review_backlog(db, branch=branch)
+    issues = [
+        ReviewIssue(review=r.id, reference=r.case_reference, day=r.day,
+                    reviewer=r.reviewer, issue=r.issue)
+        for r in open_issues(db, branch=branch)
+    ]
     return ReviewBacklog(
-        to_review=counts["open"],
-        to_answer=counts["issue"],
-        issues=[
-            ReviewIssue(review=r.id, reference=r.case_reference, day=r.day,
-                        reviewer=r.reviewer, issue=r.issue)
-            for r in open_issues(db, branch=branch)
-        ],
+        to_review=review_backlog(db, branch=branch)["open"],
+        to_answer=len(issues),
+        issues=issues,
     )
 
 

@@ -536,21 +536,16 @@ class Desk(CaseReader):
         self, row: CaseRow, trigger: str, actor: Actor, refused: CounterError
     ) -> bool:
         """Journal ``refused`` after the head ``row`` saw; False when another entry came first."""
-        findings, note = records.refusal_record(refused)
         with self.db.transaction() as conn:
             entry = journal.append_after(
                 conn,
                 head=(row.journal_seq, row.journal_hash),
                 stream=row.reference,
                 actor=actor.username,
-                kind=journal.REFUSED,
                 at=self.services.now(),
                 trigger=trigger,
                 from_state=row.state,
-                to_state=None,
-                findings=findings,
-                data_digest=None,
-                note=note,
+                **records.refusal_fields(refused),
             )
         if entry is None:
             return False

@@ -347,20 +347,15 @@ class CaseMigrations(MigrationPlanner):
             plan = self.get(migration_id=migration_id)
         except NotFound:
             return refused
-        findings, note = records.refusal_record(refused)
         with self.db.transaction() as conn:
             journal.append(
                 conn,
                 stream=f"{PLAN_STREAM}{migration_id}",
                 actor=actor.username,
-                kind=journal.REFUSED,
                 at=self.desk.services.now(),
                 trigger="confirm",
                 from_state=plan.status,
-                to_state=None,
-                findings=findings,
-                data_digest=None,
-                note=note,
+                **records.refusal_fields(refused),
             )
         return refused
 

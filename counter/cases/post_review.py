@@ -61,8 +61,10 @@ __all__ = [
     "REVIEW_ROLE",
     "PostReviews",
     "ReviewView",
+    "may_see_reviews",
     "no_review",
     "open_issues",
+    "require_reviewer",
     "review_backlog",
     "sample",
 ]
@@ -91,6 +93,11 @@ class ReviewView(BaseModel):
     answer: str | None = None
     drawn_at: datetime | None = None
     reviewed_at: datetime | None = None
+
+    @property
+    def business_day(self) -> str:
+        """``day`` (``20261125``, as case numbers write it) as people read it: ``2026-11-25``."""
+        return f"{self.day[:4]}-{self.day[4:6]}-{self.day[6:]}"
 
 
 def _rank(branch: str, day: str, reference: str) -> str:
@@ -124,6 +131,26 @@ def open_issues(db: Database, *, branch: str) -> list[ReviewView]:
             .order_by(_reviews.c.id)
         ).all()
     return [ReviewView.model_validate(row, from_attributes=True) for row in rows]
+
+
+def may_see_reviews(actor: Actor) -> None:
+    """Refuse anyone but post reviewers and supervisors (who answer their branch's issues)."""
+    if REVIEW_ROLE not in actor.roles and "supervisor" not in actor.roles:
+        raise PermissionDenied(
+            Text(zh="只有事后监督员和网点主管可以查看事后监督。",
+                 en="Only post reviewers and branch supervisors see post-transaction review."),
+            actor=actor.username,
+        )
+
+
+def require_reviewer(actor: Actor) -> None:
+    """Refuse anyone but a post reviewer (who draws the day's cases into the queue)."""
+    if REVIEW_ROLE not in actor.roles:
+        raise PermissionDenied(
+            Text(zh="只有事后监督员可以抽取业务。",
+                 en="Only post reviewers draw cases for review."),
+            actor=actor.username,
+        )
 
 
 def no_review(review_id: int) -> NotFound:
@@ -194,6 +221,16 @@ class PostReviews:
                 ],
             )
         return self._select(_reviews.c.branch == branch, _reviews.c.day == label)
+
+    def visible(self, *, review_id: int, actor: Actor) -> ReviewView:
+        """The review as ``actor`` may see it: a reviewer any, a supervisor their branch's.
+
+        Anyone else is refused; another branch's review answers as one not there."""
+        may_see_reviews(actor)
+        review = self.get(review_id=review_id)
+        if REVIEW_ROLE not in actor.roles and review.branch != actor.branch:
+            raise no_review(review_id)
+        return review
 
     def queue(self, *, actor: Actor) -> list[ReviewView]:
         """A reviewer's open reviews; a supervisor's: the issues their branch must answer."""
@@ -274,7 +311,6 @@ class PostReviews:
 
     def _refused(self, review: ReviewView, actor: Actor, refused: CounterError) -> CounterError:
         """Journal ``refused`` on the case (who tried which review, and why not); return it."""
-        findings, note = records.refusal_record(refused)
         with self.db.transaction() as conn:
             state = conn.execute(
                 select(records.cases.c.state).where(
@@ -285,14 +321,10 @@ class PostReviews:
                 conn,
                 stream=review.case_reference,
                 actor=actor.username,
-                kind=journal.REFUSED,
                 at=self.desk.services.now(),
                 trigger=None,
                 from_state=state,
-                to_state=None,
-                findings=findings,
-                data_digest=None,
-                note=note,
+                **records.refusal_fields(refused),
             )
         self.desk._forget(review.case_reference)
         return refused

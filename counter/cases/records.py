@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,7 +39,7 @@ __all__ = [
     "compare_and_set",
     "insert_ignore",
     "next_reference",
-    "refusal_record",
+    "refusal_fields",
 ]
 
 # Case numbers run per branch and per local business day; branches are in China.
@@ -53,8 +53,18 @@ sequences: Table = CaseSequence.__table__  # type: ignore[attr-defined]
 definitions: Table = WorkflowDefinition.__table__  # type: ignore[attr-defined]
 
 
-def refusal_record(refused: CounterError) -> tuple[list[dict[str, Any]], str]:
-    """The findings and note of the ``refused`` journal entry that records ``refused``.
+class RefusalFields(TypedDict):
+    """The fields of a ``refused`` journal entry that say what was refused and why."""
+
+    kind: str
+    to_state: None
+    data_digest: None
+    findings: list[dict[str, Any]]
+    note: str
+
+
+def refusal_fields(refused: CounterError) -> RefusalFields:
+    """What the ``refused`` journal entry recording ``refused`` holds besides who, when, where.
 
     The note's ``cause``: ``four_eyes``, ``forbidden`` (roles), or ``findings``
     (what a step's checks found); each finding names its field and its words.
@@ -71,7 +81,10 @@ def refusal_record(refused: CounterError) -> tuple[list[dict[str, Any]], str]:
         for f in getattr(refused, "findings", ())
     ] or [{"code": refused.code, "severity": "block", "field": None,
            "message": {"zh": refused.message.zh, "en": refused.message.en}}]
-    return findings, journal.canonical_json({"cause": cause, "shape": journal.REFUSED_SHAPE})
+    return RefusalFields(
+        kind=journal.REFUSED, to_state=None, data_digest=None, findings=findings,
+        note=journal.canonical_json({"cause": cause, "shape": journal.REFUSED_SHAPE}),
+    )
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ __all__ = [
     "FieldErrorOut",
     "FindingErrorOut",
     "error_payload",
+    "field_messages",
     "fields_of",
     "findings_of",
     "install_error_handlers",
@@ -124,6 +125,11 @@ def status_for(error: CounterError) -> int:
     if isinstance(error, PeerError):
         return 502  # an outside system refused our request: its settings need a look
     return 500
+
+
+def field_messages(error: CounterError) -> dict[str, Text]:
+    """Each refused field's message, by field name: what a page shows beside each field."""
+    return {f.field: f.message for f in fields_of(error) if f.field}
 
 
 def fields_of(error: CounterError) -> list[FieldError]:

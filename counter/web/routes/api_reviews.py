@@ -12,11 +12,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from counter.cases.post_review import REVIEW_ROLE, PostReviews, ReviewView, no_review
-from counter.errors import PermissionDenied
+from counter.cases.post_review import (
+    PostReviews,
+    ReviewView,
+    may_see_reviews,
+    require_reviewer,
+)
 from counter.web.auth import Principal
 from counter.web.deps import ApiUser, WebDep
-from counter.web.i18n import catalog
 from counter.web.schemas import ReviewAnswerIn, ReviewDrawIn, ReviewIssueIn
 
 router = APIRouter(prefix="/reviews", tags=["post review"])
@@ -24,18 +27,14 @@ router = APIRouter(prefix="/reviews", tags=["post review"])
 ReviewId = Annotated[int, Path(ge=1, le=2**62)]
 
 
-def _reviews(web: WebDep, principal: Principal) -> PostReviews:
-    if not (principal.has(REVIEW_ROLE) or principal.has("supervisor")):
-        raise PermissionDenied(catalog().text("review.only_roles"))
-    return PostReviews(web.desk)
-
-
-def _in_reach(reviews: PostReviews, principal: Principal, review_id: int) -> None:
-    """404 for a review of another branch, to a supervisor (the reviewer sees every branch)."""
-    if principal.has(REVIEW_ROLE):
-        return
-    if reviews.get(review_id=review_id).branch != principal.branch:
-        raise no_review(review_id)
+def _reviews(web: WebDep, principal: Principal, review_id: int | None = None) -> PostReviews:
+    """The reviews, to a caller who may see them (and ``review_id``, if given, in reach)."""
+    reviews = PostReviews(web.desk)
+    if review_id is None:
+        may_see_reviews(principal.actor)
+    else:
+        reviews.visible(review_id=review_id, actor=principal.actor)
+    return reviews
 
 
 @router.get("", response_model=list[ReviewView])
@@ -47,16 +46,14 @@ def review_queue(principal: ApiUser, web: WebDep) -> list[ReviewView]:
 @router.post("/draw", response_model=list[ReviewView])
 def draw(body: ReviewDrawIn, principal: ApiUser, web: WebDep) -> list[ReviewView]:
     """Put a branch's day in the queue (its sample, every approved case); idempotent."""
-    if not principal.has(REVIEW_ROLE):
-        raise PermissionDenied(catalog().text("review.only_roles"))
+    require_reviewer(principal.actor)
     return PostReviews(web.desk).draw(branch=body.branch.strip().upper(), day=body.day)
 
 
 @router.post("/{review_id}/reviewed", response_model=ReviewView)
 def mark_reviewed(review_id: ReviewId, principal: ApiUser, web: WebDep) -> ReviewView:
     """No issue found. Never by one who took part in the case (journaled refusal, 403)."""
-    reviews = _reviews(web, principal)
-    _in_reach(reviews, principal, review_id)
+    reviews = _reviews(web, principal, review_id)
     return reviews.mark_reviewed(review_id=review_id, actor=principal.actor)
 
 
@@ -65,8 +62,7 @@ def raise_issue(
     review_id: ReviewId, body: ReviewIssueIn, principal: ApiUser, web: WebDep
 ) -> ReviewView:
     """Raise an issue with its reason, for the branch's supervisor to answer."""
-    reviews = _reviews(web, principal)
-    _in_reach(reviews, principal, review_id)
+    reviews = _reviews(web, principal, review_id)
     return reviews.raise_issue(review_id=review_id, actor=principal.actor, reason=body.reason)
 
 
@@ -75,6 +71,5 @@ def answer(
     review_id: ReviewId, body: ReviewAnswerIn, principal: ApiUser, web: WebDep
 ) -> ReviewView:
     """A supervisor of the case's branch answers the raised issue."""
-    reviews = _reviews(web, principal)
-    _in_reach(reviews, principal, review_id)
+    reviews = _reviews(web, principal, review_id)
     return reviews.answer(review_id=review_id, actor=principal.actor, answer=body.answer)

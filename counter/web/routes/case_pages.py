@@ -40,7 +40,7 @@ from counter.web.case_view import code_panel, progress_steps, supervisor_steps
 from counter.web.context import WebContext
 from counter.web.deliveries import deliveries_out, sms_not_sent
 from counter.web.deps import ConsoleUser, CsrfChecked, WebDep
-from counter.web.errors import fields_of
+from counter.web.errors import field_messages
 from counter.web.i18n import catalog
 from counter.web.present import case_journal_out, case_out, finding_out, masked_data, pii_fields
 from counter.web.templating import clock_for, render, translator_for
@@ -519,7 +519,7 @@ def fire_form_step(
             web,
             principal,
             reference,
-            errors={f.field: f.message for f in fields_of(refused) if f.field},
+            errors=field_messages(refused),
             values={name: value for name, value in values.items() if name not in secret},
             active=trigger,
             alert=refused.message,

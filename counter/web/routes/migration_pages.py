@@ -20,6 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from counter.cases.migration import MIGRATION_ROLE, CaseMigrations, MigrationView
 from counter.errors import InvalidInput, NotFound, PermissionDenied
+from counter.text import Text
 from counter.web.auth import Principal
 from counter.web.context import WebContext
 from counter.web.deps import ConsoleUser, CsrfChecked, WebDep
@@ -46,14 +47,13 @@ def _page(
     migrations = _migrations(web, principal)
     found = web.desk.runtime.catalog
 
-    def state(definition_hash: str, name: str | None) -> Any:
-        """A state in words, from the definition version it belongs to."""
-        if name is None:
-            return None
+    def state(definition_hash: str, name: str) -> Text:
+        """A state in words, from the definition version it belongs to (its name if unknown)."""
         try:
-            return state_words(web.workflow_of(definition_hash), name) or name
+            words = state_words(web.workflow_of(definition_hash), name)
         except NotFound:
-            return name
+            words = None
+        return words or Text(zh=name, en=name)
 
     return render(
         request,

@@ -18,14 +18,20 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from counter.branchday import local_day
-from counter.cases.post_review import REVIEW_ROLE, PostReviews, ReviewView, no_review
-from counter.errors import InvalidInput, PermissionDenied
+from counter.cases.post_review import (
+    REVIEW_ROLE,
+    PostReviews,
+    ReviewView,
+    may_see_reviews,
+    require_reviewer,
+)
+from counter.errors import InvalidInput
 from counter.store.db import utcnow
 from counter.text import Text
 from counter.web.auth import Principal
 from counter.web.context import WebContext
 from counter.web.deps import ConsoleUser, CsrfChecked, WebDep
-from counter.web.errors import fields_of
+from counter.web.errors import field_messages
 from counter.web.i18n import catalog
 from counter.web.present import case_journal_out
 from counter.web.routes.case_pages import accepted_sections
@@ -41,25 +47,15 @@ def _reviews(web: WebContext) -> PostReviews:
     return PostReviews(web.desk)
 
 
-def _may_see_reviews(principal: Principal) -> None:
-    if not (principal.has(REVIEW_ROLE) or principal.has("supervisor")):
-        raise PermissionDenied(catalog().text("review.only_roles"))
-
-
 def _review_for(web: WebContext, principal: Principal, review_id: int) -> ReviewView:
-    """The review, if the principal may see it; another branch's answers as one not there."""
-    _may_see_reviews(principal)
-    review = _reviews(web).get(review_id=review_id)
-    if not principal.has(REVIEW_ROLE) and review.branch != principal.branch:
-        raise no_review(review_id)
-    return review
+    return _reviews(web).visible(review_id=review_id, actor=principal.actor)
 
 
 def _queue(
     request: Request, web: WebContext, principal: Principal, *,
     errors: dict[str, Text] | None = None, status_code: int = 200,
 ) -> Response:
-    _may_see_reviews(principal)
+    may_see_reviews(principal.actor)
     found = web.desk.runtime.catalog
     return render(
         request,
@@ -90,8 +86,7 @@ def draw(
     day: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """Put a branch's day in the queue (the sample and the approved cases); idempotent."""
-    if not principal.has(REVIEW_ROLE):
-        raise PermissionDenied(catalog().text("review.only_roles"))
+    require_reviewer(principal.actor)
     code = branch.strip().upper()
     errors: dict[str, Text] = {}
     if not code:
@@ -105,7 +100,7 @@ def draw(
     try:
         drawn = _reviews(web).draw(branch=code, day=when)
     except InvalidInput as refused:
-        errors = {f.field: f.message for f in fields_of(refused) if f.field}
+        errors = field_messages(refused)
         return _queue(request, web, principal, errors=errors, status_code=422)
     return RedirectResponse(
         f"/reviews?drawn={len(drawn)}&branch={code}&day={when.isoformat()}", status_code=303
@@ -163,7 +158,7 @@ def _decided(
     try:
         done: ReviewView = decide(_reviews(web))
     except InvalidInput as refused:
-        errors = {f.field: f.message for f in fields_of(refused) if f.field}
+        errors = field_messages(refused)
         return render_review(
             request, web, principal, review_id, errors=errors or {field: refused.message},
             status_code=422,

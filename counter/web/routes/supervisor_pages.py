@@ -28,7 +28,7 @@ from counter.web.auth import Principal
 from counter.web.case_view import supervisor_steps
 from counter.web.context import WebContext
 from counter.web.deps import ConsoleUser, CsrfChecked, WebDep
-from counter.web.errors import fields_of
+from counter.web.errors import field_messages
 from counter.web.lookups import open_approval
 from counter.web.present import approval_out
 from counter.web.routes.case_pages import accepted_sections
@@ -204,7 +204,7 @@ def approve(
             rekey=dict(zip(rekey_field or [], rekey_value or [], strict=False)),
         )
     except InvalidInput as refused:
-        errors = {f.field: f.message for f in fields_of(refused) if f.field}
+        errors = field_messages(refused)
         return render_approval(
             request, web, principal, approval_id, errors=errors or {"comment": refused.message},
             status_code=422,
@@ -231,7 +231,7 @@ def reject(
             version=version,
         )
     except InvalidInput as refused:
-        errors = {f.field: f.message for f in fields_of(refused) if f.field}
+        errors = field_messages(refused)
         return render_approval(
             request,
             web,
