@@ -361,19 +361,23 @@ class Desk(CaseReader):
         is journaled as a ``refused`` entry in a transaction of its own, then
         raised. A step or refusal decided while another refusal was journaled
         is decided again on what the journal holds now (a wrong code counts).
+        What a check writes once it has decided (the lockout's reset after a
+        right sign-off password) rides in the step's or the refusal's
+        transaction (``Database.joined_writes``).
         """
         row = self._row(reference, version)
-        for _ in range(DECIDE_ROUNDS):
-            try:
-                done = self._step_once(row, trigger, actor, data, version, remember, within)
-            except (PermissionDenied, BlockedByFindings) as refused:
-                if self._journal_refusal(row, trigger, actor, refused):
-                    raise
-                done = None  # another entry came first: decide again on it
-            if done is not None:
-                return done
-            self._forget(reference)
-            row = self._row(reference)
+        with self.db.joined_writes():  # what the checks write rides in the step's transaction
+            for _ in range(DECIDE_ROUNDS):
+                try:
+                    done = self._step_once(row, trigger, actor, data, version, remember, within)
+                except (PermissionDenied, BlockedByFindings) as refused:
+                    if self._journal_refusal(row, trigger, actor, refused):
+                        raise
+                    done = None  # another entry came first: decide again on it
+                if done is not None:
+                    return done
+                self._forget(reference)
+                row = self._row(reference)
         raise StaleVersion(records.STALE, reference=reference, version=version)
 
     def _step_once(
@@ -427,6 +431,9 @@ class Desk(CaseReader):
         )
         try:
             with self.db.transaction() as conn:
+                joined = self.db.joining()
+                if joined is not None and not joined.run(conn):
+                    return None  # what a check decided on no longer holds: decide again
                 moved = records.compare_and_set(
                     conn,
                     case_id=row.id,
@@ -537,6 +544,9 @@ class Desk(CaseReader):
     ) -> bool:
         """Journal ``refused`` after the head ``row`` saw; False when another entry came first."""
         with self.db.transaction() as conn:
+            joined = self.db.joining()
+            if joined is not None:  # a right password refused for another finding: reset here
+                joined.run(conn)
             entry = journal.append_after(
                 conn,
                 head=(row.journal_seq, row.journal_hash),

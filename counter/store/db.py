@@ -33,8 +33,9 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -48,7 +49,15 @@ from sqlmodel import Session, SQLModel
 
 from counter.config import Settings, get_settings
 
-__all__ = ["Database", "as_utc", "driver_error", "json_default", "utcnow", "write_transactions"]
+__all__ = [
+    "Database",
+    "JoinedWrites",
+    "as_utc",
+    "driver_error",
+    "json_default",
+    "utcnow",
+    "write_transactions",
+]
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +114,43 @@ _dumps = json.JSONEncoder(ensure_ascii=False, default=json_default).encode
 def _write_lock(key: str) -> threading.Lock:
     with _write_locks_guard:
         return _write_locks.setdefault(key, threading.Lock())
+
+
+class JoinedWrites:
+    """Writes decided during a step that ride in the step's own transaction.
+
+    A check that must write once it knows its answer (the lockout resetting
+    a teller's count after a right sign-off password) adds the write here
+    instead of committing a transaction of its own; the step runs it first
+    in its transaction, or in the transaction that journals its refusal.
+    What is still pending when the scope ends (the step failed before
+    either) is written then, in a transaction of its own, so the write is
+    never lost but to a crash, which loses the step too. A write answers
+    ``False`` when what it decided on no longer holds (the account was
+    locked meanwhile): the step is then decided again.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._pending: list[Callable[[Connection], bool]] = []
+
+    def add(self, write: Callable[[Connection], bool]) -> None:
+        self._pending.append(write)
+
+    def run(self, conn: Connection) -> bool:
+        """Run the pending writes in ``conn``'s transaction; ``False`` if one no longer held."""
+        pending, self._pending = self._pending, []
+        held = [write(conn) for write in pending]  # every one, even after a False
+        return all(held)
+
+    def flush(self) -> None:
+        """Write what is still pending, in a transaction of its own."""
+        if self._pending:
+            with self.db.transaction() as conn:
+                self.run(conn)
+
+
+_joined: ContextVar[JoinedWrites | None] = ContextVar("counter_joined_writes", default=None)
 
 
 class Database:
@@ -209,6 +255,31 @@ class Database:
                         self._end_write(conn, driver, commit=True)
             finally:
                 self._local.writing = False
+
+    @contextmanager
+    def joined_writes(self) -> Iterator[JoinedWrites]:
+        """A scope whose checks hand their writes to its step (see :class:`JoinedWrites`)."""
+        scope = JoinedWrites(self)
+        token = _joined.set(scope)
+        failed = True
+        try:
+            yield scope
+            failed = False
+        finally:
+            _joined.reset(token)
+            if failed:  # the error that ended the step is the one to report
+                try:
+                    scope.flush()
+                except Exception:
+                    log.warning("writing what a failed step's checks decided failed",
+                                exc_info=True)
+            else:
+                scope.flush()
+
+    def joining(self) -> JoinedWrites | None:
+        """The scope of the step being decided on this database in this context, if any."""
+        scope = _joined.get()
+        return scope if scope is not None and scope.db is self else None
 
     @contextmanager
     def _other_processes_wait(self) -> Iterator[None]:

@@ -14,7 +14,11 @@ number of threads or processes: a claim that finds no room locks the
 account instead of checking, and a locked account is refused without
 looking at the password. A right password resets the count only if the
 account is not locked by then (``... WHERE locked_until IS NULL OR <= now``),
-so a right password that was overtaken by the lock is refused too. PostgreSQL
+so a right password that was overtaken by the lock is refused too. Checked
+while a step is decided (a teller's sign-off), the reset rides in the step's
+own transaction (``Database.joined_writes``): the step is one write after
+its claim, and a lock that overtook it makes the step be decided again, and
+refused as locked. PostgreSQL
 re-evaluates the ``WHERE`` of a row another transaction just changed, SQLite
 runs one writer at a time: either way the statements are atomic.
 
@@ -29,6 +33,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 
 from sqlalchemy import ColumnElement, Connection, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -168,15 +173,25 @@ def _wrong(
     raise AssertionError("unreachable")
 
 
-def _right(db: Database, *, username: str, now: datetime) -> bool:
-    """After a right password: reset the count unless the account was locked meanwhile."""
-    with db.transaction() as conn:
-        reset = conn.execute(
+def _reset(conn: Connection, *, username: str, now: datetime) -> bool:
+    """Reset the count unless the account was locked meanwhile; ``False`` if it was."""
+    return bool(
+        conn.execute(
             update(_attempts)
             .where(_attempts.c.username == username, _not_locked(now))
             .values(failures=0)
         ).rowcount
-    return bool(reset)
+    )
+
+
+def _right(db: Database, *, username: str, now: datetime) -> bool:
+    """After a right password: reset the count, in the step's transaction when in a step."""
+    joined = db.joining()
+    if joined is not None:
+        joined.add(partial(_reset, username=username, now=now))
+        return True
+    with db.transaction() as conn:
+        return _reset(conn, username=username, now=now)
 
 
 def _stored_hash(db: Database, *, username: str) -> tuple[str, bool] | None:

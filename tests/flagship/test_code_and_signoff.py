@@ -10,12 +10,14 @@ from sqlalchemy import text
 
 from counter.cases.views import CaseView
 from counter.errors import BlockedByFindings, CounterError, FourEyesViolation, InvalidTrigger
-from counter.store import journal
+from counter.store import journal, lockout, users
+from counter.store.db import utcnow, write_transactions
 
 from .helpers import (
     AGENT_ONLY,
     CLEAN,
     FENG_ER,
+    PASSWORD,
     REGISTERED_PHONE,
     ZHANG_SAN,
     ZHAO_LIU,
@@ -142,6 +144,67 @@ def test_sign_off_needs_the_tellers_own_password(counter: Counter) -> None:
     assert "not-the-password" not in repr(refused)
     case = counter.sign_off(case)
     assert case.state == "completed"
+
+
+def failures_of(counter: Counter, username: str) -> int:
+    with counter.desk.db.read() as conn:
+        found = conn.execute(
+            text("SELECT failures FROM web_login_attempts WHERE username = :u"), {"u": username}
+        ).scalar_one()
+    return int(found)
+
+
+def test_a_right_sign_off_password_resets_the_lockout_in_the_steps_own_transaction(
+    counter_manual: Counter,
+) -> None:
+    """Two writes for the sign-off: the lockout's claim, then the step with the reset in it."""
+    counter = counter_manual
+    case = at_code(counter)
+    counter.wired.dispatcher.run_once()  # the SMS
+    case = counter.through_code(case, PHONE)
+    blocked(counter, case, "sign_off", {"password": "not-the-password"})
+    assert failures_of(counter, "teller1") == 1
+    writes = write_transactions()
+    case = counter.sign_off(case)
+    assert write_transactions() - writes == 2
+    assert case.state == "unbind_pending"
+    assert failures_of(counter, "teller1") == 0
+
+
+def test_a_lock_that_overtakes_a_right_sign_off_password_refuses_the_sign_off(
+    counter_manual: Counter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Wrong passwords elsewhere lock the teller while their right one is being checked:
+    the sign-off is decided again, refused as locked, and the case does not move."""
+    counter = counter_manual
+    case = at_code(counter)
+    counter.wired.dispatcher.run_once()
+    case = counter.through_code(case, PHONE)
+    real = users.verify_password
+    overtaken: list[bool] = []
+
+    def lock_meanwhile(password_hash: str, password: str) -> bool:
+        if password == PASSWORD and not overtaken:
+            overtaken.append(True)
+            policy = lockout.LockoutPolicy()
+            wrong = [
+                threading.Thread(target=lockout.check_password, args=(counter.desk.db,), kwargs={
+                    "username": "teller1", "password": "guess", "where": "sign_in",
+                    "now": utcnow(), "policy": policy})
+                for _ in range(policy.after)
+            ]
+            for thread in wrong:  # threads: outside the step, each check commits its own
+                thread.start()
+                thread.join()
+        return real(password_hash, password)
+
+    monkeypatch.setattr(users, "verify_password", lock_meanwhile)
+    assert blocked(counter, case, "sign_off", {"password": PASSWORD}) == {
+        "teller_locked": ("block", "password")
+    }
+    assert overtaken == [True]
+    assert counter.acquirer.executions(case.reference) == []
+    assert lockout.locked_until(counter.desk.db, username="teller1", now=utcnow()) is not None
 
 
 def test_cancel_from_an_open_state_with_a_reason(counter: Counter) -> None:
