@@ -99,8 +99,18 @@ class CaseMigrations(MigrationPlanner):
         references: Sequence[str] = (),
         revert: bool = False,
     ) -> MigrationView:
-        """Store the plan for a second user to confirm; nothing moves yet."""
-        self._require_role(actor)
+        """Store the plan for a second user to confirm; nothing moves yet.
+
+        Refused for want of the role, it is journaled on the user's own stream
+        ``user:NAME`` (no plan exists yet to hold it).
+        """
+        try:
+            self._require_role(actor)
+        except PermissionDenied as refused:
+            raise self._journal_refusal(
+                f"user:{actor.username}", actor, refused, trigger="prepare_migration",
+                from_state=None,
+            ) from None
         planned = self.plan(
             workflow=workflow, from_hash=from_hash, references=references, revert=revert
         )
@@ -174,7 +184,10 @@ class CaseMigrations(MigrationPlanner):
 
     def withdraw(self, *, migration_id: int, actor: Actor) -> MigrationView:
         """Drop a plan nobody has confirmed yet (either operations user may); nothing moves."""
-        self._require_role(actor)
+        try:
+            self._require_role(actor)
+        except PermissionDenied as refused:
+            raise self._journaled(migration_id, actor, refused, trigger="withdraw") from None
         with self.db.transaction() as conn:
             taken = conn.execute(
                 update(_plans)
@@ -339,22 +352,34 @@ class CaseMigrations(MigrationPlanner):
 
     # --- helpers --------------------------------------------------------------
 
-    def _journaled(self, migration_id: int, actor: Actor, refused: CounterError) -> CounterError:
-        """Journal a refused confirmation on the plan's stream ``migration:ID``; return it.
+    def _journaled(
+        self, migration_id: int, actor: Actor, refused: CounterError, *, trigger: str = "confirm"
+    ) -> CounterError:
+        """Journal a refused ``trigger`` on the plan's stream ``migration:ID``; return it.
 
         A plan that does not exist has no stream: the refusal is answered, not journaled."""
         try:
             plan = self.get(migration_id=migration_id)
         except NotFound:
             return refused
+        return self._journal_refusal(
+            f"{PLAN_STREAM}{migration_id}", actor, refused, trigger=trigger,
+            from_state=plan.status,
+        )
+
+    def _journal_refusal(
+        self, stream: str, actor: Actor, refused: CounterError, *, trigger: str,
+        from_state: str | None,
+    ) -> CounterError:
+        """Journal ``refused`` as a ``refused`` entry on ``stream``; return it to be raised."""
         with self.db.transaction() as conn:
             journal.append(
                 conn,
-                stream=f"{PLAN_STREAM}{migration_id}",
+                stream=stream,
                 actor=actor.username,
                 at=self.desk.services.now(),
-                trigger="confirm",
-                from_state=plan.status,
+                trigger=trigger,
+                from_state=from_state,
                 **records.refusal_fields(refused),
             )
         return refused

@@ -152,14 +152,22 @@ def test_the_preparer_alone_cannot_migrate(
         migrations.confirm(migration_id=plan.id or 0, actor=OPS1)
     with pytest.raises(PermissionDenied):
         migrations.confirm(migration_id=plan.id or 0, actor=TELLER)
+    with pytest.raises(PermissionDenied):
+        migrations.withdraw(migration_id=plan.id or 0, actor=TELLER)
     assert _stored(db, desk) == before
     assert migrations.get(migration_id=plan.id or 0).status == "prepared"
-    with db.read() as conn:  # both refusals journaled on the plan's own stream
+    with db.read() as conn:  # the refusals journaled on the plan's own stream
         refused = journal.entries(conn, f"{PLAN_STREAM}{plan.id}")
-    assert [(e.kind, e.actor, e.findings[0]["code"]) for e in refused] == [
-        (journal.REFUSED, OPS1.username, "four_eyes"),
-        (journal.REFUSED, TELLER.username, "forbidden"),
+        # no plan existed for the supervisor's: on their own stream
+        [prepared] = journal.entries(conn, f"user:{SUPERVISOR.username}")
+    assert [(e.kind, e.actor, e.trigger, e.findings[0]["code"]) for e in refused] == [
+        (journal.REFUSED, OPS1.username, "confirm", "four_eyes"),
+        (journal.REFUSED, TELLER.username, "confirm", "forbidden"),
+        (journal.REFUSED, TELLER.username, "withdraw", "forbidden"),
     ]
+    assert (prepared.kind, prepared.trigger, prepared.findings[0]["code"]) == (
+        journal.REFUSED, "prepare_migration", "forbidden"
+    )
     assert journal.verify(db).ok
     assert migrations.withdraw(migration_id=plan.id or 0, actor=OPS1).status == "withdrawn"
     with pytest.raises(StaleVersion):
