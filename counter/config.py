@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     outbox_delivery: Literal["inline", "worker"] = "inline"
     # The worker polls this often when no commit wakes it (seconds): a fallback only.
     worker_poll_seconds: float = 5.0
+    # Niceness the outbox worker takes (0-19): on a machine whose cores also serve tellers, a
+    # slip's render yields to their requests (docs/operations.md, "The outbox worker").
+    worker_nice: int = Field(default=10, ge=0, le=19)
     # Threads of each web process's pool for sync routes (0: anyio's default of 40); 4 did best
     # of 1, 2, 4, 8 and 40 under the realistic load (docs/operations.md, "Threads").
     web_threads: int = 4

@@ -212,6 +212,8 @@ def worker(
         if until_idle:
             typer.echo(f"外发消息 / outbox: {outbox_worker.run_until_idle()} finished")
             return
+        if config.worker_nice:
+            os.nice(config.worker_nice)  # raises this process's niceness by that much, for life
         warm_slip_renderer(wired)
         settle_after_startup()
         stop = threading.Event()

@@ -41,7 +41,9 @@ class StallingAcquirer(LocalAcquirerRegistry):
         first = not marker.exists()
         answer = super().execute_unbind(reference, merchant_no, terminal_sn, account_number)
         if first:
-            marker.write_text(str(os.getpid()))
+            written = marker.with_suffix(".writing")  # renamed whole: never read half-written
+            written.write_text(str(os.getpid()))
+            written.rename(marker)
             deadline = time.monotonic() + HOLD_LIMIT
             while not (self.folder / "release").exists() and time.monotonic() < deadline:
                 time.sleep(0.05)
