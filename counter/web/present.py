@@ -11,7 +11,6 @@ teller is filling in right now shows back what they typed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -214,38 +213,15 @@ def case_summary_out(case: CaseSummary) -> CaseSummaryOut:
     return CaseSummaryOut(**case.model_dump())
 
 
-def _readable_note(kind: str, note: str) -> str:
-    """A structured note (JSON, documented shape) as one line for people; others unchanged."""
-    if kind not in ("migrated", "escalated", "post_review"):
-        return note
-    try:
-        raw = json.loads(note)
-    except ValueError:
-        return note
-    if not isinstance(raw, dict):
-        return note
-    if kind == "migrated":
-        return (
-            f"#{raw.get('migration')} {str(raw.get('from_hash'))[:12]} → "
-            f"{str(raw.get('to_hash'))[:12]} ({raw.get('prepared_by')} / {raw.get('confirmed_by')})"
-        )
-    if kind == "escalated":
-        return f"{raw.get('from_level')} → {raw.get('to_level')} ({raw.get('after_minutes')} min)"
-    text = raw.get("text")
-    return f"{raw.get('outcome')}: {text}" if text else str(raw.get("outcome"))
-
-
 def journal_out(
     entries: Iterable[JournalEntryView],
     policy: MaskingPolicy,
     known: KnownValues | None = None,
     fields: Mapping[str, str] | None = None,
-    *,
-    readable: bool = False,
 ) -> list[JournalEntryOut]:
     """The journal as shown: notes masked by their class (``note_class``) and the case's
-    ``known`` personal values, evidence by its keys' classes; ``readable``: structured
-    notes as one line (pages)."""
+    ``known`` personal values, evidence by its keys' classes. Structured notes stay JSON
+    (their documented shape); pages show them as facts (``wording.entry_shown``)."""
     known = known or KnownValues()
     return [
         JournalEntryOut(
@@ -257,15 +233,7 @@ def journal_out(
             from_state=e.from_state,
             to_state=e.to_state,
             findings=[finding_out(f, policy, fields) for f in e.findings],
-            note=(
-                mask(
-                    known.text(_readable_note(e.kind, e.note) if readable else e.note),
-                    note_class(e.kind),
-                    policy,
-                )
-                if e.note
-                else None
-            ),
+            note=mask(known.text(e.note), note_class(e.kind), policy) if e.note else None,
             data_digest=e.data_digest,
             prev_hash=e.prev_hash,
             hash=e.hash,
@@ -279,12 +247,10 @@ def case_journal_out(
     workflow: Workflow,
     data: Mapping[str, Any],
     policy: MaskingPolicy,
-    *,
-    readable: bool = False,
 ) -> list[JournalEntryOut]:
     """A case's journal, its personal values masked by their forms' classes wherever typed."""
     known = KnownValues.of_case(policy, workflow, data)
-    return journal_out(entries, policy, known, pii_fields(workflow), readable=readable)
+    return journal_out(entries, policy, known, pii_fields(workflow))
 
 
 def field_out(spec: FieldDefinition) -> FieldOut:

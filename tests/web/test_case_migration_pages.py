@@ -87,6 +87,12 @@ def test_a_preview_changes_nothing_and_only_another_user_confirms(
     audit = client.get(f"/audit/cases/{reference}").text
     assert "迁移到新流程版本" in audit and new_hash in audit and '{"shape"' not in audit
 
+    # The teller's case page tells the migration the same way: who and which version.
+    console_login(client, "teller1")
+    case_page = client.get(f"/cases/{reference}").text
+    assert "迁移到新流程版本" in case_page and new_hash in case_page
+    assert "ops1" in case_page and "ops2" in case_page and '{"shape"' not in case_page
+
 
 def test_nothing_to_move_is_said_and_a_teller_may_not_migrate(
     client: TestClient, web: WebContext

@@ -12,6 +12,7 @@ from counter.cases.views import JournalEntryView
 from counter.config import MaskingPolicy
 from counter.store import journal
 from counter.web.present import journal_out
+from counter.web.wording import entry_shown
 
 from .conftest import console_login
 from .test_case_pages import open_case
@@ -27,7 +28,7 @@ def test_the_case_page_shows_its_workflow_version(client: TestClient) -> None:
     assert "流程版本" in page.text
 
 
-def test_structured_notes_read_as_one_line_on_pages_and_stay_json_in_the_api() -> None:
+def test_structured_notes_read_as_facts_on_pages_and_stay_json_in_the_api() -> None:
     note = journal.canonical_json(
         {"shape": 1, "migration": 3, "kind": "migrate", "from_hash": "a" * 64,
          "to_hash": "b" * 64, "state_map": {}, "renamed": {}, "back_for": None,
@@ -38,8 +39,9 @@ def test_structured_notes_read_as_one_line_on_pages_and_stay_json_in_the_api() -
         actor="ops2", kind="migrated", trigger="migrate", from_state="a", to_state="b",
         findings=[], data_digest=None, note=note, prev_hash="0" * 64, hash="1" * 64,
     )
-    policy = MaskingPolicy()
-    [page] = journal_out([entry], policy, readable=True)
-    assert page.note == f"#3 {'a' * 12} → {'b' * 12} (ops1 / ops2)"
-    [api] = journal_out([entry], policy)
+    [api] = journal_out([entry], MaskingPolicy())
     assert api.note is not None and json.loads(api.note)["to_hash"] == "b" * 64
+    shown = entry_shown(api, None)
+    assert shown.note is None  # not the JSON: its facts
+    assert [str(f.value) for f in shown.facts] == ["#3", "迁移 / Migration", "ops1", "ops2"]
+    assert [str(f.value) for f in shown.hashes][:2] == ["a" * 64, "b" * 64]

@@ -201,7 +201,7 @@ def render_case(
     policy = web.settings.masking
     case = case_out(view, workflow, policy)
     journal = web.desk.journal(reference=reference, actor=principal.actor)
-    entries = case_journal_out(journal, workflow, view.data, policy, readable=True)
+    entries = case_journal_out(journal, workflow, view.data, policy)
     definition = workflow.definition
     steps = step_forms(web, principal, reference, view.available_triggers)
     errors = dict(errors or {})
