@@ -236,7 +236,9 @@ class Dispatcher:
         self._local.running = True
         finished = 0
         try:
-            for _ in range(10):  # messages written by follow-ups are due at once: go again
+            # Again while messages are due: those written by follow-ups are due at once, and
+            # local effects go one a round.
+            for _ in range(10 + limit):
                 now = self.services.now()
                 with self.db.read() as conn:
                     query = _due if reference is None else _due_for_case
@@ -250,9 +252,11 @@ class Dispatcher:
                 for start in range(0, len(remote), CLAIM_BATCH):
                     claimed = self._claim(remote[start:start + CLAIM_BATCH])
                     finished += sum(self._deliver(message) for message in claimed)
-                finished += sum(
-                    self._deliver_local(i) for i, kind in due if kind in self._local_handlers
-                )
+                # One local effect (a slip's render, ~100 ms) a round: an SMS or an unbind
+                # written meanwhile goes out after it, not after every slip waiting.
+                local = next((i for i, kind in due if kind in self._local_handlers), None)
+                if local is not None:
+                    finished += self._deliver_local(local)
         finally:
             self._local.running = False
         return finished

@@ -184,3 +184,38 @@ def test_competing_dispatchers_deliver_each_message_once(db: Database, clock: Cl
     assert all(desks[0].get(reference=r, actor=TELLER).state == "booked" for r in references)
     for desk in desks:
         desk.db.dispose()
+
+
+def test_a_message_written_while_slips_render_goes_out_before_the_slips_still_waiting(
+    courier_desk: Desk, db: Database, clock: Clock
+) -> None:
+    """Local effects (slips, ~100 ms each) go one a round: an SMS that a teller's step wrote
+    during the first render is sent next, not after every slip that was waiting."""
+    table = Outbox.__table__  # type: ignore[attr-defined]
+
+    def write(kind: str, key: str) -> None:
+        with db.transaction() as conn:
+            conn.execute(table.insert().values(
+                case_reference="BJ001-20261125-000001", kind=kind, key=key, payload={},
+                next_attempt_at=clock.now - timedelta(seconds=1), created_at=clock.now))
+
+    order: list[str] = []
+
+    def render(message: OutboxMessage, services: Services, settle: Any) -> Mapping[str, Any]:
+        order.append(message.key)
+        if message.key == "slip-1":
+            write("sms.send", "sms-during-slip-1")  # another process's step, meanwhile
+        return {}
+
+    def send(message: OutboxMessage, services: Services) -> Mapping[str, Any]:
+        order.append(message.key)
+        return {}
+
+    for n in (1, 2, 3):
+        write("slip.issue", f"slip-{n}")
+    dispatcher = Dispatcher(courier_desk)
+    dispatcher.register_local_handler("slip.issue", render)
+    dispatcher.register_handler("sms.send", send)
+    assert dispatcher.run_once() == 4
+    assert order == ["slip-1", "sms-during-slip-1", "slip-2", "slip-3"]
+    assert {m.status for m in _outbox(db)} == {"delivered"}
