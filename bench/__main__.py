@@ -6,12 +6,15 @@ ratio is reported, with every run's ratio beside it. A benchmark that misses
 its target is run once more under cProfile (its own ``--profile`` where it
 has one, so that only our side is profiled) and the page summarises where
 the time went. Then ``docs/benchmarks.md`` and ``docs/images/benchmarks.svg``
-are written from this run.
+are written from this run, with the notes written by hand in ``bench/notes/``.
 
     python -m bench [--runs N] [--only engine,spiff] [--quick] [--out DIR]
 
 ``--quick`` uses tiny sizes (a smoke test of the whole pipeline, not a
-measurement); ``--out`` writes the page and chart under another directory.
+measurement); ``--out`` writes the page and chart under another directory
+(``DIR/benchmarks.md``, ``DIR/images/benchmarks.svg``). A partial run
+(``--only`` or ``--quick``) must say ``--out``: its page would replace the
+whole of ``docs/benchmarks.md`` with a part (``--out docs`` if that is meant).
 """
 
 from __future__ import annotations

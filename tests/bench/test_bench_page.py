@@ -9,6 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from bench.__main__ import main as bench_main
 from bench._load_profile import Frame, read_samples, where
 from bench.report import Result, write_page
 
@@ -96,6 +99,12 @@ def test_issue_14s_table_is_made_from_the_load_and_pages_results(tmp_path: Path)
 def test_no_table_of_issue_14_without_its_benchmarks(tmp_path: Path) -> None:
     text = page(tmp_path, [result("engine")], {"issue14": "not shown"})
     assert "Issue 14" not in text and "not shown" not in text
+
+
+def test_a_partial_run_must_say_where_its_page_goes() -> None:
+    with pytest.raises(SystemExit) as stopped:
+        bench_main(["--only", "engine"])
+    assert stopped.value.code == 2
 
 
 def test_a_sample_counts_for_the_innermost_frame_that_names_a_place(tmp_path: Path) -> None:
