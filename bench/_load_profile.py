@@ -265,8 +265,8 @@ def _rows(columns: Sequence[tuple[str, Mapping[str, Any]]], *, least: float = 0.
 
 def _heading(profile: Mapping[str, Any]) -> str:
     phases = profile.get("phases", {})
-    return ("py-spy of the server during "
-            + ", ".join(f"the {phase} phase ({seen['seconds']} s)"
+    return ("py-spy of the server over "
+            + ", ".join(f"the first {seen['seconds']} s of the {phase} phase"
                         for phase, seen in phases.items())
             + f", {profile.get('rate', RATE)} Hz, --nonblocking (py-spy itself: "
             + ", ".join(f"{seen.get('py_spy_share', float('nan')):.1%}"
