@@ -2,7 +2,7 @@
 
     python -m bench.load [--tellers 50] [--duration 20] [--realistic-duration 20]
                          [--db sqlite|postgres] [--processes 1|2] [--web-processes N]
-                         [--json]
+                         [--server-profile] [--profile-rate HZ] [--json]
 
 It starts its own ``counter serve`` processes on 127.0.0.1 (each with its
 uvicorn web processes, one per core unless ``--web-processes`` says, and its
@@ -30,7 +30,9 @@ and per complete case: the server's CPU (every process of ``counter serve``,
 from ``/proc``: web processes and worker apart), its write transactions
 (each process's count, ``COUNTER_BENCH_TALLY_DIR``), and the load driver's
 own CPU; beside them the in-process engine's CPU and writes per case, and
-the slip's render CPU.
+the slip's render CPU. With ``--server-profile``, py-spy samples every web
+process and the worker during each case phase, and a table says where their
+time went (``bench/_load_profile.py``); without py-spy it says why not.
 
 **ratio** = saturation case steps per second ÷ floor commits per second,
 where a case step is an answered 2xx request that commits a change to a
@@ -53,7 +55,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench._issue14 import CPU_TARGET, P99_TARGET_MS, WRITES_TARGET, slowest_trigger
 from bench._load_engine import EngineCost, engine_cost
+from bench._load_profile import RATE, PhaseProfile, server_processes
+from bench._load_profile import text as profile_text
 from bench._load_registry import LoadMerchant
 from bench._load_server import SECRET_KEY, Deployment, Server, group_cpu_seconds
 from bench._load_tellers import (
@@ -73,9 +78,6 @@ ENGINE_CASES = 8  # walked in-process after the load (plus one to warm up)
 THINK_SECONDS = (1.0, 3.0)  # the realistic mode's pause before each step
 REALISTIC_POLL = 0.5  # seconds between looks at a waiting case or the approval queue
 STAGGER_SECONDS = 12.0  # the realistic tellers' first cases start over this long (about a case)
-P99_TARGET_MS = 50.0  # issue 14: every trigger's p99 in the realistic mode
-CPU_TARGET = 10.0  # issue 14: server CPU per case (slip excluded) within 10 x the engine's
-WRITES_TARGET = 8.0  # issue 14: write transactions per flagship case
 
 
 @dataclass
@@ -89,6 +91,8 @@ class Phase:
     worker_cpu: float  # seconds, the outbox workers
     driver_cpu: float  # seconds, this process
     writes: int
+    profile: dict[str, Any] | None = None  # PhaseProfile.finish(), when py-spy sampled it
+    profile_skipped: str = ""  # why it did not
 
     @property
     def completed(self) -> int:
@@ -147,19 +151,28 @@ async def _tally(deployment: Deployment) -> int:
     return read_tally(_tally_dir(deployment))
 
 
-async def phase(name: str, deployment: Deployment, work: Callable[[Stats], Any]) -> Phase:
-    """Run ``work(stats)`` (a coroutine: returns its seconds) and measure around it."""
+async def phase(name: str, deployment: Deployment, work: Callable[[Stats], Any],
+                sampling: PhaseProfile | None = None) -> Phase:
+    """Run ``work(stats)`` (a coroutine: returns its seconds) and measure around it.
+
+    ``sampling`` (py-spy on the server's processes) starts with the work; its
+    samples are summarised once the work is done, outside the measured time.
+    """
     stats = Stats()
     writes_before = await _tally(deployment)
     web_before, worker_before = _cpu(deployment.servers)
     driver_before = time.process_time()
-    seconds = await work(stats)
+    skipped = sampling.start() if sampling is not None else ""
+    try:
+        seconds = await work(stats)
+    finally:
+        profile = sampling.finish() if sampling is not None and not skipped else None
     driver = time.process_time() - driver_before
     await asyncio.sleep(0.5)  # the slips of the last cases, in the worker
     web_after, worker_after = _cpu(deployment.servers)
     writes = await _tally(deployment) - writes_before
     return Phase(name, stats, seconds, web_after - web_before, worker_after - worker_before,
-                 driver, writes)
+                 driver, writes, profile, skipped or "")
 
 
 async def measure(deployment: Deployment, teller_names: list[str], supervisor_names: list[str],
@@ -193,13 +206,22 @@ async def measure(deployment: Deployment, teller_names: list[str], supervisor_na
                 await api.close()
         return work
 
+    def spy(name: str, seconds: float) -> PhaseProfile | None:
+        if not args.server_profile:
+            return None
+        pids = server_processes(s.process.pid for s in deployment.servers if s.process)
+        return PhaseProfile(name, pids, max(1, int(seconds)), deployment.work_dir,
+                            rate=args.profile_rate)
+
     phases = []
     try:
         if args.duration > 0:
-            phases.append(await phase("saturation", deployment, cases(args.duration, None)))
+            phases.append(await phase("saturation", deployment, cases(args.duration, None),
+                                      spy("saturation", args.duration)))
         if args.realistic_duration > 0:
             phases.append(await phase("realistic", deployment,
-                                      cases(args.realistic_duration, THINK_SECONDS)))
+                                      cases(args.realistic_duration, THINK_SECONDS),
+                                      spy("realistic", args.realistic_duration)))
     finally:
         codes.close()
     return floor_stats, floor_seconds, phases
@@ -304,11 +326,13 @@ def report(args: argparse.Namespace, floor_stats: Stats, floor_seconds: float,
         extra[run.name] = figures
         unexpected += run.stats.unexpected
         unexpected_errors.update(figures["unexpected_errors"])
-        p99 = figures["trigger_p99_ms"]
         if run.name == "realistic":
+            slowest_name, slowest = slowest_trigger(figures["latency_ms"])
+            p99 = max(figures["trigger_p99_ms"], slowest)
             limits.append(
                 f"Target (issue 14): every trigger's p99 at most {P99_TARGET_MS:.0f} ms with "
-                f"{args.tellers} tellers thinking 1-3 s. Measured {p99:.0f} ms: "
+                f"{args.tellers} tellers thinking 1-3 s. Measured {figures['trigger_p99_ms']:.0f}"
+                f" ms over all triggers, the slowest `{slowest_name}` {slowest:.0f} ms: "
                 + ("met." if p99 <= P99_TARGET_MS else
                    f"missed, {p99 / P99_TARGET_MS:.1f} times the target."))
         if engine is not None:
@@ -332,6 +356,11 @@ def report(args: argparse.Namespace, floor_stats: Stats, floor_seconds: float,
                 "p99": percentile(v, 0.99)} for label, v in floor_stats.latencies.items()}}
     extra.update({"limits": limits, "unexpected": unexpected,
                   "unexpected_errors": unexpected_errors, "errors": unexpected_errors})
+    if args.server_profile:
+        skipped = next((p.profile_skipped for p in phases if p.profile_skipped), "")
+        extra["server_profile"] = {
+            "rate": args.profile_rate, "skipped": skipped,
+            "phases": {p.name: p.profile for p in phases if p.profile is not None}}
     lines += [line for line in _latency_lines(floor_stats) if "/api/bench/floor" in line]
     return Result(
         name="load", title=f"HTTP load, {args.tellers} tellers, {args.db}, "
@@ -365,6 +394,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--race-share", type=float, default=0.05,
                         help="share of cases whose submit_binding is raced on purpose")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--server-profile", action="store_true",
+                        help="sample the web processes and the worker with py-spy in each phase")
+    parser.add_argument("--profile-rate", type=int, default=RATE,
+                        help=f"py-spy samples per second (default {RATE})")
     parser.add_argument("--dir", type=Path, default=None, help="work directory (default: temp)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON last")
     args = parser.parse_args(argv)
@@ -395,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             deployment.close()
     result = report(args, floor_stats, floor_seconds, phases, engine)
-    result.print(as_json=args.json)
+    result.print(as_json=args.json,
+                 extra_lines=profile_text(result.extra.get("server_profile") or {}))
     return 1 if result.extra["unexpected"] or result.extra["unexpected_errors"] else 0
 
 
