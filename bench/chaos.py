@@ -2,11 +2,11 @@
 
     python -m bench.chaos [--tellers 50] [--duration 60] [--outage 20] [--kills 2] [--json]
 
-Starts the three simulators (``counter simulate``, 127.0.0.1 only) and a
-delivery worker (``counter sweep --interval 1``) over a fresh SQLite
-database with the HTTP adapters. Teller threads walk ``pos_unbind`` cases
-through the desk (the service layer the console uses) for ``--duration``
-seconds, each on a merchant of its own, while:
+Starts the three simulators (``counter simulate``, 127.0.0.1 only) and the
+outbox worker (``counter worker``, woken by each commit as under ``counter
+serve``) over a fresh SQLite database with the HTTP adapters. Teller threads
+walk ``pos_unbind`` cases through the desk (the service layer the console
+uses) for ``--duration`` seconds, each on a merchant of its own, while:
 
 * every simulator injects 10% ``error`` (503) and 2% ``timeout``;
 * the acquirer is down (every connection reset) for ``--outage`` seconds
@@ -53,6 +53,7 @@ from counter.adapters.http.metrics import PEER_REGISTRY
 from counter.banking.accounts import luhn_check_digit
 from counter.cases import records
 from counter.cases.wiring import wire
+from counter.cases.worker import connect_delivery
 from counter.config import Settings
 from counter.engine.types import Actor
 from counter.errors import CounterError, PeerUnavailable
@@ -169,14 +170,15 @@ class Peers:
         return answer
 
     def start_worker(self, *, wait: bool = False) -> None:
-        """``counter sweep`` as the delivery worker; ``wait``: until its first round is done."""
+        """``counter worker``, the outbox worker; ``wait``: until it listens for the bell."""
         log = self.workdir / "worker.log"
-        rounds = log.read_text(encoding="utf-8").count("sweep:") if log.exists() else 0
-        command = [sys.executable, "-m", "counter.cli", "sweep", "--interval", "1"]
+        ready = "outbox worker ready"
+        starts = log.read_text(encoding="utf-8").count(ready) if log.exists() else 0
+        command = [sys.executable, "-m", "counter.cli", "worker"]
         self.worker = self._spawn(command, "worker.log")
         deadline = time.monotonic() + 90
         while wait and time.monotonic() < deadline:
-            if log.read_text(encoding="utf-8").count("sweep:") > rounds:
+            if log.read_text(encoding="utf-8").count(ready) > starts:
                 return
             time.sleep(0.2)
 
@@ -289,7 +291,8 @@ def run(args: argparse.Namespace) -> tuple[Result, bool]:
         **{f"COUNTER_{peer.upper()}_URL": f"http://127.0.0.1:{p}" for peer, p in ports.items()},
         "COUNTER_PEER_READ_TIMEOUT_SECONDS": "1", "COUNTER_IDENTITY_READ_TIMEOUT_SECONDS": "1",
         "COUNTER_PEER_BREAKER_RESET_SECONDS": "5", "COUNTER_OUTBOX_LEASE_SECONDS": "10",
-        "COUNTER_HOUSEKEEPING_SECONDS": "0",
+        "COUNTER_HOUSEKEEPING_SECONDS": "0", "COUNTER_OUTBOX_DELIVERY": "worker",
+        "COUNTER_WORKER_POLL_SECONDS": "1",
     }
     env = {**os.environ, **settings_env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     settings = Settings(**{k.removeprefix("COUNTER_").lower(): v  # type: ignore[arg-type]
@@ -311,6 +314,7 @@ def run(args: argparse.Namespace) -> tuple[Result, bool]:
             peers.faults(kind, rates={"error": 0.10, "timeout": 0.02}, seed=5)
         peers.start_worker(wait=True)
         wired = wire(db, settings=settings, attach=False)
+        connect_delivery(wired, settings)  # each commit rings the worker, as a web process does
         desk = wired.desk
         supervisor = Actor(username="supervisor1", roles=frozenset({"supervisor"}), branch=BRANCH)
         tally = Tally()
