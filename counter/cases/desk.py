@@ -392,7 +392,7 @@ class Desk(CaseReader):
     ) -> CaseView | None:
         """``step`` on ``row`` as read; ``None`` when a refusal was journaled meanwhile."""
         reference = row.reference
-        self.check_change(row.branch, reference, actor, row.opened_by)
+        self.check_row(row, actor, change=True)
         if version is not None and version != row.version:
             raise StaleVersion(records.STALE, reference=reference, version=version)
         snapshot = self._snapshot(row)
@@ -520,7 +520,7 @@ class Desk(CaseReader):
         for _ in range(DECIDE_ROUNDS):
             row = self._row(reference)  # a refusal is decided on the stored case
             try:
-                self.check_change(row.branch, reference, actor, row.opened_by)
+                self.check_row(row, actor, change=True)
                 self.workflow_of(row.definition_hash)  # an old version: from its bundle
                 self.runtime.authorize(self._snapshot(row), trigger, actor)
             except PermissionDenied as refused:
@@ -532,7 +532,7 @@ class Desk(CaseReader):
 
     def _allowed(self, row: CaseRow, trigger: str, actor: Actor) -> bool:
         try:
-            self.check_change(row.branch, row.reference, actor, row.opened_by)
+            self.check_row(row, actor, change=True)
             self.workflow_of(row.definition_hash)
             self.runtime.authorize(self._snapshot(row), trigger, actor)
         except (PermissionDenied, NotFound):

@@ -58,8 +58,9 @@ CASE_ROLES = frozenset(
     {"teller", "supervisor", "reviewer", "service_agent", "branch_manager"}
 )  # own branch
 REMOTE_ROLES = frozenset({"authorizer"})
-"""The remote authorization centre: reads and decides approvals of every branch (the
-workflow's ``authority.remote`` says which approvals; no other trigger names the role)."""
+"""The remote authorization centre: decides approvals of every branch (the workflow's
+``authority.remote`` says which approvals; no other trigger names the role), and reads the
+cases whose approval waits for it or that it decided, no other (``Reading.check_row``)."""
 OWN_CASE_ROLES = frozenset({"merchant"})  # may open cases; reads and acts on its own only
 READ_ALL_ROLES = frozenset(
     {"auditor", "admin", "system", "post_reviewer"}
@@ -74,6 +75,10 @@ _last_step_findings = (
     .order_by(_events.c.seq.desc())
     .limit(1)
 )
+_decided_by = select(records.approvals.c.id).where(
+    records.approvals.c.case_reference == bindparam("reference"),
+    records.approvals.c.decided_by == bindparam("actor"),
+).limit(1)
 _open_approval = select(records.approvals).where(
     records.approvals.c.case_reference == bindparam("reference"),
     records.approvals.c.decided_at.is_(None),
@@ -183,8 +188,36 @@ class CaseReader:
 
     _not_found = staticmethod(not_found)
     _own = staticmethod(own)
-    _check_read = staticmethod(check_read)
     check_change = staticmethod(check_change)
+
+    def check_row(self, row: Any, actor: Actor, *, change: bool = False) -> None:
+        """``check_read`` (``check_change``) on a stored case row, and the remote centre's
+        narrower reach: an authorizer from outside the case's branch reaches only a case
+        whose approval waits for their role or that they decided; any other answers as
+        one that does not exist."""
+        (check_change if change else check_read)(row.branch, row.reference, actor, row.opened_by)
+        remote_only = (
+            actor.roles & REMOTE_ROLES
+            and not actor.roles & READ_ALL_ROLES
+            and not (actor.roles & CASE_ROLES and actor.branch == row.branch)
+        )
+        if remote_only and not self._remote_waits(row, actor) and not self._decided(row, actor):
+            raise not_found(row.reference)
+
+    def _remote_waits(self, row: Any, actor: Actor) -> bool:
+        """Whether the case waits at an approval the actor decides as the remote centre."""
+        return bool(row.pending) and self._remote_state(row, actor)
+
+    def _remote_state(self, row: Any, actor: Actor) -> bool:
+        state = self.workflow_of(row.definition_hash).definition.states.get(row.state)
+        return state is not None and is_remote(state, actor)
+
+    def _decided(self, row: Any, actor: Actor) -> bool:
+        with self.db.read() as conn:
+            found = conn.execute(
+                _decided_by, {"reference": row.reference, "actor": actor.username}
+            ).first()
+        return found is not None
 
     # --- loading -----------------------------------------------------------
 
@@ -296,7 +329,7 @@ class CaseReader:
             row = conn.execute(records.load_case, {"reference": reference}).first()
             if row is None:
                 raise self._not_found(reference)
-            self._check_read(row.branch, reference, actor, row.opened_by)
+            self.check_row(row, actor)
             findings = conn.execute(_last_step_findings, {"stream": reference}).scalar()
             approval = (
                 conn.execute(_open_approval, {"reference": reference}).first()
@@ -319,7 +352,7 @@ class CaseReader:
     def snapshot(self, *, reference: str, actor: Actor) -> CaseSnapshot:
         """The case as the engine sees it (for presenters that need its definition)."""
         row = self._row(reference)
-        self._check_read(row.branch, reference, actor, row.opened_by)
+        self.check_row(row, actor)
         return self._snapshot(row)
 
     def journal_head(self, *, reference: str, actor: Actor) -> int:
@@ -328,7 +361,7 @@ class CaseReader:
         One indexed read of the case row, for pages that poll for changes.
         """
         row = self._row(reference)
-        self._check_read(row.branch, reference, actor, row.opened_by)
+        self.check_row(row, actor)
         return row.journal_seq
 
     def branch_head(self, *, actor: Actor) -> int:
@@ -347,7 +380,7 @@ class CaseReader:
         """The case's journal, oldest first (``actor`` None: no access check, internal use)."""
         row = self._row(reference)
         if actor is not None:
-            self._check_read(row.branch, reference, actor, row.opened_by)
+            self.check_row(row, actor)
         with self.db.read() as conn:
             entries = journal.entries(conn, reference)
         return [  # a shallow copy of each entry: asdict would deep-copy every finding first
@@ -427,8 +460,7 @@ class CaseReader:
     def _remote_may_decide(self, row: Any, actor: Actor) -> bool:
         if row.branch == actor.branch and actor.roles & CASE_ROLES:
             return True
-        state = self.workflow_of(row.definition_hash).definition.states.get(row.state)
-        return state is not None and is_remote(state, actor)
+        return self._remote_state(row, actor)
 
 
 _MERCHANT_NAME = records.cases.c.data["vars"]["merchant"]["merchant_name"].as_string()

@@ -11,7 +11,7 @@ from counter.cases.desk import Desk
 from counter.cases.escalation import escalate_due
 from counter.cases.sweeper import Sweeper
 from counter.engine.types import Actor
-from counter.errors import PermissionDenied
+from counter.errors import NotFound, PermissionDenied
 from counter.store import journal
 from counter.store.db import Database
 
@@ -52,6 +52,30 @@ def test_the_remote_centre_takes_approvals_from_the_branch(counter: Counter) -> 
     case = counter.desk.approve(reference=reference, actor=AUTHORIZER, comment="centre")
     assert counter.reloaded(case).state == "code_check"
     assert counter.desk.approvals(actor=AUTHORIZER) == []
+
+
+def test_the_remote_centre_reads_only_the_cases_it_decides(counter: Counter) -> None:
+    """An authorizer of another branch reaches a case whose approval waits for the centre,
+    and one it decided; every other case of the branch answers as one that does not exist."""
+    other = counter.through_identity(CHEN_SAN)  # at the information check: nothing to decide
+    for read in (
+        lambda: counter.desk.get(reference=other.reference, actor=AUTHORIZER),
+        lambda: counter.desk.journal(reference=other.reference, actor=AUTHORIZER),
+        lambda: counter.desk.journal_head(reference=other.reference, actor=AUTHORIZER),
+    ):
+        with pytest.raises(NotFound):
+            read()
+    with pytest.raises(NotFound):  # not "may not", which would say the case exists
+        counter.desk.fire(reference=other.reference, trigger="cancel", actor=AUTHORIZER,
+                          data={"reason": "not mine"})
+    assert [e.kind for e in counter.desk.journal(reference=other.reference)].count(
+        journal.REFUSED) == 0
+
+    reference = _risk_flagged(counter)
+    assert counter.desk.get(reference=reference, actor=AUTHORIZER).state == "supervisor_review"
+    counter.desk.approve(reference=reference, actor=AUTHORIZER, comment="centre")
+    decided = counter.desk.get(reference=reference, actor=AUTHORIZER)  # still: it decided it
+    assert decided.state != "supervisor_review"
 
 
 def test_every_sweep_round_escalates_the_worker_and_counter_sweep_alike(

@@ -12,6 +12,7 @@ from counter.store.db import utcnow
 from counter.web.context import WebContext
 
 from .conftest import PASSWORD, console_login
+from .test_case_pages import open_case
 from .test_rekey_pages import _luhn_case
 
 
@@ -35,3 +36,22 @@ def test_the_remote_centre_sees_every_branch(client: TestClient, web: WebContext
     page = client.get("/approvals").text
     assert reference in page
     assert 'id="approve-button"' in client.get(f"/approvals/{approval_id}").text
+
+
+def test_the_remote_centre_cannot_open_a_case_it_has_nothing_to_decide_on(
+    client: TestClient, web: WebContext
+) -> None:
+    """The centre's reach is its queue: a case of the branch with no approval for it is
+    "not found" on the page and over the API, however its reference was learnt."""
+    console_login(client, "teller1")
+    other = open_case(client)
+    users.create_user(web.db, username="authorizer1", password=PASSWORD, roles=["authorizer"],
+                      branch="B002")
+    console_login(client, "authorizer1")
+    assert client.get(f"/cases/{other}").status_code == 404
+    assert client.get(f"/cases/{other}/diagram.svg").status_code == 404
+    assert client.get(f"/cases/{other}/changed").status_code == 404
+    token = client.post("/api/session",
+                        json={"username": "authorizer1", "password": PASSWORD}).json()["token"]
+    answer = client.get(f"/api/cases/{other}", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 404 and "没有案件" in answer.json()["error"]["message"]["zh"]
