@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     outbox_retry_jitter: float = 0.2
     # How long a claimed delivery stays claimed: a deliverer killed mid-delivery holds it that long.
     outbox_lease_seconds: float = 120.0
+    # Deliveries to outside systems in flight at once in one deliverer (threads): a slow answer
+    # or a timeout holds one of them, not every message behind it.
+    outbox_threads: int = Field(default=4, ge=1, le=32)
     # When set, /metrics wants "Authorization: Bearer <token>".
     metrics_token: str = ""
     # The branch's time zone (IANA name): every time shown to staff is in it, labelled;
@@ -118,9 +121,10 @@ class Settings(BaseSettings):
     outbox_delivery: Literal["inline", "worker"] = "inline"
     # The worker polls this often when no commit wakes it (seconds): a fallback only.
     worker_poll_seconds: float = 5.0
-    # Niceness the outbox worker takes (0-19): on a machine whose cores also serve tellers, a
-    # slip's render yields to their requests (docs/operations.md, "The outbox worker").
-    worker_nice: int = Field(default=10, ge=0, le=19)
+    # Niceness the outbox worker takes (0-19): its renders yield to the web processes' requests,
+    # and its deliveries too, so it falls behind when they are busy; off by default
+    # (docs/operations.md, "Processes: the web and the outbox worker").
+    worker_nice: int = Field(default=0, ge=0, le=19)
     # Threads of each web process's pool for sync routes (0: anyio's default of 40); 4 did best
     # of 1, 2, 4, 8 and 40 under the realistic load (docs/operations.md, "Threads").
     web_threads: int = 4

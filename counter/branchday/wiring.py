@@ -6,7 +6,7 @@ from typing import Any
 
 from counter.branchday.sessions import CounterDesk
 from counter.cases.dispatch import Dispatcher
-from counter.cases.wiring import Wired, register_handlers, wire
+from counter.cases.wiring import Wired, delivery_options, register_handlers, wire
 from counter.store.db import Database
 
 __all__ = ["wire_counter"]
@@ -22,8 +22,9 @@ def wire_counter(db: Database, *, attach: bool = True, **options: Any) -> Wired:
     wire_names = {"settings", "services", "registry", "catalog"}
     base = wire(db, attach=False, **{k: v for k, v in options.items() if k in wire_names})
     desk = CounterDesk(db, base.desk.runtime, base.desk.services)
-    dispatcher = register_handlers(
-        Dispatcher(desk, **{k: v for k, v in options.items() if k not in wire_names})
+    chosen = {k: v for k, v in options.items() if k not in wire_names}
+    dispatcher = register_handlers(  # the settings' retries and lease, as ``wire`` gives them
+        Dispatcher(desk, **{**delivery_options(desk.services.settings), **chosen})
     )
     if attach:
         dispatcher.attach()

@@ -10,6 +10,10 @@ process that dies mid-delivery leaves the message claimed until the lease
 ends, after which it is delivered again with the same key, which the
 outside system uses as its idempotency key, so the effect still happens once.
 
+The messages of one claim are delivered side by side, on ``threads``
+threads: a peer that answers slowly or times out holds one of them, not
+every message behind it (a code SMS behind an acquirer's timeout).
+
 The handler's answer and the case's follow-up trigger (``on_success`` with
 the answer as its data, or ``on_failure`` once the retries are spent) commit
 in one transaction with marking the message delivered or failed.
@@ -27,7 +31,8 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -166,6 +171,7 @@ class Dispatcher:
         max_delay: timedelta = timedelta(minutes=10),
         lease: timedelta = timedelta(minutes=2),
         jitter: float = 0.0,
+        threads: int = 1,
     ) -> None:
         self.desk = desk
         self.db = desk.db
@@ -178,6 +184,25 @@ class Dispatcher:
         self._handlers: dict[str, Handler] = {}
         self._local_handlers: dict[str, LocalHandler] = {}
         self._local = threading.local()
+        self.threads = max(1, threads)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_guard = threading.Lock()
+
+    def _each(self, messages: list[OutboxMessage]) -> Iterable[bool]:
+        """``_deliver`` of each message, side by side on the pool when there are several."""
+        if self.threads == 1 or len(messages) < 2:
+            return [self._deliver(message) for message in messages]
+        with self._pool_guard:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    self.threads, thread_name_prefix="counter-delivery",
+                    initializer=self._mark_running,
+                )
+        return list(self._pool.map(self._deliver, messages))
+
+    def _mark_running(self) -> None:
+        # A follow-up step committed on a pool thread must not start a delivery loop there.
+        self._local.running = True
 
     def register_handler(self, kind: str, handler: Handler) -> None:
         """Deliver messages of ``kind`` (``sms.send``, ``acquirer.unbind``...) with ``handler``."""
@@ -251,7 +276,7 @@ class Dispatcher:
                 remote = [i for i, kind in due if kind not in self._local_handlers]
                 for start in range(0, len(remote), CLAIM_BATCH):
                     claimed = self._claim(remote[start:start + CLAIM_BATCH])
-                    finished += sum(self._deliver(message) for message in claimed)
+                    finished += sum(self._each(claimed))
                 # One local effect (a slip's render, ~100 ms) a round: an SMS or an unbind
                 # written meanwhile goes out after it, not after every slip waiting.
                 local = next((i for i, kind in due if kind in self._local_handlers), None)

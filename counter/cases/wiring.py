@@ -53,12 +53,25 @@ __all__ = [
     "deliver_bind",
     "deliver_sms",
     "deliver_unbind",
+    "delivery_options",
     "register_handlers",
     "teller_passwords",
     "wire",
     "wire_services",
 ]
 
+
+
+def delivery_options(config: Settings) -> dict[str, Any]:
+    """The dispatcher's options from the settings' ``outbox_*``: retries, lease, threads."""
+    return {
+        "max_attempts": config.outbox_max_attempts,
+        "base_delay": timedelta(seconds=config.outbox_retry_base_seconds),
+        "max_delay": timedelta(seconds=config.outbox_retry_max_seconds),
+        "jitter": config.outbox_retry_jitter,
+        "lease": timedelta(seconds=config.outbox_lease_seconds),
+        "threads": config.outbox_threads,
+    }
 
 
 def teller_passwords(db: Database, settings: Settings | None = None) -> Callable[[str, str], str]:
@@ -216,15 +229,10 @@ def wire(
         services.db = db
     desk = Desk(db, Runtime(found, names), services)
     services.extra.setdefault(CASES, case_lookup(desk))
-    retries: dict[str, Any] = {
-        "max_attempts": config.outbox_max_attempts,
-        "base_delay": timedelta(seconds=config.outbox_retry_base_seconds),
-        "max_delay": timedelta(seconds=config.outbox_retry_max_seconds),
-        "jitter": config.outbox_retry_jitter,
-        "lease": timedelta(seconds=config.outbox_lease_seconds),
-    }
     services.extra.setdefault(REFUSALS, desk.refusals_since_step)
-    dispatcher = register_handlers(Dispatcher(desk, **{**retries, **dispatcher_options}))
+    dispatcher = register_handlers(
+        Dispatcher(desk, **{**delivery_options(config), **dispatcher_options})
+    )
     if attach:
         dispatcher.attach()
     return Wired(desk, dispatcher)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from flagship.helpers import Counter
@@ -10,8 +11,11 @@ from sqlalchemy import select
 
 from counter.branchday import _tables as t
 from counter.branchday import close_counter, current_session, open_counter
+from counter.branchday.wiring import wire_counter
+from counter.config import Settings
 from counter.errors import InvalidInput, NotFound, PermissionDenied
 from counter.store import journal
+from counter.store.db import Database
 
 from .helpers import cancelled, completed, identified, open_at
 
@@ -97,3 +101,16 @@ def test_closing_after_cancelling_and_finishing_every_case(counter: Counter) -> 
 def test_closing_a_counter_that_is_not_open(counter: Counter) -> None:
     with pytest.raises(NotFound):
         close_counter(counter.desk.db, actor=counter.actors["teller1"], now=counter.clock.now)
+
+
+def test_the_workers_dispatcher_takes_the_outbox_settings(
+    staffed_db: Database, settings: Settings
+) -> None:
+    """``counter worker`` wires with ``wire_counter``: its retries, lease and threads are the
+    settings' (they were the dispatcher's defaults: 5 attempts, not the 12 documented)."""
+    chosen = settings.model_copy(update={
+        "outbox_max_attempts": 12, "outbox_lease_seconds": 30.0, "outbox_threads": 3,
+        "outbox_retry_base_seconds": 4.0})
+    dispatcher = wire_counter(staffed_db, settings=chosen, attach=False).dispatcher
+    assert (dispatcher.max_attempts, dispatcher.lease, dispatcher.threads,
+            dispatcher.base_delay) == (12, timedelta(seconds=30), 3, timedelta(seconds=4))

@@ -219,3 +219,30 @@ def test_a_message_written_while_slips_render_goes_out_before_the_slips_still_wa
     assert dispatcher.run_once() == 4
     assert order == ["slip-1", "sms-during-slip-1", "slip-2", "slip-3"]
     assert {m.status for m in _outbox(db)} == {"delivered"}
+
+
+def test_a_slow_peer_holds_one_delivery_thread_not_the_messages_behind_it(
+    courier_desk: Desk,
+) -> None:
+    """With ``threads``, the messages of one claim go out side by side: the first call
+    waits for the second, which could only happen if the second did not wait for it."""
+    references = []
+    for _ in range(2):
+        case = courier_desk.open_case(workflow="courier", actor=TELLER)
+        courier_desk.fire(reference=case.reference, trigger="send", actor=TELLER)
+        references.append(case.reference)
+    second_called = threading.Event()
+    met: list[bool] = []
+
+    def slow_then_fast(message: OutboxMessage, services: Services) -> Mapping[str, Any]:
+        if message.case_reference == references[0]:
+            met.append(second_called.wait(timeout=10))  # a slow answer, until the other one
+        else:
+            second_called.set()
+        return {"booking_no": "B-1"}
+
+    dispatcher = Dispatcher(courier_desk, threads=4)
+    dispatcher.register_handler("courier.book", slow_then_fast)
+    assert dispatcher.run_once() == 2
+    assert met == [True]
+    assert all(courier_desk.get(reference=r, actor=TELLER).state == "booked" for r in references)
