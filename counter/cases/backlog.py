@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, func, select
 from counter.cases import records
 from counter.store.db import Database, as_utc
 
-__all__ = ["Backlog", "Delivery", "outbox_backlog", "waiting_deliveries"]
+__all__ = ["Backlog", "Delivery", "delivery_progress", "outbox_backlog", "waiting_deliveries"]
 
 _outbox = records.outbox
 _waiting = (
@@ -85,6 +85,23 @@ _of_case = (
     .where(_outbox.c.case_reference == bindparam("reference"), _outbox.c.status == "pending")
     .order_by(_outbox.c.created_at, _outbox.c.id)
 )
+
+
+_progress = select(
+    func.coalesce(func.sum(_outbox.c.attempts), 0),
+    func.count(_outbox.c.id).filter(_outbox.c.status != "pending"),
+).where(_outbox.c.case_reference == bindparam("reference"))
+
+
+def delivery_progress(db: Database, reference: str) -> int:
+    """A count that grows with every delivery of the case's messages attempted or settled.
+
+    An SMS sent writes no journal entry; beside the journal's head, this is
+    what tells a page watching the case that its deliveries panel changed.
+    """
+    with db.read() as conn:
+        attempts, settled = conn.execute(_progress, {"reference": reference}).one()
+    return int(attempts) + int(settled)
 
 
 def waiting_deliveries(db: Database, reference: str) -> list[Delivery]:

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, func, select
 
 from counter.banking._clean import normalize_name
 from counter.cases import records
+from counter.cases.backlog import delivery_progress
 from counter.cases.records import CaseRow
 from counter.cases.services import Services
 from counter.cases.views import (
@@ -94,7 +95,7 @@ WAITING: Mapping[str, Text] = {
 }
 """What a case shows while an outbox message of a kind (``acquirer.unbind``: its part
 before the dot) is undelivered. Each delivery moves the case's journal head (the
-follow-up step, the slip's entry), so a page watching ``journal_seq`` sees it end."""
+follow-up step, the slip's entry), so a page watching ``live_mark`` sees it end."""
 
 
 def waiting_views(kinds: Iterable[str]) -> list[WaitingView]:
@@ -363,6 +364,13 @@ class CaseReader:
         row = self._row(reference)
         self.check_row(row, actor)
         return row.journal_seq
+
+    def live_mark(self, *, reference: str, actor: Actor) -> int:
+        """A number that moves whenever the case's page would show something new: a journal
+        entry (slips included), or a delivery of its outbox attempted or settled (an SMS
+        sent writes no entry). Pages poll it (see ``counter.web.routes.case_pages``)."""
+        head = self.journal_head(reference=reference, actor=actor)
+        return head + delivery_progress(self.db, reference)
 
     def branch_head(self, *, actor: Actor) -> int:
         """A number that moves whenever any journal entry is written for a case of the actor's

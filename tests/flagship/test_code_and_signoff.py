@@ -207,6 +207,20 @@ def test_a_lock_that_overtakes_a_right_sign_off_password_refuses_the_sign_off(
     assert lockout.locked_until(counter.desk.db, username="teller1", now=utcnow()) is not None
 
 
+def test_a_sent_sms_moves_the_cases_live_mark_without_a_journal_entry(
+    counter_manual: Counter,
+) -> None:
+    """The case page polls ``live_mark``: the code SMS going out must refresh its panel."""
+    counter = counter_manual
+    case = at_code(counter)
+    teller = counter.actors["teller1"]
+    head = counter.desk.journal_head(reference=case.reference, actor=teller)
+    mark = counter.desk.live_mark(reference=case.reference, actor=teller)
+    assert counter.wired.dispatcher.run_once() == 1  # the SMS, and nothing journaled
+    assert counter.desk.journal_head(reference=case.reference, actor=teller) == head
+    assert counter.desk.live_mark(reference=case.reference, actor=teller) > mark
+
+
 def test_cancel_from_an_open_state_with_a_reason(counter: Counter) -> None:
     case = counter.through_identity(ZHANG_SAN)
     case = counter.fire(case, "cancel", {"reason": "customer left"})

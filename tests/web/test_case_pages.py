@@ -276,7 +276,10 @@ def test_changes_are_polled_cheaply_and_in_the_background(client: TestClient) ->
     assert client.get(f"/cases/{reference}/changed?seen=1", headers=background).json()["changed"]
     branch = client.get("/changes?seen=0", headers=background).json()
     assert branch["seq"] >= 2 and branch["changed"]
-    assert f'data-live-url="/cases/{reference}/changed"' in client.get(f"/cases/{reference}").text
+    page = client.get(f"/cases/{reference}").text
+    assert f'data-live-url="/cases/{reference}/changed"' in page
+    mark = client.get(f"/cases/{reference}/changed?seen=0", headers=background).json()["seq"]
+    assert f'data-live-seen="{mark}"' in page  # the page starts from what the poll answers
 
 
 def test_the_diagram_is_drawn_by_title_and_cached(client: TestClient) -> None:

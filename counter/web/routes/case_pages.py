@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from counter.branchday.sessions import current_session
+from counter.cases.backlog import delivery_progress
 from counter.cases.views import CaseSummary
 from counter.engine.definition import BUILTIN_TRIGGERS, FormDefinition
 from counter.engine.diagram import people_diagram
@@ -206,6 +207,8 @@ def render_case(
     steps = step_forms(web, principal, reference, view.available_triggers)
     errors = dict(errors or {})
     pending_findings = shown_findings(case.pending.findings, workflow) if case.pending else []
+    # The page's mark: read before the deliveries it shows, so a change after is polled.
+    live_seen = (entries[-1].seq if entries else 0) + delivery_progress(web.db, reference)
     deliveries = deliveries_out(web.db, reference)
     return render(
         request,
@@ -216,7 +219,7 @@ def render_case(
             "primary": next((s for s in steps if s.primary and not s.destructive), None),
             "sections": accepted_sections(web, view.definition_hash, view.data),
             "journal": [entry_shown(e, workflow) for e in reversed(entries)],
-            "journal_seq": entries[-1].seq if entries else 0,
+            "live_seen": live_seen,
             "progress": progress_steps(workflow, view.state, entries, case.pending),
             "code": code_panel(
                 view, workflow, lambda: web.desk.refusals_since_step(reference, "unbind_code_wrong")
@@ -387,12 +390,13 @@ def case_changed(
     principal: ConsoleUser,
     seen: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    """Whether the case's journal moved past ``seen``: what an open case page polls.
+    """Whether the case moved past ``seen`` (``Reading.live_mark``: its journal, or a
+    delivery of its outbox): what an open case page polls.
 
     Pages send it with ``X-Counter-Background: 1`` so that polling does not keep
     an idle session alive.
     """
-    head = web.desk.journal_head(reference=reference, actor=principal.actor)
+    head = web.desk.live_mark(reference=reference, actor=principal.actor)
     return JSONResponse({"seq": head, "changed": head != seen})
 
 
