@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from counter.cases import records
 from counter.store.db import Database, as_utc
@@ -93,14 +93,13 @@ _progress = select(
 ).where(_outbox.c.case_reference == bindparam("reference"))
 
 
-def delivery_progress(db: Database, reference: str) -> int:
+def delivery_progress(conn: Connection, reference: str) -> int:
     """A count that grows with every delivery of the case's messages attempted or settled.
 
     An SMS sent writes no journal entry; beside the journal's head, this is
     what tells a page watching the case that its deliveries panel changed.
     """
-    with db.read() as conn:
-        attempts, settled = conn.execute(_progress, {"reference": reference}).one()
+    attempts, settled = conn.execute(_progress, {"reference": reference}).one()
     return int(attempts) + int(settled)
 
 

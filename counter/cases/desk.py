@@ -429,9 +429,9 @@ class Desk(CaseReader):
             data_digest=journal.text_digest(stored_text),
             note=decision.note,
         )
+        joined = self.db.joining()
         try:
             with self.db.transaction() as conn:
-                joined = self.db.joining()
                 if joined is not None and not joined.run(conn):
                     return None  # what a check decided on no longer holds: decide again
                 moved = records.compare_and_set(
@@ -487,6 +487,8 @@ class Desk(CaseReader):
                     within(conn)
         except BaseException:
             self._forget(reference)  # reload next time: the copy kept may be behind
+            if joined is not None:  # the reset rolled back with the step: it is still owed
+                joined.rolled_back()
             raise
         self._remember(
             evolve(

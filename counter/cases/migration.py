@@ -104,13 +104,7 @@ class CaseMigrations(MigrationPlanner):
         Refused for want of the role, it is journaled on the user's own stream
         ``user:NAME`` (no plan exists yet to hold it).
         """
-        try:
-            self._require_role(actor)
-        except PermissionDenied as refused:
-            raise self._journal_refusal(
-                f"user:{actor.username}", actor, refused, trigger="prepare_migration",
-                from_state=None,
-            ) from None
+        self._require_role(actor, trigger="prepare_migration")
         planned = self.plan(
             workflow=workflow, from_hash=from_hash, references=references, revert=revert
         )
@@ -143,10 +137,7 @@ class CaseMigrations(MigrationPlanner):
 
     def confirm(self, *, migration_id: int, actor: Actor) -> MigrationView:
         """A second user confirms: every case planned to move moves, each in its transaction."""
-        try:
-            self._require_role(actor)
-        except PermissionDenied as refused:
-            raise self._journaled(migration_id, actor, refused) from None
+        self._require_role(actor, trigger="confirm", migration_id=migration_id)
         now = self.desk.services.now()
         with self.db.transaction() as conn:
             taken = conn.execute(
@@ -184,10 +175,7 @@ class CaseMigrations(MigrationPlanner):
 
     def withdraw(self, *, migration_id: int, actor: Actor) -> MigrationView:
         """Drop a plan nobody has confirmed yet (either operations user may); nothing moves."""
-        try:
-            self._require_role(actor)
-        except PermissionDenied as refused:
-            raise self._journaled(migration_id, actor, refused, trigger="withdraw") from None
+        self._require_role(actor, trigger="withdraw", migration_id=migration_id)
         with self.db.transaction() as conn:
             taken = conn.execute(
                 update(_plans)
@@ -384,17 +372,26 @@ class CaseMigrations(MigrationPlanner):
             )
         return refused
 
-    @staticmethod
-    def _require_role(actor: Actor) -> None:
-        if MIGRATION_ROLE not in actor.roles:
-            raise PermissionDenied(
-                Text(
-                    zh=f"{actor.username} 不能迁移案件(需要 {MIGRATION_ROLE} 角色)",
-                    en=f"{actor.username} may not migrate cases (needs the "
-                    f"{MIGRATION_ROLE} role)",
-                ),
-                actor=actor.username,
-            )
+    def _require_role(
+        self, actor: Actor, *, trigger: str, migration_id: int | None = None
+    ) -> None:
+        """Refuse, and journal, ``trigger`` for a user without the operations role: on the
+        plan's stream, or with no plan yet (preparing one) on the user's own ``user:NAME``."""
+        if MIGRATION_ROLE in actor.roles:
+            return
+        refused = PermissionDenied(
+            Text(
+                zh=f"{actor.username} 不能迁移案件(需要 {MIGRATION_ROLE} 角色)",
+                en=f"{actor.username} may not migrate cases (needs the "
+                f"{MIGRATION_ROLE} role)",
+            ),
+            actor=actor.username,
+        )
+        if migration_id is not None:
+            raise self._journaled(migration_id, actor, refused, trigger=trigger)
+        raise self._journal_refusal(
+            f"user:{actor.username}", actor, refused, trigger=trigger, from_state=None
+        )
 
     def _store_definition(self, conn: Connection, definition_hash: str, now: datetime) -> None:
         workflow = self.desk.workflow_of(definition_hash)

@@ -356,21 +356,16 @@ class CaseReader:
         self.check_row(row, actor)
         return self._snapshot(row)
 
-    def journal_head(self, *, reference: str, actor: Actor) -> int:
-        """The seq of the case's newest journal entry: it moves on every entry, slips included.
-
-        One indexed read of the case row, for pages that poll for changes.
-        """
-        row = self._row(reference)
-        self.check_row(row, actor)
-        return row.journal_seq
-
     def live_mark(self, *, reference: str, actor: Actor) -> int:
         """A number that moves whenever the case's page would show something new: a journal
         entry (slips included), or a delivery of its outbox attempted or settled (an SMS
         sent writes no entry). Pages poll it (see ``counter.web.routes.case_pages``)."""
-        head = self.journal_head(reference=reference, actor=actor)
-        return head + delivery_progress(self.db, reference)
+        with self.db.read() as conn:
+            row = conn.execute(records.load_case, {"reference": reference}).first()
+            if row is None:
+                raise self._not_found(reference)
+            self.check_row(row, actor)
+            return int(row.journal_seq) + delivery_progress(conn, reference)
 
     def branch_head(self, *, actor: Actor) -> int:
         """A number that moves whenever any journal entry is written for a case of the actor's

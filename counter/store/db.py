@@ -133,15 +133,23 @@ class JoinedWrites:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._pending: list[Callable[[Connection], bool]] = []
+        self._ran: list[Callable[[Connection], bool]] = []
 
     def add(self, write: Callable[[Connection], bool]) -> None:
         self._pending.append(write)
 
     def run(self, conn: Connection) -> bool:
-        """Run the pending writes in ``conn``'s transaction; ``False`` if one no longer held."""
-        pending, self._pending = self._pending, []
-        held = [write(conn) for write in pending]  # every one, even after a False
+        """Run the pending writes in ``conn``'s transaction; ``False`` if one no longer held.
+
+        Should that transaction roll back, ``rolled_back`` makes them pending again.
+        """
+        self._ran, self._pending = self._pending, []
+        held = [write(conn) for write in self._ran]  # every one, even after a False
         return all(held)
+
+    def rolled_back(self) -> None:
+        """The transaction of the last ``run`` rolled back: its writes are pending again."""
+        self._pending, self._ran = self._ran + self._pending, []
 
     def flush(self) -> None:
         """Write what is still pending, in a transaction of its own."""

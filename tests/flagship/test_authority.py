@@ -61,7 +61,7 @@ def test_the_remote_centre_reads_only_the_cases_it_decides(counter: Counter) -> 
     for read in (
         lambda: counter.desk.get(reference=other.reference, actor=AUTHORIZER),
         lambda: counter.desk.journal(reference=other.reference, actor=AUTHORIZER),
-        lambda: counter.desk.journal_head(reference=other.reference, actor=AUTHORIZER),
+        lambda: counter.desk.live_mark(reference=other.reference, actor=AUTHORIZER),
     ):
         with pytest.raises(NotFound):
             read()

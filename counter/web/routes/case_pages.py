@@ -20,7 +20,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from counter.branchday.sessions import current_session
-from counter.cases.backlog import delivery_progress
 from counter.cases.views import CaseSummary
 from counter.engine.definition import BUILTIN_TRIGGERS, FormDefinition
 from counter.engine.diagram import people_diagram
@@ -197,6 +196,8 @@ def render_case(
     blocked: list[Any] | None = None,
     status_code: int = 200,
 ) -> Response:
+    # Read before what the page shows, so that any change after it is polled (``live_mark``).
+    live_seen = web.desk.live_mark(reference=reference, actor=principal.actor)
     view = web.desk.get(reference=reference, actor=principal.actor)
     workflow = web.workflow_of(view.definition_hash)
     policy = web.settings.masking
@@ -207,8 +208,6 @@ def render_case(
     steps = step_forms(web, principal, reference, view.available_triggers)
     errors = dict(errors or {})
     pending_findings = shown_findings(case.pending.findings, workflow) if case.pending else []
-    # The page's mark: read before the deliveries it shows, so a change after is polled.
-    live_seen = (entries[-1].seq if entries else 0) + delivery_progress(web.db, reference)
     deliveries = deliveries_out(web.db, reference)
     return render(
         request,
